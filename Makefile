@@ -1,0 +1,116 @@
+# firebreak - Slack-native incident response.
+#
+#   make deps     install the Debian packages needed to build, test and demo
+#   make          build build/firebreak
+#   make check    unit tests (ASan+UBSan) then integration tests
+#   make demo     offline end-to-end run on a scratch GitOps repo
+#   make lint     clang-format check, cppcheck, banned-call grep
+#   make install  PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS = libwebsockets libcurl libcjson libgit2 yaml-0.1 sqlite3 libpcre2-8 openssl
+
+# Evaluated lazily so that `make deps` works before pkg-config exists.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+
+# libgit2 option structs are meant to be initialised with their _INIT macros,
+# which leave trailing fields implicit.
+WARN    = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation -Werror
+CSTD    = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+SRCS      = $(wildcard src/*.c)
+OBJS      = $(SRCS:src/%.c=build/obj/%.o) build/obj/embedded_rules.o
+LIB_OBJS  = $(filter-out build/obj/main.o,$(OBJS))
+SAN_OBJS  = $(SRCS:src/%.c=build/san/%.o) build/san/embedded_rules.o
+SAN_LIB   = $(filter-out build/san/main.o,$(SAN_OBJS))
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+
+DEB_PACKAGES = build-essential pkg-config git ca-certificates \
+	libwebsockets-dev libcurl4-openssl-dev libcjson-dev libgit2-dev \
+	libyaml-dev libsqlite3-dev libpcre2-dev libssl-dev libcmocka-dev sqlite3 \
+	python3 python3-aiohttp python3-pytest \
+	clang-format cppcheck valgrind
+
+.PHONY: all deps check unit integration demo bench install lint clean
+
+all: build/firebreak
+
+build/firebreak: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/obj/%.o: src/%.c | build/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c | build/san
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/firebreak-san: $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/tests/%: tests/unit/%.c $(SAN_LIB) | build/tests
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Iinclude -Itests/unit $(PKG_CFLAGS) \
+		-o $@ $< $(SAN_LIB) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+build/obj build/san build/tests:
+	mkdir -p $@
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all packages present"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing
+
+check: build/firebreak build/firebreak-san $(UNIT_BINS)
+	@tests/run.sh $(UNIT_BINS)
+
+demo: build/firebreak
+	@tests/demo.sh
+
+bench: build/firebreak
+	@tests/bench.sh
+
+install: build/firebreak
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/firebreak/blocks
+	install -m 0755 build/firebreak $(DESTDIR)$(PREFIX)/bin/firebreak
+	install -m 0644 deploy/firebreak.yaml deploy/rules.yaml $(DESTDIR)$(PREFIX)/share/firebreak/
+	if ls blocks/*.json >/dev/null 2>&1; then install -m 0644 blocks/*.json $(DESTDIR)$(PREFIX)/share/firebreak/blocks/; fi
+
+lint:
+	@tests/lint.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+
+# The default rules are compiled into the binary so that a bare
+# `firebreak` (and `make demo`) works with no files installed.
+build/gen/embedded_rules.c: deploy/rules.yaml
+	@mkdir -p build/gen
+	@{ echo '/* generated from deploy/rules.yaml by the Makefile: do not edit */'; \
+	   echo '#include <stddef.h>'; \
+	   echo 'extern const char fb_embedded_rules[];'; \
+	   echo 'extern const size_t fb_embedded_rules_len;'; \
+	   echo 'const char fb_embedded_rules[] = {'; \
+	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0x00};'; \
+	   echo 'const size_t fb_embedded_rules_len = sizeof(fb_embedded_rules) - 1;'; } > $@
+
+build/obj/embedded_rules.o: build/gen/embedded_rules.c | build/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/embedded_rules.o: build/gen/embedded_rules.c | build/san
+	$(CC) $(SAN_FLAGS) -c -o $@ $<

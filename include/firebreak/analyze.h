@@ -1,0 +1,19 @@
+/*
+ * analyze.h - deterministic root-cause text and ranked suggested actions
+ * built from a classification and the facts its extractors found.
+ */
+#ifndef FIREBREAK_ANALYZE_H
+#define FIREBREAK_ANALYZE_H
+
+#include <cjson/cJSON.h>
+#include "firebreak/error.h"
+
+/* Given the classification object (see rules.h) and the chosen app,
+ * returns {"root_cause": "...", "actions": ["...", ...], "disk": bool}. */
+fb_err fb_analyze(const cJSON *classification, const char *app, cJSON **out);
+
+/* True when a resource_exhausted excerpt is about disk space (so the fix
+ * is a bigger volume rather than a manual look). */
+int fb_analyze_is_disk(const cJSON *classification);
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * cli.h - the command-line face: each command is a function of argv that
+ * returns the process exit status (0 ok, 1 failure, 2 usage).
+ */
+#ifndef FIREBREAK_CLI_H
+#define FIREBREAK_CLI_H
+
+int fb_cli_check_config(const char *config_path, int argc, char **argv);
+int fb_cli_classify(const char *config_path, int argc, char **argv);
+int fb_cli_triage(const char *config_path, int argc, char **argv);
+int fb_cli_decide(const char *config_path, int argc, char **argv);
+int fb_cli_incidents(const char *config_path, int argc, char **argv);
+int fb_cli_resume(const char *config_path, int argc, char **argv);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * config.h - the configuration, parsed once into a struct.
+ *
+ * Sources, later ones winning: the compiled-in defaults (the same values
+ * deploy/firebreak.yaml documents), one YAML file, then environment
+ * variables (FIREBREAK_DB, GITOPS_REPO, GITOPS_REMOTE, GITOPS_BRANCH and the
+ * secrets).  No other module reads YAML config or the environment.
+ * Unknown keys and bad values are errors reported as file:line: message.
+ */
+#ifndef FIREBREAK_CONFIG_H
+#define FIREBREAK_CONFIG_H
+
+#include <stddef.h>
+#include "firebreak/error.h"
+
+#define FB_CFG_STR 512
+#define FB_CFG_LIST_MAX 32
+
+typedef struct {
+	char category[32];
+	char app[128]; /* "" or "*" = any app */
+} fb_auto_apply;
+
+typedef struct {
+	char path[FB_CFG_STR]; /* where the config came from, "" = defaults */
+	char log_level[16];
+
+	struct {
+		char path[FB_CFG_STR];
+	} store;
+
+	struct {
+		char path[FB_CFG_STR]; /* "" = the rules compiled into the binary */
+	} rules;
+
+	struct {
+		char repo[FB_CFG_STR];
+		char branch[128];
+		char remote[FB_CFG_STR];
+		char values_path[FB_CFG_STR];
+		char author_name[128];
+		char author_email[128];
+		char token[FB_CFG_STR]; /* secret: GITOPS_TOKEN, https pushes */
+		char ssh_key[FB_CFG_STR];
+	} gitops;
+
+	struct {
+		double memory_factor;
+		char max_memory[32];
+		double disk_factor;
+		char max_disk[32];
+		long image_change_window; /* seconds */
+		int four_eyes;
+		fb_auto_apply auto_apply[FB_CFG_LIST_MAX];
+		size_t n_auto_apply;
+	} policy;
+
+	struct {
+		char channel[128];
+		char locale[8];
+		char approvers[FB_CFG_LIST_MAX][64];
+		size_t n_approvers;
+	} slack;
+
+	/* From the environment only: who runs the CLI (USER) and the test
+	 * hook FIREBREAK_CRASH_AFTER. */
+	char user[64];
+	char crash_after[32];
+
+	struct {
+		long max_attempts;   /* a failing node is retried this many times */
+		long retry_delay;    /* seconds before the first retry, doubled */
+		long verify_delay;   /* seconds between verification checks */
+		long verify_max_checks;
+	} engine;
+} fb_config;
+
+/* Fills cfg with the compiled-in defaults. */
+void fb_config_defaults(fb_config *cfg);
+
+/*
+ * Loads path (NULL = defaults only) over the defaults, then applies the
+ * environment.  On failure every problem is in *errors (malloc'd, one
+ * "file:line: message" per line; free it) and FB_EINVAL is returned.
+ */
+fb_err fb_config_load(const char *path, fb_config *cfg, char **errors);
+
+/* Applies environment overrides (called by fb_config_load). */
+void fb_config_apply_env(fb_config *cfg);
+
+/* Policy helpers. */
+int fb_config_auto_apply(const fb_config *cfg, const char *category, const char *app);
+int fb_config_is_approver(const fb_config *cfg, const char *user);
+
+#endif

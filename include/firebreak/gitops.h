@@ -1,0 +1,89 @@
+/*
+ * gitops.h - the GitOps repository: finding an app's values file, reading
+ * files and their history at the branch tip, diffs, reverts, and applying
+ * an approved change as one commit (then pushing it).  Everything goes
+ * through libgit2; an fb_gitops handle belongs to one thread.
+ */
+#ifndef FIREBREAK_GITOPS_H
+#define FIREBREAK_GITOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "firebreak/config.h"
+#include "firebreak/error.h"
+
+typedef struct fb_gitops fb_gitops;
+
+typedef struct {
+	char commit[41];
+	int64_t time; /* committer time, seconds */
+	char *content; /* the file at that commit, NULL when absent (owned) */
+	size_t len;
+} fb_file_version;
+
+typedef struct {
+	char path[512];
+	char base_blob[41]; /* blob at the tip when proposed; "" = new file */
+	const char *content; /* the new content; NULL deletes the file */
+	size_t len;
+} fb_change;
+
+typedef struct {
+	const char *incident_id;
+	const char *subject;  /* first line of the commit message */
+	const char *body;     /* what and why */
+	const char *category;
+	const char *approved_by;
+	const char *slack_thread; /* optional trailer */
+} fb_commit_info;
+
+/* Call once per process, before and after everything else. */
+void fb_gitops_global_init(void);
+void fb_gitops_global_shutdown(void);
+
+fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out);
+void fb_gitops_free(fb_gitops *g);
+
+/* The app's values file, relative to the repo root.  how says which rule
+ * found it: an Argo CD Application manifest, the values_path template, or
+ * a unique <app>/values.yaml.  FB_ENOTFOUND when none applies. */
+fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t pathsz, char *how,
+			     size_t howsz);
+
+/* The branch tip's commit id. */
+fb_err fb_gitops_tip(fb_gitops *g, char hex[41]);
+/* A file at the branch tip: content (malloc'd) and blob id. */
+fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *len,
+		      char blob[41]);
+/* The versions of path in the commits that changed it, newest first. */
+fb_err fb_gitops_history(fb_gitops *g, const char *path, size_t max, fb_file_version **out,
+			 size_t *n);
+void fb_file_versions_free(fb_file_version *v, size_t n);
+
+/* The newest non-merge commit that touched anything under prefix. */
+fb_err fb_gitops_last_change(fb_gitops *g, const char *prefix, char hex[41], char *summary,
+			     size_t summarysz);
+/* The file changes that revert commit hex on top of the tip (cleanly, or
+ * FB_ECONFLICT).  Each change's content is malloc'd: free with
+ * fb_changes_free. */
+fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *n);
+void fb_changes_free(fb_change *c, size_t n);
+
+/* A unified diff of one file, made by libgit2. */
+fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const char *new_text,
+		      size_t newlen, char **diff);
+
+/* The commit on the branch whose message has "Incident-Id: id", if any. */
+fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, char hex[41]);
+
+/*
+ * Commits the changes on the configured branch, then pushes when a remote
+ * is configured.  Idempotent: when the branch already has a commit for the
+ * incident, nothing new is committed (only the push is retried).  Refuses
+ * with FB_ESTATE when the working tree has unrelated changes and with
+ * FB_ECONFLICT when a file changed since it was proposed.
+ */
+fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n,
+		       const fb_commit_info *info, char hex[41], int *pushed);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * graph.h - the incident graph and its runner.
+ *
+ *   collect -> classify -> analyze -> propose -> await_decision -> apply
+ *           -> verify -> report
+ *
+ * A node is a function of the incident's state that returns a patch and
+ * the name of the next node.  After every node the runner commits, in one
+ * transaction, the patched state, a checkpoint, a timeline entry and the
+ * next job (or the pause); so a process that dies at any point resumes
+ * from the last committed node.  await_decision pauses until
+ * fb_graph_decide() records a decision: the CLI's `decide` and the Slack
+ * dispatcher both come through it.
+ */
+#ifndef FIREBREAK_GRAPH_H
+#define FIREBREAK_GRAPH_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "firebreak/config.h"
+#include "firebreak/error.h"
+#include "firebreak/gitops.h"
+#include "firebreak/rules.h"
+#include "firebreak/store.h"
+
+typedef struct {
+	const fb_config *cfg;
+	const fb_rules *rules;
+	fb_store *store;   /* the read-write connection */
+	fb_gitops *gitops; /* NULL when no repository is usable */
+	const char *crash_after; /* test hook: _exit(137) after this node's commit */
+} fb_graph_env;
+
+/* What one node run produced. */
+typedef struct {
+	cJSON *patch; /* top-level keys replace the state's; null deletes */
+	char next[32];  /* a node name, "pause" or "end" */
+	int64_t delay_ms; /* run next after this long (verify re-checks) */
+	char detail[1024]; /* the timeline line */
+} fb_step;
+
+typedef fb_err (*fb_node_fn)(const fb_graph_env *env, const cJSON *state, fb_step *out);
+
+typedef struct {
+	const char *name;
+	fb_node_fn run;
+} fb_node;
+
+/* The node table (nodes.c). NULL for an unknown name. */
+const fb_node *fb_nodes_find(const char *name);
+
+typedef struct {
+	const char *source;       /* cli, slack, loki, alertmanager, api */
+	const char *text;         /* the excerpt, raw: masked before it is stored */
+	size_t len;
+	const char *app;          /* optional: the app, when the caller knows it */
+	const char *triggered_by; /* the person or source that raised it */
+	const cJSON *decision;    /* optional: a decision given up front (--yes) */
+	const cJSON *overrides;   /* optional: values a person already chose (--set) */
+} fb_signal;
+
+/* Creates an incident (masked excerpt, first job: collect). */
+fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64]);
+
+/* Runs the incident's due jobs until it pauses, ends, or waits on a timer. */
+fb_err fb_graph_run(const fb_graph_env *env, const char *id);
+
+/* Runs every incident with a due job; *ran counts them. */
+fb_err fb_graph_resume_all(const fb_graph_env *env, size_t *ran);
+
+typedef struct {
+	const char *action; /* approve, reject, edit */
+	const char *user;
+	const char *note;
+	const char *const *sets; /* "path=value" for edit */
+	size_t n_sets;
+	long version; /* the card version the user saw; -1 = current */
+	const char *via; /* cli, slack, api */
+} fb_decision;
+
+/*
+ * Records a decision on a waiting incident and schedules its resumption
+ * (call fb_graph_run next).  Refused, with the reason in fb_error_last()
+ * and a timeline entry, when the incident is not waiting (FB_ESTATE), the
+ * user may not decide (FB_ESTATE), the card is stale (FB_ECONFLICT), or an
+ * edit is invalid (FB_EINVAL).  Nothing else changes on refusal.
+ */
+fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decision *d);
+
+/* Builds the decision object stored in the state (also used for --yes). */
+cJSON *fb_graph_decision_json(const fb_decision *d);
+
+#endif

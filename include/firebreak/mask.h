@@ -1,0 +1,18 @@
+/*
+ * mask.h - secrets masking.  Every excerpt goes through fb_mask() before
+ * it is stored, shown, logged or sent anywhere.  A secret's value is
+ * replaced by [MASKED:<kind>]; the context around it (the key name, the
+ * URL's user and host) is kept because it is evidence.  Idempotent.
+ */
+#ifndef FIREBREAK_MASK_H
+#define FIREBREAK_MASK_H
+
+#include <stddef.h>
+#include "firebreak/error.h"
+
+/* A newly allocated masked copy of text[0..len) in *out.  Thread-safe. */
+fb_err fb_mask(const char *text, size_t len, char **out);
+/* The same for a C string; NULL only when out of memory. */
+char *fb_mask_str(const char *s);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * rules.h - rule-based triage: log text in, category and facts out.
+ *
+ * A rule set (deploy/rules.yaml, or the copy compiled into the binary) maps
+ * log signatures (PCRE2, compiled once at load) to a category, a severity
+ * and a priority; extractors pull the affected app, namespace and the facts
+ * the analysis needs (container, limit, exit code, image...).  A loaded
+ * rule set is immutable, so any thread may classify with it concurrently.
+ */
+#ifndef FIREBREAK_RULES_H
+#define FIREBREAK_RULES_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "firebreak/error.h"
+
+typedef struct fb_rules fb_rules;
+
+/* The categories, in the order reports list them. */
+extern const char *const fb_categories[];
+extern const size_t fb_n_categories;
+int fb_category_valid(const char *s);
+int fb_severity_valid(const char *s);
+
+/* Loads path, or the embedded rules when path is NULL or "". On failure
+ * *errors lists every problem as file:line: message (free it). */
+fb_err fb_rules_load(const char *path, fb_rules **out, char **errors);
+fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules **out,
+		      char **errors);
+void fb_rules_free(fb_rules *rules);
+size_t fb_rules_count(const fb_rules *rules);
+
+/*
+ * Classifies text (already masked) into a new JSON object:
+ *   {"category","severity","apps":[...],"namespace","signature","rule",
+ *    "confidence","evidence","facts":{...}}
+ * namespace is null when unknown.  Never fails on odd input: text with no
+ * error at all is category "none".
+ */
+fb_err fb_rules_classify(const fb_rules *rules, const char *text, size_t len, cJSON **out);
+
+/* Reduces a pod name to its workload: grafana-7d9f8b6c4-x2kqp -> grafana,
+ * postgres-0 -> postgres, fluent-bit-x7k2p -> fluent-bit.  out gets the
+ * input unchanged when no controller suffix is recognised. */
+void fb_rules_pod_to_app(const char *pod, char *out, size_t outsz);
+
+/* Normalises a log line into a stable signature: timestamps, numbers,
+ * hex ids, pod hashes and IPs replaced, whitespace collapsed. */
+void fb_rules_signature(const char *line, size_t len, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * store.h - the durable record: incidents, checkpoints, timeline, jobs.
+ *
+ * SQLite in WAL mode with synchronous=FULL; the schema is migrated by
+ * PRAGMA user_version.  One read-write connection (the engine's) does all
+ * writing, inside fb_store_begin()/fb_store_commit() (BEGIN IMMEDIATE);
+ * other threads open their own read-only connections.  Statements are
+ * prepared once per connection.  An fb_store belongs to one thread.
+ */
+#ifndef FIREBREAK_STORE_H
+#define FIREBREAK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "firebreak/error.h"
+
+typedef struct fb_store fb_store;
+
+typedef struct {
+	char id[64];
+	char status[16];
+	char node[32];
+	char category[32];
+	char severity[16];
+	char app[128];
+	char ns[128];
+	char source[32];
+	char fingerprint[80];
+	long version; /* bumped whenever a new proposal is shown */
+	char card_channel[64];
+	char card_ts[32];
+	int64_t created_at; /* ms since the epoch */
+	int64_t updated_at;
+	char *state; /* the incident's state as JSON (owned) */
+} fb_incident_row;
+
+typedef struct {
+	int64_t id;
+	char incident_id[64];
+	char node[32];
+	int64_t run_at;
+	long attempts;
+} fb_job;
+
+typedef struct {
+	int64_t ts;
+	char actor[128];
+	char event[64];
+	char *detail; /* owned */
+} fb_timeline_entry;
+
+#define FB_STORE_SCHEMA_VERSION 1
+
+fb_err fb_store_open(const char *path, int readonly, fb_store **out);
+void fb_store_free(fb_store *st);
+int fb_store_schema_version(fb_store *st);
+
+fb_err fb_store_begin(fb_store *st);
+fb_err fb_store_commit(fb_store *st);
+void fb_store_rollback(fb_store *st);
+
+fb_err fb_store_incident_insert(fb_store *st, const fb_incident_row *row);
+fb_err fb_store_incident_update(fb_store *st, const fb_incident_row *row);
+/* FB_ENOTFOUND when there is no such incident. */
+fb_err fb_store_incident_get(fb_store *st, const char *id, fb_incident_row **out);
+/* all = 0 lists only incidents that are not finished. Newest first. */
+fb_err fb_store_incident_list(fb_store *st, int all, fb_incident_row ***rows, size_t *n);
+void fb_incident_row_free(fb_incident_row *row);
+void fb_incident_rows_free(fb_incident_row **rows, size_t n);
+
+fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char *node,
+			       const char *next, const char *state);
+fb_err fb_store_checkpoint_count(fb_store *st, const char *incident_id, long *n);
+
+fb_err fb_store_timeline_add(fb_store *st, const char *incident_id, const char *actor,
+			     const char *event, const char *detail);
+fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline_entry **out,
+			      size_t *n);
+void fb_timeline_free(fb_timeline_entry *entries, size_t n);
+
+/* One pending job per incident: adding replaces any pending one. */
+fb_err fb_store_job_put(fb_store *st, const char *incident_id, const char *node, int64_t run_at);
+fb_err fb_store_job_clear(fb_store *st, const char *incident_id);
+/* The pending job of an incident (FB_ENOTFOUND when none). */
+fb_err fb_store_job_get(fb_store *st, const char *incident_id, fb_job *out);
+fb_err fb_store_job_retry(fb_store *st, int64_t job_id, int64_t run_at);
+/* Up to max incident ids with a job due at or before now, oldest first. */
+fb_err fb_store_jobs_due(fb_store *st, int64_t now, char (*ids)[64], size_t max, size_t *n);
+
+int64_t fb_now_ms(void);
+
+#endif

@@ -1,0 +1,838 @@
+/*
+ * gitops.c - owns every libgit2 call: opening the GitOps repository,
+ * reading files and history at the branch tip, diffs, reverts, and the
+ * approved commit and push.  A handle belongs to the thread that opened
+ * it (the CLI's main thread, or one worker in the daemon).
+ *
+ * The branch tip, not the working tree, is the truth for proposals: the
+ * daemon may run against a clone that people never touch.  When the repo
+ * has a working tree checked out on the branch, apply keeps it in step
+ * (writes the file, stages it) and refuses to mix in anyone's unrelated
+ * edits.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "firebreak/argocd.h"
+#include "firebreak/buf.h"
+#include "firebreak/gitops.h"
+
+#define MAX_FILE_BYTES (4u * 1024u * 1024u)
+#define MAX_WALK 2000 /* commits looked at when searching history */
+
+struct fb_gitops {
+	git_repository *repo;
+	const fb_config *cfg;
+	char ref[256]; /* refs/heads/<branch> */
+};
+
+void fb_gitops_global_init(void)
+{
+	git_libgit2_init();
+}
+
+void fb_gitops_global_shutdown(void)
+{
+	git_libgit2_shutdown();
+}
+
+static fb_err git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+	return fb_error_set(FB_EGIT, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
+{
+	fb_gitops *g = calloc(1, sizeof(*g));
+
+	*out = NULL;
+	if (!g)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	g->cfg = cfg;
+	snprintf(g->ref, sizeof(g->ref), "refs/heads/%s", cfg->gitops.branch);
+	if (git_repository_open_ext(&g->repo, cfg->gitops.repo, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0) {
+		fb_err rc = git_fail("opening the GitOps repository");
+		fb_error_wrap(rc, "%s", cfg->gitops.repo);
+		free(g);
+		return rc;
+	}
+	*out = g;
+	return FB_OK;
+}
+
+void fb_gitops_free(fb_gitops *g)
+{
+	if (!g)
+		return;
+	git_repository_free(g->repo);
+	free(g);
+}
+
+static fb_err tip_commit(fb_gitops *g, git_commit **out)
+{
+	git_oid oid;
+	if (git_reference_name_to_id(&oid, g->repo, g->ref) < 0)
+		return fb_error_set(FB_ENOTFOUND, "branch %s not found in the GitOps repository",
+				    g->cfg->gitops.branch);
+	if (git_commit_lookup(out, g->repo, &oid) < 0)
+		return git_fail("reading the branch tip");
+	return FB_OK;
+}
+
+fb_err fb_gitops_tip(fb_gitops *g, char hex[41])
+{
+	git_commit *c;
+	fb_err rc = tip_commit(g, &c);
+	if (rc)
+		return rc;
+	git_oid_tostr(hex, 41, git_commit_id(c));
+	git_commit_free(c);
+	return FB_OK;
+}
+
+/* The blob of path in commit c, or FB_ENOTFOUND. */
+static fb_err blob_at(fb_gitops *g, git_commit *c, const char *path, git_blob **out)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	fb_err rc = FB_OK;
+
+	*out = NULL;
+	if (git_commit_tree(&tree, c) < 0)
+		return git_fail("reading a tree");
+	if (git_tree_entry_bypath(&e, tree, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		rc = fb_error_set(FB_ENOTFOUND, "%s not found at the branch tip", path);
+	else if (git_blob_lookup(out, g->repo, git_tree_entry_id(e)) < 0)
+		rc = git_fail("reading a file");
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return rc;
+}
+
+static fb_err blob_copy(git_blob *b, char **content, size_t *len)
+{
+	git_object_size_t n = git_blob_rawsize(b);
+	if (n > MAX_FILE_BYTES)
+		return fb_error_set(FB_ETOOBIG, "file larger than %u bytes", MAX_FILE_BYTES);
+	*content = malloc((size_t)n + 1);
+	if (!*content)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	memcpy(*content, git_blob_rawcontent(b), (size_t)n);
+	(*content)[n] = '\0';
+	*len = (size_t)n;
+	return FB_OK;
+}
+
+fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *len, char blob[41])
+{
+	git_commit *c;
+	git_blob *b;
+	fb_err rc;
+
+	*content = NULL;
+	*len = 0;
+	if ((rc = tip_commit(g, &c)))
+		return rc;
+	rc = blob_at(g, c, path, &b);
+	git_commit_free(c);
+	if (rc)
+		return rc;
+	if (blob)
+		git_oid_tostr(blob, 41, git_blob_id(b));
+	rc = blob_copy(b, content, len);
+	git_blob_free(b);
+	return rc;
+}
+
+/* ---- finding the values file ---- */
+
+typedef struct {
+	fb_gitops *g;
+	const char *app;
+	fb_argocd_values found;
+	char manifest[512];
+	char suffix[300];
+	char match[512];
+	int nmatch;
+} tree_scan;
+
+static int is_yaml(const char *name)
+{
+	size_t n = strlen(name);
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+static int scan_entry(const char *root, const git_tree_entry *e, void *payload)
+{
+	tree_scan *s = payload;
+	char path[1024];
+	git_blob *b;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || !is_yaml(git_tree_entry_name(e)))
+		return 0;
+	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(e));
+	size_t pl = strlen(path), sl = strlen(s->suffix);
+	if ((pl > sl && !strcmp(path + pl - sl, s->suffix)) || !strcmp(path, s->suffix + 1)) {
+		snprintf(s->match, sizeof(s->match), "%s", path);
+		s->nmatch++;
+	}
+	if (git_blob_lookup(&b, s->g->repo, git_tree_entry_id(e)) < 0)
+		return 0;
+	if (git_blob_rawsize(b) < 1024 * 1024 && memmem(git_blob_rawcontent(b), git_blob_rawsize(b),
+							 "argoproj.io", 11)) {
+		size_t before = s->found.n;
+		if (fb_argocd_scan(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), s->app,
+				   &s->found) == 1 &&
+		    s->found.n > before && !s->manifest[0])
+			snprintf(s->manifest, sizeof(s->manifest), "%s", path);
+	}
+	git_blob_free(b);
+	return 0;
+}
+
+static int exists_at_tip(fb_gitops *g, const char *path)
+{
+	git_commit *c;
+	git_blob *b;
+	if (tip_commit(g, &c))
+		return 0;
+	int ok = blob_at(g, c, path, &b) == FB_OK;
+	git_blob_free(b);
+	git_commit_free(c);
+	return ok;
+}
+
+static void expand_template(const char *tpl, const char *app, char *out, size_t outsz)
+{
+	fb_buf b;
+	fb_buf_init(&b, outsz - 1);
+	for (const char *p = tpl; *p; p++) {
+		if (!strncmp(p, "{app}", 5)) {
+			fb_buf_addstr(&b, app);
+			p += 4;
+		} else {
+			fb_buf_addc(&b, *p);
+		}
+	}
+	snprintf(out, outsz, "%s", fb_buf_str(&b));
+	fb_buf_free(&b);
+}
+
+/* The last existing values file of the Application wins: it has the
+ * highest precedence in Helm, so that is where a value must change. */
+static int pick_argocd(fb_gitops *g, tree_scan *s, char *path, size_t pathsz)
+{
+	for (size_t i = s->found.n; i-- > 0;) {
+		if (exists_at_tip(g, s->found.files[i])) {
+			snprintf(path, pathsz, "%s", s->found.files[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t pathsz, char *how,
+			     size_t howsz)
+{
+	tree_scan s = {.g = g, .app = app};
+	git_commit *c;
+	git_tree *tree;
+	char tpl[512];
+	fb_err rc;
+
+	if (!app || !*app || strchr(app, '/') || strstr(app, ".."))
+		return fb_error_set(FB_EINVAL, "no usable app name to look up");
+	if ((rc = tip_commit(g, &c)))
+		return rc;
+	if (git_commit_tree(&tree, c) < 0) {
+		git_commit_free(c);
+		return git_fail("reading the tree");
+	}
+	snprintf(s.suffix, sizeof(s.suffix), "/%s/values.yaml", app);
+	git_tree_walk(tree, GIT_TREEWALK_PRE, scan_entry, &s);
+	git_tree_free(tree);
+	git_commit_free(c);
+	if (pick_argocd(g, &s, path, pathsz)) {
+		snprintf(how, howsz, "Argo CD Application in %s", s.manifest);
+		return FB_OK;
+	}
+	expand_template(g->cfg->gitops.values_path, app, tpl, sizeof(tpl));
+	if (exists_at_tip(g, tpl)) {
+		snprintf(path, pathsz, "%s", tpl);
+		snprintf(how, howsz, "gitops.values_path %s", g->cfg->gitops.values_path);
+		return FB_OK;
+	}
+	if (s.nmatch == 1) {
+		snprintf(path, pathsz, "%s", s.match);
+		snprintf(how, howsz, "the only %s/values.yaml in the repository", app);
+		return FB_OK;
+	}
+	if (s.nmatch > 1)
+		return fb_error_set(FB_ENOTFOUND,
+				    "%d files named %s/values.yaml and no Argo CD Application "
+				    "for %s: set gitops.values_path",
+				    s.nmatch, app, app);
+	return fb_error_set(FB_ENOTFOUND, "no values file for app %s (looked for an Argo CD "
+					  "Application, %s, and */%s/values.yaml)",
+			    app, tpl, app);
+}
+
+/* ---- history ---- */
+
+static fb_err walker(fb_gitops *g, git_revwalk **w)
+{
+	git_oid oid;
+	if (git_reference_name_to_id(&oid, g->repo, g->ref) < 0)
+		return fb_error_set(FB_ENOTFOUND, "branch %s not found", g->cfg->gitops.branch);
+	if (git_revwalk_new(w, g->repo) < 0)
+		return git_fail("walking history");
+	git_revwalk_sorting(*w, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+	if (git_revwalk_push(*w, &oid) < 0) {
+		git_revwalk_free(*w);
+		return git_fail("walking history");
+	}
+	return FB_OK;
+}
+
+/* The id of the entry at path in c (zero oid when absent). */
+static void entry_id(git_commit *c, const char *path, git_oid *out)
+{
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	memset(out, 0, sizeof(*out));
+	if (git_commit_tree(&t, c) == 0 && git_tree_entry_bypath(&e, t, path) == 0)
+		git_oid_cpy(out, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	git_tree_free(t);
+}
+
+/* Did commit c change path (compared with its first parent)? */
+static int changed(git_commit *c, const char *path)
+{
+	git_oid mine, theirs;
+	git_commit *parent = NULL;
+
+	entry_id(c, path, &mine);
+	if (git_commit_parentcount(c) == 0)
+		return !git_oid_is_zero(&mine);
+	if (git_commit_parent(&parent, c, 0) < 0)
+		return 0;
+	entry_id(parent, path, &theirs);
+	git_commit_free(parent);
+	return !git_oid_equal(&mine, &theirs);
+}
+
+fb_err fb_gitops_history(fb_gitops *g, const char *path, size_t max, fb_file_version **out,
+			 size_t *n)
+{
+	git_revwalk *w;
+	git_oid oid;
+	fb_file_version *v = calloc(max ? max : 1, sizeof(*v));
+	size_t len = 0;
+	fb_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if ((rc = walker(g, &w))) {
+		free(v);
+		return rc;
+	}
+	for (int seen = 0; len < max && seen < MAX_WALK && git_revwalk_next(&oid, w) == 0; seen++) {
+		git_commit *c;
+		git_blob *b;
+		if (git_commit_lookup(&c, g->repo, &oid) < 0)
+			continue;
+		if (changed(c, path)) {
+			git_oid_tostr(v[len].commit, 41, &oid);
+			v[len].time = (int64_t)git_commit_time(c);
+			if (blob_at(g, c, path, &b) == FB_OK) {
+				blob_copy(b, &v[len].content, &v[len].len);
+				git_blob_free(b);
+			}
+			len++;
+		}
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	fb_error_clear();
+	*out = v;
+	*n = len;
+	return FB_OK;
+}
+
+void fb_file_versions_free(fb_file_version *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i].content);
+	free(v);
+}
+
+/* Does c (against its first parent) touch anything under prefix? */
+static int touches_prefix(fb_gitops *g, git_commit *c, const char *prefix)
+{
+	git_tree *t = NULL, *pt = NULL;
+	git_commit *parent = NULL;
+	git_diff *d = NULL;
+	git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+	char *spec[1] = {(char *)prefix};
+	int hit = 0;
+
+	opts.pathspec.strings = spec;
+	opts.pathspec.count = 1;
+	if (git_commit_tree(&t, c) < 0)
+		return 0;
+	if (git_commit_parentcount(c) && git_commit_parent(&parent, c, 0) == 0)
+		git_commit_tree(&pt, parent);
+	if (git_diff_tree_to_tree(&d, g->repo, pt, t, &opts) == 0)
+		hit = git_diff_num_deltas(d) > 0;
+	git_diff_free(d);
+	git_tree_free(pt);
+	git_tree_free(t);
+	git_commit_free(parent);
+	return hit;
+}
+
+fb_err fb_gitops_last_change(fb_gitops *g, const char *prefix, char hex[41], char *summary,
+			     size_t summarysz)
+{
+	git_revwalk *w;
+	git_oid oid;
+	fb_err rc = walker(g, &w);
+
+	if (rc)
+		return rc;
+	for (int seen = 0; seen < MAX_WALK && git_revwalk_next(&oid, w) == 0; seen++) {
+		git_commit *c;
+		if (git_commit_lookup(&c, g->repo, &oid) < 0)
+			continue;
+		/* the root commit created the files: nothing to revert to */
+		int ok = git_commit_parentcount(c) == 1 && touches_prefix(g, c, prefix);
+		if (ok) {
+			git_oid_tostr(hex, 41, &oid);
+			snprintf(summary, summarysz, "%s", git_commit_summary(c));
+		}
+		git_commit_free(c);
+		if (ok) {
+			git_revwalk_free(w);
+			return FB_OK;
+		}
+	}
+	git_revwalk_free(w);
+	return fb_error_set(FB_ENOTFOUND, "no revertable commit touches %s", prefix);
+}
+
+fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, char hex[41])
+{
+	git_revwalk *w;
+	git_oid oid;
+	fb_err rc = walker(g, &w);
+
+	if (rc)
+		return rc;
+	for (int seen = 0; seen < MAX_WALK && git_revwalk_next(&oid, w) == 0; seen++) {
+		git_commit *c;
+		git_message_trailer_array tr = {0};
+		int hit = 0;
+		if (git_commit_lookup(&c, g->repo, &oid) < 0)
+			continue;
+		if (git_message_trailers(&tr, git_commit_message(c)) == 0) {
+			for (size_t i = 0; i < tr.count; i++)
+				if (!strcmp(tr.trailers[i].key, "Incident-Id") &&
+				    !strcmp(tr.trailers[i].value, incident_id))
+					hit = 1;
+			git_message_trailer_array_free(&tr);
+		}
+		git_commit_free(c);
+		if (hit) {
+			git_oid_tostr(hex, 41, &oid);
+			git_revwalk_free(w);
+			return FB_OK;
+		}
+	}
+	git_revwalk_free(w);
+	return fb_error_set(FB_ENOTFOUND, "no commit for %s", incident_id);
+}
+
+/* ---- diff and revert ---- */
+
+fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const char *new_text,
+		      size_t newlen, char **diff)
+{
+	git_patch *patch = NULL;
+	git_buf buf = {0};
+	git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+
+	*diff = NULL;
+	opts.context_lines = 3;
+	if (git_patch_from_buffers(&patch, old, oldlen, path, new_text, newlen, path, &opts) < 0)
+		return git_fail("making the diff");
+	if (git_patch_to_buf(&buf, patch) < 0) {
+		git_patch_free(patch);
+		return git_fail("printing the diff");
+	}
+	*diff = strdup(buf.ptr ? buf.ptr : "");
+	git_buf_dispose(&buf);
+	git_patch_free(patch);
+	return *diff ? FB_OK : fb_error_set(FB_ENOMEM, "out of memory");
+}
+
+void fb_changes_free(fb_change *c, size_t n)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free((char *)c[i].content);
+	free(c);
+}
+
+static fb_err change_from_delta(fb_gitops *g, const git_diff_delta *d, git_tree *tip_tree,
+				fb_change *c)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	size_t len = 0;
+	char *content = NULL;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", d->new_file.path);
+	if (git_tree_entry_bypath(&e, tip_tree, d->new_file.path) == 0)
+		git_oid_tostr(c->base_blob, 41, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	if (d->status == GIT_DELTA_DELETED)
+		return FB_OK;
+	if (git_blob_lookup(&b, g->repo, &d->new_file.id) < 0)
+		return git_fail("reading a reverted file");
+	fb_err rc = blob_copy(b, &content, &len);
+	git_blob_free(b);
+	c->content = content;
+	c->len = len;
+	return rc;
+}
+
+fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *n)
+{
+	git_commit *tip = NULL, *target = NULL;
+	git_index *idx = NULL;
+	git_tree *tip_tree = NULL, *new_tree = NULL;
+	git_diff *d = NULL;
+	git_oid oid, tree_oid;
+	fb_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = tip_commit(g, &tip)))
+		return rc;
+	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&target, g->repo, &oid) < 0) {
+		rc = git_fail("finding the commit to revert");
+	} else if (git_revert_commit(&idx, g->repo, target, tip, 0, NULL) < 0) {
+		rc = git_fail("reverting");
+	} else if (git_index_has_conflicts(idx)) {
+		rc = fb_error_set(FB_ECONFLICT, "commit %.12s does not revert cleanly on %s", hex,
+				  g->cfg->gitops.branch);
+	} else if (git_index_write_tree_to(&tree_oid, idx, g->repo) < 0 ||
+		   git_tree_lookup(&new_tree, g->repo, &tree_oid) < 0 ||
+		   git_commit_tree(&tip_tree, tip) < 0 ||
+		   git_diff_tree_to_tree(&d, g->repo, tip_tree, new_tree, NULL) < 0) {
+		rc = git_fail("computing the revert");
+	} else {
+		size_t nd = git_diff_num_deltas(d);
+		fb_change *c = calloc(nd ? nd : 1, sizeof(*c));
+		if (!c)
+			rc = fb_error_set(FB_ENOMEM, "out of memory");
+		for (size_t i = 0; c && i < nd && !rc; i++, (*n)++)
+			rc = change_from_delta(g, git_diff_get_delta(d, i), tip_tree, &c[i]);
+		*out = c;
+	}
+	git_diff_free(d);
+	git_tree_free(new_tree);
+	git_tree_free(tip_tree);
+	git_index_free(idx);
+	git_commit_free(target);
+	git_commit_free(tip);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+static fb_err check_base(fb_gitops *g, git_commit *tip, const fb_change *c)
+{
+	git_blob *b = NULL;
+	char now[41] = "";
+
+	if (blob_at(g, tip, c->path, &b) == FB_OK)
+		git_oid_tostr(now, sizeof(now), git_blob_id(b));
+	git_blob_free(b);
+	fb_error_clear();
+	if (strcmp(now, c->base_blob) != 0)
+		return fb_error_set(FB_ECONFLICT,
+				    "%s changed on %s since the fix was proposed (blob %.12s, "
+				    "proposed against %.12s): proposing again",
+				    c->path, g->cfg->gitops.branch, now[0] ? now : "none",
+				    c->base_blob[0] ? c->base_blob : "none");
+	return FB_OK;
+}
+
+/* Is the working tree checked out on our branch (so apply must keep it
+ * in step)? */
+static int worktree_on_branch(fb_gitops *g)
+{
+	git_reference *head = NULL;
+	int on = 0;
+	if (git_repository_is_bare(g->repo))
+		return 0;
+	if (git_repository_head(&head, g->repo) == 0)
+		on = !strcmp(git_reference_name(head), g->ref);
+	git_reference_free(head);
+	return on;
+}
+
+/* A dirty path is ours when the file on disk already holds the proposed
+ * content (a crash between writing and committing); anything else is a
+ * person's unrelated edit that a commit must not sweep in. */
+static int dirty_is_ours(fb_gitops *g, const char *path, const fb_change *c, size_t n)
+{
+	char full[1024];
+	fb_buf b;
+	int same = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(c[i].path, path) != 0)
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", git_repository_workdir(g->repo), path);
+		fb_buf_init(&b, MAX_FILE_BYTES);
+		if (fb_buf_read_file(&b, full) == FB_OK && c[i].content && b.len == c[i].len &&
+		    memcmp(b.data, c[i].content, b.len) == 0)
+			same = 1;
+		fb_buf_free(&b);
+		fb_error_clear();
+	}
+	return same;
+}
+
+static fb_err check_worktree(fb_gitops *g, const fb_change *c, size_t n)
+{
+	git_status_list *sl = NULL;
+	git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+	fb_buf dirty;
+	size_t count;
+	fb_err rc = FB_OK;
+
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&sl, g->repo, &opts) < 0)
+		return git_fail("reading the working tree status");
+	fb_buf_init(&dirty, 1024);
+	count = git_status_list_entrycount(sl);
+	for (size_t i = 0; i < count; i++) {
+		const git_status_entry *e = git_status_byindex(sl, i);
+		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+		if (!d || dirty_is_ours(g, d->new_file.path, c, n))
+			continue;
+		fb_buf_printf(&dirty, "%s%s", dirty.len ? ", " : "", d->new_file.path);
+	}
+	git_status_list_free(sl);
+	if (dirty.len)
+		rc = fb_error_set(FB_ESTATE,
+				  "the GitOps working tree %s has unrelated uncommitted changes (%s): "
+				  "commit or stash them, then approve again",
+				  g->cfg->gitops.repo, fb_buf_str(&dirty));
+	fb_buf_free(&dirty);
+	return rc;
+}
+
+static fb_err build_tree(fb_gitops *g, git_commit *tip, const fb_change *c, size_t n,
+			 git_oid *tree_oid)
+{
+	git_index *idx = NULL;
+	git_tree *t = NULL;
+	fb_err rc = FB_OK;
+
+	if (git_index_new(&idx) < 0 || git_commit_tree(&t, tip) < 0 || git_index_read_tree(idx, t) < 0)
+		rc = git_fail("preparing the commit");
+	for (size_t i = 0; !rc && i < n; i++) {
+		git_index_entry e = {0};
+		e.path = c[i].path;
+		e.mode = GIT_FILEMODE_BLOB;
+		if (!c[i].content) {
+			if (git_index_remove_bypath(idx, c[i].path) < 0)
+				rc = git_fail("removing a file");
+		} else if (git_index_add_from_buffer(idx, &e, c[i].content, c[i].len) < 0) {
+			rc = git_fail("staging a file");
+		}
+	}
+	if (!rc && git_index_write_tree_to(tree_oid, idx, g->repo) < 0)
+		rc = git_fail("writing the tree");
+	git_tree_free(t);
+	git_index_free(idx);
+	return rc;
+}
+
+static void message(fb_buf *m, const fb_commit_info *info)
+{
+	fb_buf_printf(m, "%s\n\n", info->subject);
+	if (info->body && *info->body)
+		fb_buf_printf(m, "%s\n\n", info->body);
+	fb_buf_printf(m, "Incident-Id: %s\n", info->incident_id);
+	fb_buf_printf(m, "Category: %s\n", info->category);
+	fb_buf_printf(m, "Approved-By: %s\n", info->approved_by);
+	if (info->slack_thread && *info->slack_thread)
+		fb_buf_printf(m, "Slack-Thread: %s\n", info->slack_thread);
+}
+
+static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
+		     const fb_commit_info *info, git_oid *out)
+{
+	git_signature *sig = NULL;
+	git_tree *tree = NULL;
+	const git_commit *parents[1] = {tip};
+	fb_buf m;
+	fb_err rc = FB_OK;
+
+	fb_buf_init(&m, 64 * 1024);
+	message(&m, info);
+	if (git_signature_now(&sig, g->cfg->gitops.author_name, g->cfg->gitops.author_email) < 0 ||
+	    git_tree_lookup(&tree, g->repo, tree_oid) < 0 ||
+	    git_commit_create(out, g->repo, g->ref, sig, sig, "UTF-8", fb_buf_str(&m), tree, 1,
+			      parents) < 0)
+		rc = git_fail("committing");
+	git_tree_free(tree);
+	git_signature_free(sig);
+	fb_buf_free(&m);
+	return rc;
+}
+
+/* Brings the checked-out files (and the index) in step with the new
+ * commit, for the changed paths only. */
+static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
+{
+	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+	char *paths[64];
+	size_t np = n < 64 ? n : 64;
+
+	for (size_t i = 0; i < np; i++)
+		paths[i] = (char *)c[i].path;
+	opts.checkout_strategy = GIT_CHECKOUT_FORCE;
+	opts.paths.strings = paths;
+	opts.paths.count = np;
+	if (git_checkout_head(g->repo, &opts) < 0)
+		return git_fail("updating the working tree");
+	return FB_OK;
+}
+
+/* ---- push ---- */
+
+typedef struct {
+	fb_gitops *g;
+	int tries;
+	char rejected[256];
+} push_ctx;
+
+static int credentials(git_credential **out, const char *url, const char *user_from_url,
+		       unsigned int allowed, void *payload)
+{
+	push_ctx *p = payload;
+	const fb_config *cfg = p->g->cfg;
+	(void)url;
+
+	if (++p->tries > 3)
+		return GIT_EUSER; /* wrong credentials: stop instead of looping */
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
+		return git_credential_userpass_plaintext_new(
+			out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cfg->gitops.ssh_key[0])
+		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
+						  cfg->gitops.ssh_key, NULL);
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return git_credential_ssh_key_from_agent(out, user_from_url ? user_from_url : "git");
+	return GIT_PASSTHROUGH;
+}
+
+static int push_ref(const char *refname, const char *status, void *payload)
+{
+	push_ctx *p = payload;
+	if (status)
+		snprintf(p->rejected, sizeof(p->rejected), "%s: %s", refname, status);
+	return 0;
+}
+
+static int is_url(const char *s)
+{
+	return strstr(s, "://") || s[0] == '/' || (strchr(s, '@') && strchr(s, ':'));
+}
+
+static fb_err push(fb_gitops *g)
+{
+	git_remote *remote = NULL;
+	git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+	push_ctx ctx = {.g = g};
+	char spec[600];
+	char *specs[1] = {spec};
+	git_strarray arr = {specs, 1};
+	const char *r = g->cfg->gitops.remote;
+	int err;
+
+	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
+	err = is_url(r) ? git_remote_create_anonymous(&remote, g->repo, r)
+			: git_remote_lookup(&remote, g->repo, r);
+	if (err < 0)
+		return git_fail("finding the GitOps remote");
+	opts.callbacks.credentials = credentials;
+	opts.callbacks.push_update_reference = push_ref;
+	opts.callbacks.payload = &ctx;
+	err = git_remote_push(remote, &arr, &opts);
+	git_remote_free(remote);
+	if (err < 0)
+		return git_fail(ctx.tries > 3 ? "pushing (credentials refused)" : "pushing");
+	if (ctx.rejected[0])
+		return fb_error_set(FB_ECONFLICT,
+				    "the remote rejected the push (%s): it has commits this clone "
+				    "lacks; pull, then propose again",
+				    ctx.rejected);
+	return FB_OK;
+}
+
+fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
+		       char hex[41], int *pushed)
+{
+	git_commit *tip = NULL;
+	git_oid tree_oid, oid;
+	int wt = worktree_on_branch(g);
+	fb_err rc = FB_OK;
+
+	*pushed = 0;
+	if (fb_gitops_find_incident_commit(g, info->incident_id, hex) != FB_OK) {
+		fb_error_clear();
+		if ((rc = tip_commit(g, &tip)))
+			return rc;
+		for (size_t i = 0; !rc && i < n; i++)
+			rc = check_base(g, tip, &changes[i]);
+		if (!rc && wt)
+			rc = check_worktree(g, changes, n);
+		if (!rc)
+			rc = build_tree(g, tip, changes, n, &tree_oid);
+		if (!rc)
+			rc = commit(g, tip, &tree_oid, info, &oid);
+		git_commit_free(tip);
+		if (rc)
+			return rc;
+		git_oid_tostr(hex, 41, &oid);
+	}
+	if (wt && (rc = sync_worktree(g, changes, n)))
+		return rc;
+	if (g->cfg->gitops.remote[0]) {
+		if ((rc = push(g)))
+			return rc;
+		*pushed = 1;
+	}
+	return FB_OK;
+}

@@ -1,0 +1,462 @@
+/*
+ * graph.c - owns the incident graph runner: creating incidents, running
+ * their due jobs node by node, committing after every node, retrying
+ * failed nodes with backoff, and recording decisions.  Runs on the engine
+ * thread in the daemon (the only writer), or the main thread of a CLI
+ * command; the store connection it is given belongs to that thread.
+ *
+ * The commit after a node holds everything the node changed: the merged
+ * state, the denormalised columns, a checkpoint, a timeline line, and the
+ * next job.  So the database always says exactly which node runs next,
+ * and a node that runs twice after a crash (its side effect done, its
+ * commit lost) must be idempotent: apply checks for its own commit first.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "firebreak/graph.h"
+#include "firebreak/log.h"
+#include "firebreak/mask.h"
+#include "firebreak/propose.h"
+
+#define EXCERPT_MAX (256u * 1024u)
+#define MAX_STEPS 64 /* a runaway edit/verify loop stops here */
+
+static const char *sget(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void new_id(char id[64])
+{
+	unsigned char r[2] = {0, 0};
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		r[0] = (unsigned char)(clock() & 0xff);
+		r[1] = (unsigned char)getpid();
+	}
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
+	snprintf(id, 64, "incident-%s-%02x%02x", ts, r[0], r[1]);
+}
+
+/* Top-level merge: the patch's keys replace the state's; JSON null
+ * removes a key. */
+static void merge(cJSON *state, const cJSON *patch)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, patch)
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(state, it->string);
+		if (!cJSON_IsNull(it))
+			cJSON_AddItemToObject(state, it->string, cJSON_Duplicate(it, 1));
+	}
+}
+
+/* Copies the columns a list or a lookup needs out of the state. */
+static void denormalise(fb_incident_row *row, const cJSON *state)
+{
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(state, "classification");
+	snprintf(row->category, sizeof(row->category), "%s", sget(cls, "category"));
+	snprintf(row->severity, sizeof(row->severity), "%s", sget(cls, "severity"));
+	snprintf(row->app, sizeof(row->app), "%s", sget(state, "app"));
+	snprintf(row->ns, sizeof(row->ns), "%s", sget(state, "namespace"));
+	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s", sget(state, "fingerprint"));
+}
+
+fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64])
+{
+	fb_incident_row row = {0};
+	char *masked = NULL;
+	cJSON *state = cJSON_CreateObject();
+	fb_err rc;
+
+	if (!state)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (!sig->text || sig->len == 0) {
+		cJSON_Delete(state);
+		return fb_error_set(FB_EINVAL, "the log excerpt is empty");
+	}
+	rc = fb_mask(sig->text, sig->len > EXCERPT_MAX ? EXCERPT_MAX : sig->len, &masked);
+	if (rc) {
+		cJSON_Delete(state);
+		return rc;
+	}
+	new_id(id);
+	cJSON_AddStringToObject(state, "id", id);
+	cJSON_AddStringToObject(state, "source", sig->source ? sig->source : "cli");
+	cJSON_AddStringToObject(state, "triggered_by", sig->triggered_by ? sig->triggered_by : "");
+	cJSON_AddStringToObject(state, "excerpt", masked);
+	cJSON_AddBoolToObject(state, "truncated", sig->len > EXCERPT_MAX);
+	if (sig->app && *sig->app)
+		cJSON_AddStringToObject(state, "app_hint", sig->app);
+	if (sig->decision)
+		cJSON_AddItemToObject(state, "decision", cJSON_Duplicate(sig->decision, 1));
+	if (sig->overrides && cJSON_GetArraySize(sig->overrides) > 0)
+		cJSON_AddItemToObject(state, "overrides", cJSON_Duplicate(sig->overrides, 1));
+	free(masked);
+
+	snprintf(row.id, sizeof(row.id), "%s", id);
+	snprintf(row.status, sizeof(row.status), "open");
+	snprintf(row.node, sizeof(row.node), "collect");
+	snprintf(row.source, sizeof(row.source), "%s", sig->source ? sig->source : "cli");
+	row.created_at = row.updated_at = fb_now_ms();
+	row.state = cJSON_PrintUnformatted(state);
+	cJSON_Delete(state);
+	if (!row.state)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+
+	rc = fb_store_begin(env->store);
+	if (!rc)
+		rc = fb_store_incident_insert(env->store, &row);
+	if (!rc)
+		rc = fb_store_timeline_add(env->store, id, sig->triggered_by ? sig->triggered_by : "",
+					   "incident.created", row.source);
+	if (!rc)
+		rc = fb_store_job_put(env->store, id, "collect", row.created_at);
+	if (!rc)
+		rc = fb_store_commit(env->store);
+	if (rc)
+		fb_store_rollback(env->store);
+	free(row.state);
+	if (!rc)
+		fb_log(FB_LOG_INFO, "incident.created", "id=%s source=%s", id, row.source);
+	return rc;
+}
+
+static const char *final_status(const cJSON *state)
+{
+	const char *r = sget(state, "result");
+	return *r ? r : "resolved";
+}
+
+/* The transaction after a node: everything it changed, or nothing. */
+static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const cJSON *state,
+			  const char *node, const fb_step *st)
+{
+	fb_err rc;
+	int64_t now = fb_now_ms();
+
+	denormalise(row, state);
+	if (!strcmp(st->next, "pause")) {
+		snprintf(row->status, sizeof(row->status), "waiting");
+		snprintf(row->node, sizeof(row->node), "await_decision");
+	} else if (!strcmp(st->next, "end")) {
+		snprintf(row->status, sizeof(row->status), "%s", final_status(state));
+		snprintf(row->node, sizeof(row->node), "end");
+	} else {
+		snprintf(row->status, sizeof(row->status), "open");
+		snprintf(row->node, sizeof(row->node), "%s", st->next);
+	}
+	if (!strcmp(node, "propose"))
+		row->version++;
+	row->updated_at = now;
+	free(row->state);
+	row->state = cJSON_PrintUnformatted(state);
+	if (!row->state)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+
+	rc = fb_store_begin(env->store);
+	if (!rc)
+		rc = fb_store_incident_update(env->store, row);
+	if (!rc)
+		rc = fb_store_checkpoint_add(env->store, row->id, node, st->next, row->state);
+	if (!rc) {
+		char event[64];
+		snprintf(event, sizeof(event), "node.%s", node);
+		rc = fb_store_timeline_add(env->store, row->id, "firebreak", event, st->detail);
+	}
+	if (!rc && (!strcmp(st->next, "pause") || !strcmp(st->next, "end")))
+		rc = fb_store_job_clear(env->store, row->id);
+	else if (!rc)
+		rc = fb_store_job_put(env->store, row->id, st->next, now + st->delay_ms);
+	if (!rc)
+		rc = fb_store_commit(env->store);
+	if (rc)
+		fb_store_rollback(env->store);
+	return rc;
+}
+
+/* A node failed: retry later with backoff, or give up and report. */
+static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const fb_job *job,
+			  const char *msg)
+{
+	int64_t delay = env->cfg->engine.retry_delay * 1000LL << (job->attempts < 16 ? job->attempts : 16);
+	int give_up = job->attempts + 1 >= env->cfg->engine.max_attempts;
+	char detail[1200];
+	fb_err rc;
+
+	fb_log(FB_LOG_WARN, "node.failed", "id=%s node=%s attempt=%ld give_up=%d", row->id,
+	       job->node, job->attempts + 1, give_up);
+	snprintf(detail, sizeof(detail), "%s failed (attempt %ld of %ld): %s", job->node,
+		 job->attempts + 1, env->cfg->engine.max_attempts, msg);
+	if (give_up) {
+		cJSON *state = cJSON_Parse(row->state);
+		fb_step st = {.patch = NULL, .next = "report"};
+		if (!state)
+			return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
+		cJSON_DeleteItemFromObject(state, "error");
+		cJSON_AddStringToObject(state, "error", detail);
+		snprintf(st.detail, sizeof(st.detail), "%s", detail);
+		rc = commit_step(env, row, state, job->node, &st);
+		cJSON_Delete(state);
+		return rc;
+	}
+	rc = fb_store_begin(env->store);
+	if (!rc)
+		rc = fb_store_job_retry(env->store, job->id, fb_now_ms() + delay);
+	if (!rc)
+		rc = fb_store_timeline_add(env->store, row->id, "firebreak", "node.error", detail);
+	if (!rc)
+		rc = fb_store_commit(env->store);
+	if (rc)
+		fb_store_rollback(env->store);
+	return rc;
+}
+
+static void crash_hook(const fb_graph_env *env, const char *node)
+{
+	if (env->crash_after && !strcmp(env->crash_after, node)) {
+		fb_log(FB_LOG_WARN, "test.crash", "after=%s", node);
+		_exit(137);
+	}
+}
+
+/* Runs one due job. *more is set when another job may be due at once. */
+static fb_err step_once(const fb_graph_env *env, const char *id, int *more)
+{
+	fb_job job;
+	fb_incident_row *row = NULL;
+	const fb_node *node;
+	cJSON *state;
+	fb_step st;
+	fb_err rc;
+
+	*more = 0;
+	if (fb_store_job_get(env->store, id, &job) != FB_OK || job.run_at > fb_now_ms()) {
+		fb_error_clear();
+		return FB_OK;
+	}
+	if ((rc = fb_store_incident_get(env->store, id, &row)))
+		return rc;
+	if (!(node = fb_nodes_find(job.node))) {
+		fb_incident_row_free(row);
+		return fb_error_set(FB_EDB, "incident %s: unknown node %s", id, job.node);
+	}
+	if (!(state = cJSON_Parse(row->state))) {
+		fb_incident_row_free(row);
+		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
+	}
+	memset(&st, 0, sizeof(st));
+	fb_error_clear();
+	rc = node->run(env, state, &st);
+	if (rc) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", fb_error_last());
+		rc = node_failed(env, row, &job, msg);
+		*more = 1;
+	} else {
+		merge(state, st.patch);
+		rc = commit_step(env, row, state, node->name, &st);
+		if (!rc) {
+			fb_log(FB_LOG_INFO, "node.done", "id=%s node=%s next=%s", id, node->name,
+			       st.next);
+			crash_hook(env, node->name);
+		}
+		*more = !rc && st.delay_ms == 0 && strcmp(st.next, "pause") && strcmp(st.next, "end");
+	}
+	cJSON_Delete(st.patch);
+	cJSON_Delete(state);
+	fb_incident_row_free(row);
+	return rc;
+}
+
+fb_err fb_graph_run(const fb_graph_env *env, const char *id)
+{
+	int more = 1;
+	for (int i = 0; more && i < MAX_STEPS; i++) {
+		fb_err rc = step_once(env, id, &more);
+		if (rc)
+			return rc;
+	}
+	return FB_OK;
+}
+
+fb_err fb_graph_resume_all(const fb_graph_env *env, size_t *ran)
+{
+	char ids[64][64];
+	size_t n = 0;
+	fb_err rc;
+
+	*ran = 0;
+	for (int round = 0; round < 1000; round++) {
+		if ((rc = fb_store_jobs_due(env->store, fb_now_ms(), ids, 64, &n)))
+			return rc;
+		if (n == 0)
+			return FB_OK;
+		for (size_t i = 0; i < n; i++) {
+			if ((rc = fb_graph_run(env, ids[i])))
+				fb_log(FB_LOG_ERROR, "resume.failed", "id=%s error=\"%s\"", ids[i],
+				       fb_error_last());
+			(*ran)++;
+		}
+		/* an incident whose retry is scheduled later is not due again */
+		if (n < 64)
+			break;
+	}
+	return FB_OK;
+}
+
+/* ---- decisions ---- */
+
+cJSON *fb_graph_decision_json(const fb_decision *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *sets = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "action", d->action);
+	cJSON_AddStringToObject(o, "user", d->user ? d->user : "");
+	cJSON_AddStringToObject(o, "note", d->note ? d->note : "");
+	cJSON_AddStringToObject(o, "via", d->via ? d->via : "cli");
+	cJSON_AddNumberToObject(o, "at", (double)fb_now_ms());
+	for (size_t i = 0; i < d->n_sets; i++) {
+		const char *eq = strchr(d->sets[i], '=');
+		char path[256];
+		if (!eq)
+			continue;
+		snprintf(path, sizeof(path), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
+		cJSON_DeleteItemFromObjectCaseSensitive(sets, path);
+		cJSON_AddStringToObject(sets, path, eq + 1);
+	}
+	cJSON_AddItemToObject(o, "set", sets);
+	return o;
+}
+
+static int proposed_path(const cJSON *state, const char *path)
+{
+	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
+	const cJSON *e;
+	cJSON_ArrayForEach(e, edits) if (!strcmp(sget(e, "path"), path)) return 1;
+	return 0;
+}
+
+static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_decision *d)
+{
+	if (d->n_sets == 0)
+		return fb_error_set(FB_EINVAL, "edit needs at least one --set PATH=VALUE");
+	for (size_t i = 0; i < d->n_sets; i++) {
+		const char *eq = strchr(d->sets[i], '=');
+		char path[256];
+		if (!eq || eq == d->sets[i])
+			return fb_error_set(FB_EINVAL, "\"%s\" is not PATH=VALUE", d->sets[i]);
+		snprintf(path, sizeof(path), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
+		if (!proposed_path(state, path))
+			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values", path);
+		fb_err rc = fb_propose_validate(env->cfg, path, eq + 1);
+		if (rc)
+			return rc;
+	}
+	return FB_OK;
+}
+
+/* Every reason a decision may not be taken, first one wins. */
+static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row,
+			     const cJSON *state, const fb_decision *d)
+{
+	const char *a = d->action;
+
+	if (strcmp(a, "approve") && strcmp(a, "reject") && strcmp(a, "edit"))
+		return fb_error_set(FB_EINVAL, "unknown decision \"%s\" (approve, reject or edit)", a);
+	if (!d->user || !*d->user)
+		return fb_error_set(FB_EINVAL, "a decision needs the user who makes it");
+	if (strcmp(row->status, "waiting") != 0)
+		return fb_error_set(FB_ESTATE, "%s is not waiting for a decision (status: %s)",
+				    row->id, row->status);
+	if (!fb_config_is_approver(env->cfg, d->user))
+		return fb_error_set(FB_ESTATE, "%s is not in slack.approvers", d->user);
+	if (env->cfg->policy.four_eyes && !strcmp(a, "approve") &&
+	    !strcmp(sget(state, "triggered_by"), d->user))
+		return fb_error_set(FB_ESTATE,
+				    "policy.four_eyes: %s raised this incident and may not approve it",
+				    d->user);
+	if (d->version >= 0 && d->version != row->version)
+		return fb_error_set(FB_ECONFLICT,
+				    "the proposal changed since it was shown (version %ld, now %ld)",
+				    d->version, row->version);
+	if (!strcmp(a, "edit"))
+		return check_edit(env, state, d);
+	return FB_OK;
+}
+
+static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_decision *d,
+			     fb_err why)
+{
+	char reason[1024], detail[1200];
+
+	snprintf(reason, sizeof(reason), "%s", fb_error_last());
+	snprintf(detail, sizeof(detail), "%s refused: %s", d->action, reason);
+	if (fb_store_timeline_add(env->store, id, d->user ? d->user : "", "decision.refused",
+				  detail) == FB_OK)
+		fb_store_commit(env->store);
+	else
+		fb_store_rollback(env->store);
+	fb_log(FB_LOG_INFO, "decision.refused", "id=%s action=%s", id, d->action);
+	return fb_error_set(why, "%s", reason);
+}
+
+fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decision *d)
+{
+	fb_incident_row *row = NULL;
+	cJSON *state = NULL;
+	fb_err rc;
+	char event[64];
+
+	if ((rc = fb_store_begin(env->store)))
+		return rc;
+	if ((rc = fb_store_incident_get(env->store, id, &row))) {
+		fb_store_rollback(env->store);
+		return rc;
+	}
+	if (!(state = cJSON_Parse(row->state))) {
+		fb_store_rollback(env->store);
+		fb_incident_row_free(row);
+		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
+	}
+	rc = check_decision(env, row, state, d);
+	if (rc) {
+		rc = record_refusal(env, id, d, rc);
+		goto out;
+	}
+	cJSON_DeleteItemFromObject(state, "decision");
+	cJSON_AddItemToObject(state, "decision", fb_graph_decision_json(d));
+	snprintf(row->status, sizeof(row->status), "open");
+	free(row->state);
+	row->state = cJSON_PrintUnformatted(state);
+	row->updated_at = fb_now_ms();
+	snprintf(event, sizeof(event), "decision.%s", d->action);
+	rc = fb_store_incident_update(env->store, row);
+	if (!rc)
+		rc = fb_store_timeline_add(env->store, id, d->user, event, d->note ? d->note : "");
+	if (!rc)
+		rc = fb_store_job_put(env->store, id, "await_decision", fb_now_ms());
+	if (!rc)
+		rc = fb_store_commit(env->store);
+	if (rc)
+		fb_store_rollback(env->store);
+	else
+		fb_log(FB_LOG_INFO, "decision.recorded", "id=%s action=%s", id, d->action);
+out:
+	cJSON_Delete(state);
+	fb_incident_row_free(row);
+	return rc;
+}

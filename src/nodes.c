@@ -1,0 +1,329 @@
+/*
+ * nodes.c - owns the node functions of the incident graph and the
+ * routing between them (see graph.h and DESIGN.md).  Each node reads the
+ * state and returns a patch and the next node; the runner in graph.c
+ * commits.  Pure nodes (classify, analyze, await_decision, report) do no
+ * I/O; propose and apply use the GitOps repository, so in the daemon they
+ * run on a worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firebreak/analyze.h"
+#include "firebreak/buf.h"
+#include "firebreak/graph.h"
+#include "firebreak/propose.h"
+
+static const char *sget(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const cJSON *oget(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void go(fb_step *st, const char *next)
+{
+	snprintf(st->next, sizeof(st->next), "%s", next);
+}
+
+static cJSON *patch(fb_step *st)
+{
+	if (!st->patch)
+		st->patch = cJSON_CreateObject();
+	return st->patch;
+}
+
+/* collect: the excerpt was masked and stored at creation; here it is
+ * measured.  Sources that gather context (Loki, Kubernetes) add it here. */
+static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const char *ex = sget(state, "excerpt");
+	size_t lines = 0;
+	(void)env;
+	for (const char *p = ex; *p; p++)
+		lines += *p == '\n';
+	cJSON_AddNumberToObject(patch(st), "excerpt_lines", (double)lines + (ex[0] != '\0'));
+	snprintf(st->detail, sizeof(st->detail), "%zu bytes from %s", strlen(ex),
+		 sget(state, "source"));
+	go(st, "classify");
+	return FB_OK;
+}
+
+static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const char *ex = sget(state, "excerpt");
+	const char *hint = sget(state, "app_hint");
+	cJSON *cls = NULL;
+	const cJSON *apps, *ns;
+	fb_err rc = fb_rules_classify(env->rules, ex, strlen(ex), &cls);
+
+	if (rc)
+		return rc;
+	apps = oget(cls, "apps");
+	ns = oget(cls, "namespace");
+	const char *app = *hint ? hint
+				: (cJSON_GetArraySize(apps) > 0
+					   ? cJSON_GetArrayItem(apps, 0)->valuestring
+					   : "");
+	cJSON_AddStringToObject(patch(st), "app", app);
+	cJSON_AddStringToObject(patch(st), "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
+	snprintf(st->detail, sizeof(st->detail), "category=%s severity=%s rule=%s app=%s",
+		 sget(cls, "category"), sget(cls, "severity"), sget(cls, "rule"),
+		 *app ? app : "-");
+	cJSON_AddItemToObject(patch(st), "classification", cls);
+	go(st, "analyze");
+	return FB_OK;
+}
+
+/* Severity routes: info and "none" are recorded only. */
+static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const cJSON *cls = oget(state, "classification");
+	cJSON *an = NULL;
+	fb_err rc = fb_analyze(cls, sget(state, "app"), &an);
+	(void)env;
+
+	if (rc)
+		return rc;
+	snprintf(st->detail, sizeof(st->detail), "%s", sget(an, "root_cause"));
+	cJSON_AddItemToObject(patch(st), "analysis", an);
+	if (!strcmp(sget(cls, "category"), "none") || !strcmp(sget(cls, "severity"), "info")) {
+		cJSON_AddStringToObject(patch(st), "result", "recorded");
+		go(st, "report");
+	} else {
+		go(st, "propose");
+	}
+	return FB_OK;
+}
+
+static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	cJSON *prop = NULL;
+	fb_err rc = fb_propose(env->gitops, env->cfg, state, oget(state, "overrides"), &prop);
+
+	if (rc)
+		return rc;
+	if (!strcmp(sget(prop, "action"), "manual")) {
+		snprintf(st->detail, sizeof(st->detail), "manual: %s", sget(prop, "reason"));
+		cJSON_AddStringToObject(patch(st), "result", "manual");
+		go(st, "report");
+	} else {
+		snprintf(st->detail, sizeof(st->detail), "%s: %s", sget(prop, "action"),
+			 sget(prop, "summary"));
+		go(st, "await_decision");
+	}
+	cJSON_AddItemToObject(patch(st), "proposal", prop);
+	return FB_OK;
+}
+
+/* Moves the decision into the history and clears it, so that a re-run
+ * of this node after a crash cannot act on it twice. */
+static void consume_decision(const cJSON *state, fb_step *st, const cJSON *d)
+{
+	cJSON *hist = cJSON_Duplicate(oget(state, "decisions"), 1);
+	if (!cJSON_IsArray(hist)) {
+		cJSON_Delete(hist);
+		hist = cJSON_CreateArray();
+	}
+	cJSON_AddItemToArray(hist, cJSON_Duplicate(d, 1));
+	cJSON_AddItemToObject(patch(st), "decisions", hist);
+	cJSON_AddNullToObject(patch(st), "decision");
+}
+
+static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
+{
+	const char *a = sget(d, "action");
+
+	consume_decision(state, st, d);
+	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, sget(d, "user"),
+		 *sget(d, "note") ? ": " : "", sget(d, "note"));
+	if (!strcmp(a, "approve")) {
+		cJSON_AddItemToObject(patch(st), "approved_by", cJSON_CreateString(sget(d, "user")));
+		go(st, "apply");
+	} else if (!strcmp(a, "reject")) {
+		cJSON_AddStringToObject(patch(st), "result", "rejected");
+		go(st, "report");
+	} else { /* edit: the person's values become overrides for propose */
+		cJSON *ov = cJSON_Duplicate(oget(state, "overrides"), 1);
+		const cJSON *it;
+		if (!cJSON_IsObject(ov)) {
+			cJSON_Delete(ov);
+			ov = cJSON_CreateObject();
+		}
+		cJSON_ArrayForEach(it, oget(d, "set"))
+		{
+			cJSON_DeleteItemFromObjectCaseSensitive(ov, it->string);
+			cJSON_AddItemToObject(ov, it->string, cJSON_Duplicate(it, 1));
+		}
+		cJSON_AddItemToObject(patch(st), "overrides", ov);
+		go(st, "propose");
+	}
+	return FB_OK;
+}
+
+/* The interrupt: with no decision, pause, unless policy auto-applies
+ * this warning-level category for this app. */
+static fb_err node_await(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const cJSON *d = oget(state, "decision");
+	const cJSON *cls = oget(state, "classification");
+
+	if (cJSON_IsObject(d))
+		return route_decision(state, d, st);
+	if (!strcmp(sget(cls, "severity"), "warning") &&
+	    fb_config_auto_apply(env->cfg, sget(cls, "category"), sget(state, "app"))) {
+		cJSON *auto_d = cJSON_CreateObject();
+		cJSON_AddStringToObject(auto_d, "action", "approve");
+		cJSON_AddStringToObject(auto_d, "user", "policy.auto_apply");
+		cJSON_AddStringToObject(auto_d, "note", "");
+		fb_err rc = route_decision(state, auto_d, st);
+		cJSON_Delete(auto_d);
+		return rc;
+	}
+	snprintf(st->detail, sizeof(st->detail), "waiting for approve, reject or edit");
+	go(st, "pause");
+	return FB_OK;
+}
+
+static fb_err collect_changes(const cJSON *prop, fb_change **out, size_t *n)
+{
+	const cJSON *changes = oget(prop, "changes"), *c;
+	size_t cnt = (size_t)cJSON_GetArraySize(changes), i = 0;
+	fb_change *v = calloc(cnt ? cnt : 1, sizeof(*v));
+
+	if (!v)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	cJSON_ArrayForEach(c, changes)
+	{
+		const cJSON *content = oget(c, "content");
+		snprintf(v[i].path, sizeof(v[i].path), "%s", sget(c, "path"));
+		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", sget(c, "base_blob"));
+		v[i].content = cJSON_IsString(content) ? content->valuestring : NULL;
+		v[i].len = v[i].content ? strlen(v[i].content) : 0;
+		i++;
+	}
+	*out = v;
+	*n = i;
+	return FB_OK;
+}
+
+static void commit_text(const cJSON *state, char *subject, size_t ssz, fb_buf *body)
+{
+	const cJSON *prop = oget(state, "proposal"), *e;
+	const cJSON *cls = oget(state, "classification");
+	const cJSON *last = cJSON_GetArrayItem(oget(state, "decisions"),
+					       cJSON_GetArraySize(oget(state, "decisions")) - 1);
+
+	snprintf(subject, ssz, "firebreak: %s", sget(prop, "summary"));
+	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s", sget(oget(state, "analysis"),
+									     "root_cause"),
+		      sget(cls, "evidence"), sget(prop, "action"),
+		      *sget(prop, "file") ? sget(prop, "file") : "the repository");
+	cJSON_ArrayForEach(e, oget(prop, "edits"))
+		fb_buf_printf(body, "\n  %s: %s -> %s", sget(e, "path"),
+			      *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"));
+	if (last && *sget(last, "note"))
+		fb_buf_printf(body, "\nNote: %s", sget(last, "note"));
+}
+
+static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const cJSON *prop = oget(state, "proposal");
+	fb_change *ch = NULL;
+	size_t n = 0;
+	char subject[512], hex[41];
+	int pushed = 0;
+	fb_buf body;
+	fb_err rc;
+
+	if (!env->gitops)
+		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
+	if ((rc = collect_changes(prop, &ch, &n)))
+		return rc;
+	fb_buf_init(&body, 16 * 1024);
+	commit_text(state, subject, sizeof(subject), &body);
+	fb_commit_info info = {
+		.incident_id = sget(state, "id"),
+		.subject = subject,
+		.body = fb_buf_str(&body),
+		.category = sget(oget(state, "classification"), "category"),
+		.approved_by = sget(state, "approved_by"),
+		.slack_thread = sget(state, "slack_thread"),
+	};
+	rc = fb_gitops_apply(env->gitops, ch, n, &info, hex, &pushed);
+	fb_buf_free(&body);
+	free(ch);
+	if (rc == FB_ECONFLICT) { /* the file moved on: propose against the new tip */
+		snprintf(st->detail, sizeof(st->detail), "%s", fb_error_last());
+		go(st, "propose");
+		return FB_OK;
+	}
+	if (rc == FB_ESTATE) { /* a person must clean the tree; wait again */
+		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
+		cJSON_AddStringToObject(patch(st), "apply_error", fb_error_last());
+		go(st, "pause");
+		return FB_OK;
+	}
+	if (rc)
+		return rc;
+	cJSON *ap = cJSON_AddObjectToObject(patch(st), "apply");
+	cJSON_AddStringToObject(ap, "commit", hex);
+	cJSON_AddBoolToObject(ap, "pushed", pushed);
+	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
+	cJSON_AddNullToObject(patch(st), "apply_error");
+	snprintf(st->detail, sizeof(st->detail), "committed %.12s on %s%s", hex,
+		 env->cfg->gitops.branch, pushed ? " and pushed" : "");
+	go(st, "verify");
+	return FB_OK;
+}
+
+/* Verification against Kubernetes, Argo CD and Loki plugs in here; with
+ * none configured the result is "skipped". */
+static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	(void)env;
+	(void)state;
+	cJSON *v = cJSON_AddObjectToObject(patch(st), "verify");
+	cJSON_AddStringToObject(v, "result", "skipped");
+	cJSON_AddStringToObject(v, "reason", "no verifier configured");
+	snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
+	go(st, "report");
+	return FB_OK;
+}
+
+static fb_err node_report(const fb_graph_env *env, const cJSON *state, fb_step *st)
+{
+	const char *result = sget(state, "result");
+	(void)env;
+
+	if (*sget(state, "error"))
+		result = "failed";
+	else if (!*result && cJSON_IsObject(oget(state, "apply")))
+		result = "resolved";
+	else if (!*result)
+		result = "manual";
+	cJSON_AddStringToObject(patch(st), "result", result);
+	snprintf(st->detail, sizeof(st->detail), "%s", result);
+	go(st, "end");
+	return FB_OK;
+}
+
+static const fb_node nodes[] = {
+	{"collect", node_collect},   {"classify", node_classify},
+	{"analyze", node_analyze},   {"propose", node_propose},
+	{"await_decision", node_await}, {"apply", node_apply},
+	{"verify", node_verify},     {"report", node_report},
+};
+
+const fb_node *fb_nodes_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if (!strcmp(nodes[i].name, name))
+			return &nodes[i];
+	return NULL;
+}
