@@ -666,7 +666,8 @@ static fb_err build_tree(fb_gitops *g, git_commit *tip, const fb_change *c, size
 		if (!c[i].content) {
 			if (git_index_remove_bypath(idx, c[i].path) < 0)
 				rc = git_fail("removing a file");
-		} else if (git_index_add_from_buffer(idx, &e, c[i].content, c[i].len) < 0) {
+		} else if (git_blob_create_from_buffer(&e.id, g->repo, c[i].content, c[i].len) < 0 ||
+			   git_index_add(idx, &e) < 0) {
 			rc = git_fail("staging a file");
 		}
 	}

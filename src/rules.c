@@ -440,7 +440,10 @@ void fb_rules_signature(const char *line, size_t len, char *out, size_t outsz)
 				digit |= isdigit((unsigned char)line[j]) != 0;
 				j++;
 			}
-			if (is_hexish(line + i, j - i) || (digit && k8s_suffix(line + i, j - i)))
+			size_t ndig = strspn(line + i, "0123456789");
+			if (ndig >= j - i)
+				fb_buf_addc(&b, '#');
+			else if (is_hexish(line + i, j - i) || (digit && k8s_suffix(line + i, j - i)))
 				fb_buf_addstr(&b, "<id>");
 			else if (digit)
 				fb_buf_addc(&b, '#');
@@ -452,7 +455,6 @@ void fb_rules_signature(const char *line, size_t len, char *out, size_t outsz)
 		}
 		i = j;
 	}
-	/* collapse runs of "#" separated by punctuation, e.g. 10:00:00.123 */
 	snprintf(out, outsz, "%s", fb_buf_str(&b));
 	fb_buf_free(&b);
 }

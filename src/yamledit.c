@@ -1,0 +1,1219 @@
+/*
+ * yamledit.c - owns reading YAML values files into a flat table of nodes
+ * that remember where each one sits in the original bytes (from libyaml
+ * event marks), and making minimal edits as byte splices of that text.
+ * The document is never re-serialised; every edit is re-parsed and checked
+ * before it is handed back.  Pure functions on caller-owned data, no shared
+ * state: any thread may call them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "firebreak/buf.h"
+#include "firebreak/yamledit.h"
+
+enum { N_SCALAR, N_MAP, N_SEQ, N_ALIAS };
+enum { T_STR, T_NULL, T_BOOL, T_INT, T_FLOAT };
+
+#define NO_ANCHOR ((size_t)-1)
+/* Values files use a handful of anchors; the bound keeps alias lookup
+ * (a linear scan) cheap on hostile input. */
+#define MAX_ANCHORS 512
+/* Merge keys may chain (<<: *a where a merges *b); cycles stop here. */
+#define MAX_MERGE_DEPTH 8
+
+typedef struct {
+	int kind;
+	int parent, first, last, next; /* tree links, -1 for none */
+	int idx;                       /* position among the parent's children */
+	int keyn;                      /* for a mapping value: its key node */
+	int nchild;
+	size_t start;  /* bytes: where the node begins, properties included */
+	size_t vstart; /* where its content begins (after &anchor and !tag) */
+	size_t end;
+	unsigned line, col; /* 0-based, from the start mark */
+	int style;          /* scalar: yaml_scalar_style_t; collection: 1 when flow */
+	int flow;           /* inside a flow collection, or one itself */
+	int tagged;
+	size_t value, vlen; /* arena offset: scalar text, or an alias's name */
+	size_t anchor;      /* arena offset or NO_ANCHOR */
+	int anchor_used;    /* some alias refers to this node */
+	int target;         /* alias: the anchored node */
+} ynode;
+
+struct fb_yaml_doc {
+	char *text;
+	size_t len;
+	char name[256];
+	ynode *nodes;
+	int n, cap;
+	fb_buf arena; /* NUL-terminated scalar values and anchor names */
+	int root;
+};
+
+typedef struct {
+	fb_yaml_doc *d;
+	int stack[FB_YAML_MAX_DEPTH];
+	int depth;
+	size_t bom, chr, byte; /* mark cursor: libyaml counts characters */
+	int anchors[MAX_ANCHORS];
+	int nanchors;
+} builder;
+
+typedef struct {
+	const char *key; /* NULL for an index step */
+	size_t klen;
+	long index;
+} step;
+
+typedef struct {
+	int node;    /* the node the whole path names, or -1 */
+	int last;    /* deepest node reached, aliases followed; -1 without a root */
+	size_t done; /* steps matched */
+	int alias;   /* first alias (or merge alias) passed through, or -1 */
+	int chain[FB_YAML_MAX_DEPTH + 2];
+	size_t nchain;
+} walk;
+
+typedef struct {
+	size_t at, del;
+	fb_buf ins;
+} splice;
+
+static const char *str_at(const fb_yaml_doc *d, size_t off)
+{
+	return d->arena.data + off;
+}
+
+static const ynode *nd(const fb_yaml_doc *d, int i)
+{
+	return &d->nodes[i];
+}
+
+/* ---- parsing: events into nodes ---- */
+
+static size_t utf8_width(unsigned char c)
+{
+	return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/* libyaml marks count characters, not bytes; events arrive nearly in text
+ * order, so a cursor that walks from the previous mark stays linear. */
+static size_t to_byte(builder *b, size_t chr)
+{
+	const unsigned char *t = (const unsigned char *)b->d->text;
+	size_t len = b->d->len;
+
+	while (b->chr < chr && b->byte < len) {
+		b->byte += utf8_width(t[b->byte]);
+		b->chr++;
+	}
+	while (b->chr > chr && b->byte > b->bom) {
+		do
+			b->byte--;
+		while (b->byte > b->bom && (t[b->byte] & 0xC0) == 0x80);
+		b->chr--;
+	}
+	return b->byte > len ? len : b->byte;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int is_space(char c)
+{
+	return is_blank(c) || c == '\n' || c == '\r';
+}
+
+/* Steps over "&anchor" and "!tag" (and the blanks, breaks and comments
+ * after them) so that vstart points at the scalar's text or the '{'. */
+static size_t skip_props(const char *t, size_t p, size_t end)
+{
+	while (p < end && (t[p] == '&' || t[p] == '!')) {
+		while (p < end && !is_space(t[p]))
+			p++;
+		while (p < end && (is_space(t[p]) || t[p] == '#'))
+			if (t[p] == '#')
+				while (p < end && t[p] != '\n')
+					p++;
+			else
+				p++;
+	}
+	return p;
+}
+
+static fb_err arena_add(fb_yaml_doc *d, const void *s, size_t n, size_t *off)
+{
+	fb_err rc;
+	*off = d->arena.len;
+	if ((rc = fb_buf_add(&d->arena, s, n)) != FB_OK)
+		return rc;
+	return fb_buf_addc(&d->arena, '\0');
+}
+
+static fb_err bad_at(const fb_yaml_doc *d, const yaml_mark_t *m, const char *what)
+{
+	return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s", d->name, m->line + 1, m->column + 1,
+			    what);
+}
+
+static int find_anchor(const builder *b, const char *name)
+{
+	for (int i = b->nanchors - 1; i >= 0; i--)
+		if (!strcmp(str_at(b->d, nd(b->d, b->anchors[i])->anchor), name))
+			return b->anchors[i];
+	return -1;
+}
+
+static fb_err set_anchor(builder *b, int i, const yaml_char_t *anchor, const yaml_mark_t *m)
+{
+	fb_err rc;
+	if (!anchor)
+		return FB_OK;
+	if (b->nanchors == MAX_ANCHORS)
+		return fb_error_set(FB_ETOOBIG, "%s:%zu: more than %d anchors", b->d->name,
+				    m->line + 1, MAX_ANCHORS);
+	rc = arena_add(b->d, anchor, strlen((const char *)anchor), &b->d->nodes[i].anchor);
+	if (rc == FB_OK)
+		b->anchors[b->nanchors++] = i;
+	return rc;
+}
+
+static void attach(builder *b, int i)
+{
+	fb_yaml_doc *d = b->d;
+	ynode *n = &d->nodes[i];
+
+	if (b->depth == 0) {
+		if (d->root < 0)
+			d->root = i;
+		return;
+	}
+	ynode *p = &d->nodes[b->stack[b->depth - 1]];
+	n->parent = b->stack[b->depth - 1];
+	n->flow = p->flow;
+	n->idx = p->nchild++;
+	if (p->kind == N_MAP && n->idx % 2 == 1)
+		n->keyn = p->last;
+	if (p->last >= 0)
+		d->nodes[p->last].next = i;
+	else
+		p->first = i;
+	p->last = i;
+}
+
+static fb_err add_node(builder *b, int kind, const yaml_event_t *ev, int *out)
+{
+	fb_yaml_doc *d = b->d;
+	ynode *n;
+
+	if (d->n >= FB_YAML_MAX_NODES)
+		return fb_error_set(FB_ETOOBIG, "%s: more than %d YAML nodes", d->name,
+				    FB_YAML_MAX_NODES);
+	if (d->n == d->cap) {
+		int ncap = d->cap ? d->cap * 2 : 64;
+		ynode *p = realloc(d->nodes, (size_t)ncap * sizeof(*p));
+		if (!p)
+			return fb_error_set(FB_ENOMEM, "out of memory");
+		d->nodes = p;
+		d->cap = ncap;
+	}
+	*out = d->n++;
+	n = &d->nodes[*out];
+	memset(n, 0, sizeof(*n));
+	n->kind = kind;
+	n->parent = n->first = n->last = n->next = n->keyn = n->target = -1;
+	n->anchor = NO_ANCHOR;
+	n->start = to_byte(b, ev->start_mark.index);
+	n->end = to_byte(b, ev->end_mark.index);
+	n->vstart = skip_props(d->text, n->start, n->end);
+	n->line = (unsigned)ev->start_mark.line;
+	n->col = (unsigned)ev->start_mark.column;
+	attach(b, *out);
+	return FB_OK;
+}
+
+static fb_err on_scalar(builder *b, const yaml_event_t *ev)
+{
+	int i;
+	fb_err rc = add_node(b, N_SCALAR, ev, &i);
+	ynode *n;
+
+	if (rc)
+		return rc;
+	n = &b->d->nodes[i];
+	n->style = ev->data.scalar.style;
+	n->tagged = ev->data.scalar.tag != NULL;
+	n->vlen = ev->data.scalar.length;
+	if ((rc = arena_add(b->d, ev->data.scalar.value, n->vlen, &n->value)) != FB_OK)
+		return rc;
+	return set_anchor(b, i, ev->data.scalar.anchor, &ev->start_mark);
+}
+
+static fb_err on_alias(builder *b, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	int i, t = find_anchor(b, name);
+	fb_err rc;
+
+	if (t < 0)
+		return bad_at(b->d, &ev->start_mark, "alias refers to an undefined anchor");
+	if ((rc = add_node(b, N_ALIAS, ev, &i)) != FB_OK)
+		return rc;
+	b->d->nodes[t].anchor_used = 1;
+	b->d->nodes[i].target = t;
+	b->d->nodes[i].vlen = strlen(name);
+	return arena_add(b->d, name, strlen(name), &b->d->nodes[i].value);
+}
+
+static fb_err on_start(builder *b, const yaml_event_t *ev, int kind)
+{
+	const yaml_char_t *anchor = kind == N_MAP ? ev->data.mapping_start.anchor
+						  : ev->data.sequence_start.anchor;
+	int flow = kind == N_MAP ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+				 : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+	int i;
+	fb_err rc;
+
+	if (b->depth == FB_YAML_MAX_DEPTH)
+		return fb_error_set(FB_ETOOBIG, "%s:%zu: nesting deeper than %d levels",
+				    b->d->name, ev->start_mark.line + 1, FB_YAML_MAX_DEPTH);
+	if ((rc = add_node(b, kind, ev, &i)) != FB_OK)
+		return rc;
+	b->d->nodes[i].style = flow;
+	b->d->nodes[i].flow |= flow;
+	b->stack[b->depth++] = i;
+	return set_anchor(b, i, anchor, &ev->start_mark);
+}
+
+static fb_err on_event(builder *b, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT: return on_scalar(b, ev);
+	case YAML_ALIAS_EVENT: return on_alias(b, ev);
+	case YAML_MAPPING_START_EVENT: return on_start(b, ev, N_MAP);
+	case YAML_SEQUENCE_START_EVENT: return on_start(b, ev, N_SEQ);
+	case YAML_MAPPING_END_EVENT:
+	case YAML_SEQUENCE_END_EVENT:
+		if (b->depth > 0)
+			b->d->nodes[b->stack[--b->depth]].end = to_byte(b, ev->end_mark.index);
+		return FB_OK;
+	default: return FB_OK;
+	}
+}
+
+static fb_err parser_error(const fb_yaml_doc *d, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "malformed YAML";
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return fb_error_set(FB_ENOMEM, "%s: out of memory while parsing", d->name);
+	if (p->error == YAML_READER_ERROR)
+		return fb_error_set(FB_EINVAL, "%s: byte %zu: %s", d->name, p->problem_offset,
+				    problem);
+	if (p->context)
+		return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s (%s at line %zu)", d->name,
+				    p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+				    p->context, p->context_mark.line + 1);
+	return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s", d->name, p->problem_mark.line + 1,
+			    p->problem_mark.column + 1, problem);
+}
+
+/* Feeds events to the builder up to the end of the first document. */
+static fb_err build(builder *b)
+{
+	yaml_parser_t p;
+	fb_err rc = FB_OK;
+
+	if (!yaml_parser_initialize(&p))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)b->d->text, b->d->len);
+	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+	for (int done = 0; !done && rc == FB_OK;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = parser_error(b->d, &p);
+			break;
+		}
+		rc = on_event(b, &ev);
+		done = ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+fb_err fb_yaml_doc_parse(const char *text, size_t len, const char *name, fb_yaml_doc **out)
+{
+	fb_yaml_doc *d;
+	builder b;
+	fb_err rc;
+
+	*out = NULL;
+	name = name ? name : "<yaml>";
+	if (len > FB_YAML_MAX_LEN)
+		return fb_error_set(FB_ETOOBIG, "%s: %zu bytes is over the %u byte limit", name,
+				    len, FB_YAML_MAX_LEN);
+	if (len >= 2 && ((text[0] == '\xfe' && text[1] == '\xff') ||
+			 (text[0] == '\xff' && text[1] == '\xfe')))
+		return fb_error_set(FB_EINVAL, "%s: UTF-16 is not supported; use UTF-8", name);
+	if (!(d = calloc(1, sizeof(*d))) || !(d->text = malloc(len + 1))) {
+		free(d);
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	}
+	if (len)
+		memcpy(d->text, text, len);
+	d->text[len] = '\0';
+	d->len = len;
+	d->root = -1;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	fb_buf_init(&d->arena, 2 * (size_t)FB_YAML_MAX_LEN);
+	memset(&b, 0, sizeof(b));
+	b.d = d;
+	b.bom = b.byte = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
+	if ((rc = build(&b)) != FB_OK || (rc = arena_add(d, "", 0, &(size_t){0})) != FB_OK) {
+		fb_yaml_doc_free(d);
+		return rc;
+	}
+	*out = d;
+	return FB_OK;
+}
+
+void fb_yaml_doc_free(fb_yaml_doc *doc)
+{
+	if (!doc)
+		return;
+	free(doc->text);
+	free(doc->nodes);
+	fb_buf_free(&doc->arena);
+	free(doc);
+}
+
+/* ---- paths and lookup ---- */
+
+static fb_err bad_path(const char *path, const char *why)
+{
+	return fb_error_set(FB_EINVAL, "bad path \"%.200s\": %s", path, why);
+}
+
+/* "a.b[0].c" -> key a, key b, index 0, key c. */
+static fb_err parse_path(const char *path, step *steps, size_t *n)
+{
+	const char *p = path;
+
+	*n = 0;
+	if (!path || !*path)
+		return bad_path("", "empty");
+	for (;;) {
+		size_t k = strcspn(p, ".[]");
+		if (k == 0 && !(p == path && *p == '['))
+			return bad_path(path, "empty key");
+		if (k && *n < FB_YAML_MAX_DEPTH)
+			steps[(*n)++] = (step){p, k, -1};
+		for (p += k; *p == '['; p++) {
+			char *end;
+			long v = strtol(p + 1, &end, 10);
+			if (end == p + 1 || *end != ']' || v < 0 || p[1] == '-' || p[1] == '+')
+				return bad_path(path, "an index is [N] with N >= 0");
+			if (*n < FB_YAML_MAX_DEPTH)
+				steps[(*n)++] = (step){NULL, 0, v};
+			p = end;
+		}
+		if (*n == FB_YAML_MAX_DEPTH && (*p || k == 0))
+			return bad_path(path, "too deep");
+		if (*p == '\0')
+			return FB_OK;
+		if (*p != '.')
+			return bad_path(path, "unexpected ']'");
+		p++;
+	}
+}
+
+static int scalar_is(const fb_yaml_doc *d, int i, const char *s, size_t n)
+{
+	const ynode *x = nd(d, i);
+	return x->kind == N_SCALAR && x->vlen == n && !memcmp(str_at(d, x->value), s, n);
+}
+
+static int is_merge_key(const fb_yaml_doc *d, int k)
+{
+	return nd(d, k)->style == YAML_PLAIN_SCALAR_STYLE && scalar_is(d, k, "<<", 2);
+}
+
+static int deref(const fb_yaml_doc *d, int i, int *alias)
+{
+	if (i >= 0 && nd(d, i)->kind == N_ALIAS) {
+		if (alias && *alias < 0)
+			*alias = i;
+		i = nd(d, i)->target;
+	}
+	return i;
+}
+
+static fb_err map_find(const fb_yaml_doc *d, int m, const step *s, int depth, int *val, int *via);
+
+/* Looks the key up in what a merge value (*x, [*x, *y] or an inline
+ * mapping) brings in; *via becomes the alias it came through. */
+static fb_err merge_find(const fb_yaml_doc *d, int v, const step *s, int depth, int *val, int *via)
+{
+	int items = nd(d, v)->kind == N_SEQ ? nd(d, v)->first : v;
+
+	for (int it = items; it >= 0; it = v == items ? -1 : nd(d, it)->next) {
+		int alias = -1, t = deref(d, it, &alias);
+		if (nd(d, t)->kind != N_MAP || map_find(d, t, s, depth + 1, val, via) != FB_OK)
+			continue;
+		if (alias >= 0)
+			*via = alias;
+		return FB_OK;
+	}
+	return FB_ENOTFOUND;
+}
+
+/* Finds key s in mapping m: its own keys first, then merge keys. */
+static fb_err map_find(const fb_yaml_doc *d, int m, const step *s, int depth, int *val, int *via)
+{
+	int found = -1;
+
+	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0; k = nd(d, nd(d, k)->next)->next)
+		if (scalar_is(d, k, s->key, s->klen) && !is_merge_key(d, k)) {
+			if (found >= 0)
+				return fb_error_set(FB_ECONFLICT, "%s:%u: key \"%.*s\" appears twice",
+						    d->name, nd(d, k)->line + 1, (int)s->klen,
+						    s->key);
+			found = k;
+		}
+	if (found >= 0) {
+		*val = nd(d, found)->next;
+		return FB_OK;
+	}
+	if (depth >= MAX_MERGE_DEPTH)
+		return FB_ENOTFOUND;
+	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0; k = nd(d, nd(d, k)->next)->next)
+		if (is_merge_key(d, k) && merge_find(d, nd(d, k)->next, s, depth, val, via) == FB_OK)
+			return FB_OK;
+	return FB_ENOTFOUND;
+}
+
+static fb_err take_step(const fb_yaml_doc *d, int cur, const step *s, int *next, int *via)
+{
+	const ynode *c = nd(d, cur);
+
+	if (s->key)
+		return c->kind == N_MAP ? map_find(d, cur, s, 0, next, via) : FB_ENOTFOUND;
+	if (c->kind != N_SEQ || s->index >= c->nchild)
+		return FB_ENOTFOUND;
+	*next = c->first;
+	for (long i = 0; i < s->index; i++)
+		*next = nd(d, *next)->next;
+	return FB_OK;
+}
+
+/* Walks steps from the root as far as they go.  FB_OK when the whole path
+ * exists (w->node), FB_ENOTFOUND when it stops early (w->last, w->done). */
+static fb_err resolve(const fb_yaml_doc *d, const step *steps, size_t n, walk *w)
+{
+	int cur = d->root;
+
+	memset(w, 0, sizeof(*w));
+	w->node = w->last = w->alias = -1;
+	for (size_t i = 0; cur >= 0 && i < n; i++) {
+		int next = -1;
+		fb_err rc;
+		cur = deref(d, cur, &w->alias);
+		w->last = cur;
+		w->chain[w->nchain++] = cur;
+		if ((rc = take_step(d, cur, &steps[i], &next, &w->alias)) != FB_OK)
+			return rc;
+		cur = next;
+		w->done = i + 1;
+	}
+	if (cur < 0)
+		return FB_ENOTFOUND;
+	w->node = cur;
+	w->chain[w->nchain++] = cur;
+	return FB_OK;
+}
+
+static fb_err lookup(const fb_yaml_doc *d, const char *path, walk *w)
+{
+	step steps[FB_YAML_MAX_DEPTH];
+	size_t n;
+	fb_err rc = parse_path(path, steps, &n);
+
+	if (rc)
+		return rc;
+	rc = resolve(d, steps, n, w);
+	if (rc == FB_ENOTFOUND)
+		fb_error_set(rc, "%s: %.200s not found", d->name, path);
+	return rc;
+}
+
+static int is_null(const fb_yaml_doc *d, int i)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	const ynode *x = nd(d, i);
+
+	if (x->kind != N_SCALAR || x->style != YAML_PLAIN_SCALAR_STYLE || x->tagged)
+		return 0;
+	for (size_t k = 0; k < sizeof(nulls) / sizeof(nulls[0]); k++)
+		if (!strcmp(str_at(d, x->value), nulls[k]))
+			return 1;
+	return 0;
+}
+
+static const char *kind_name(int kind)
+{
+	return kind == N_MAP ? "a mapping" : kind == N_SEQ ? "a sequence" : "a scalar";
+}
+
+fb_err fb_yaml_get_scalar(const fb_yaml_doc *doc, const char *path, const char **value)
+{
+	walk w;
+	fb_err rc = lookup(doc, path, &w);
+	int i;
+
+	*value = NULL;
+	if (rc)
+		return rc;
+	i = deref(doc, w.node, NULL);
+	if (nd(doc, i)->kind != N_SCALAR)
+		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is %s, not a scalar", doc->name,
+				    nd(doc, i)->line + 1, path, kind_name(nd(doc, i)->kind));
+	*value = is_null(doc, i) ? "" : str_at(doc, nd(doc, i)->value);
+	return FB_OK;
+}
+
+int fb_yaml_has(const fb_yaml_doc *doc, const char *path)
+{
+	walk w;
+	return lookup(doc, path, &w) == FB_OK;
+}
+
+int fb_yaml_is_mapping(const fb_yaml_doc *doc, const char *path)
+{
+	walk w;
+	return lookup(doc, path, &w) == FB_OK && nd(doc, deref(doc, w.node, NULL))->kind == N_MAP;
+}
+
+unsigned fb_yaml_line(const fb_yaml_doc *doc, const char *path)
+{
+	walk w;
+	if (lookup(doc, path, &w) != FB_OK)
+		return 0;
+	return nd(doc, nd(doc, w.node)->keyn >= 0 ? nd(doc, w.node)->keyn : w.node)->line + 1;
+}
+
+/* ---- paths of nodes ---- */
+
+/* Appends the path component that names node i in its parent (a key node
+ * stands for its value); 0 when it cannot be written as a path. */
+static int add_component(const fb_yaml_doc *d, int i, fb_buf *b)
+{
+	const ynode *x = nd(d, i), *p = nd(d, x->parent);
+	const char *k;
+
+	if (p->kind == N_SEQ)
+		return fb_buf_printf(b, "[%d]", x->idx) == FB_OK;
+	i = x->idx % 2 ? x->keyn : i;
+	k = str_at(d, nd(d, i)->value);
+	if (nd(d, i)->kind != N_SCALAR || !*k || strpbrk(k, ".[]"))
+		return 0;
+	return (b->len == 0 || fb_buf_addc(b, '.') == FB_OK) && fb_buf_addstr(b, k) == FB_OK;
+}
+
+static int node_path(const fb_yaml_doc *d, int i, fb_buf *b)
+{
+	int chain[FB_YAML_MAX_DEPTH + 1];
+	size_t n = 0;
+
+	fb_buf_reset(b);
+	for (; i >= 0 && nd(d, i)->parent >= 0 && n < FB_YAML_MAX_DEPTH + 1; i = nd(d, i)->parent)
+		chain[n++] = i;
+	while (n > 0)
+		if (!add_component(d, chain[--n], b))
+			return 0;
+	return 1;
+}
+
+void fb_yaml_paths_free(char **paths)
+{
+	if (!paths)
+		return;
+	for (char **p = paths; *p; p++)
+		free(*p);
+	free(paths);
+}
+
+static fb_err push_path(char ***paths, size_t *n, size_t *cap, const char *s)
+{
+	if (*n + 1 >= *cap) {
+		size_t ncap = *cap * 2;
+		char **p = realloc(*paths, ncap * sizeof(*p));
+		if (!p)
+			return fb_error_set(FB_ENOMEM, "out of memory");
+		*paths = p;
+		*cap = ncap;
+	}
+	if (!((*paths)[*n] = strdup(s)))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	(*paths)[++*n] = NULL;
+	return FB_OK;
+}
+
+fb_err fb_yaml_find_key(const fb_yaml_doc *doc, const char *key, char ***paths, size_t *n)
+{
+	size_t cap = 8, klen = strlen(key);
+	fb_buf b;
+	fb_err rc = FB_OK;
+
+	*n = 0;
+	if (!(*paths = calloc(cap, sizeof(**paths))))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	fb_buf_init(&b, 0);
+	for (int i = 0; i < doc->n && rc == FB_OK; i++) {
+		const ynode *x = nd(doc, i);
+		if (x->parent < 0 || nd(doc, x->parent)->kind != N_MAP || x->idx % 2 ||
+		    !scalar_is(doc, i, key, klen))
+			continue;
+		if (node_path(doc, i, &b))
+			rc = push_path(paths, n, &cap, fb_buf_str(&b));
+	}
+	fb_buf_free(&b);
+	if (rc) {
+		fb_yaml_paths_free(*paths);
+		*paths = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- writing scalars ---- */
+
+static int is_digits(const char *s, const char *set)
+{
+	return *s && strspn(s, set) == strlen(s);
+}
+
+/* How a plain scalar reads to Helm (go-yaml, YAML 1.1 booleans). */
+static int plain_type(const char *s)
+{
+	static const char *const bools[] = {
+		"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",  "no", "No", "NO", "true",
+		"True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
+	const char *p = s + (*s == '-' || *s == '+');
+	size_t lead;
+
+	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+		return T_NULL;
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (!strcmp(s, bools[i]))
+			return T_BOOL;
+	if (!strncmp(p, "0x", 2) || !strncmp(p, "0o", 2) || !strncmp(p, "0b", 2))
+		return is_digits(p + 2, "0123456789abcdefABCDEF_") ? T_INT : T_STR;
+	if (!strcasecmp(p, ".inf") || !strcasecmp(s, ".nan"))
+		return T_FLOAT;
+	lead = strspn(p, "0123456789_:");
+	if (lead && !p[lead])
+		return T_INT;
+	p += lead;
+	if (*p == '.')
+		p += 1 + strspn(p + 1, "0123456789_");
+	if (p == s + (*s == '-' || *s == '+') + lead + 1 && !lead)
+		return T_STR; /* a lone "." */
+	if (*p == 'e' || *p == 'E')
+		p += 1 + (p[1] == '-' || p[1] == '+');
+	p += strspn(p, "0123456789");
+	return *p == '\0' && strpbrk(s, "0123456789") ? T_FLOAT : T_STR;
+}
+
+static int flow_indicator(char c)
+{
+	return c && strchr(",[]{}", c) != NULL;
+}
+
+/* Whether s can be written as a plain scalar (YAML 1.2 ns-plain). */
+static int plain_safe(const char *s, int flow)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || is_space(s[0]) || is_space(s[n - 1]) || !strncmp(s, "---", 3) ||
+	    !strncmp(s, "...", 3))
+		return 0;
+	if (strchr("?:-", s[0]) ? (s[1] == '\0' || is_space(s[1]) || (flow && flow_indicator(s[1])))
+				: strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (flow && flow_indicator(s[i])))
+			return 0;
+		if (c == ':' && (s[i + 1] == '\0' || is_space(s[i + 1]) ||
+				 (flow && flow_indicator(s[i + 1]))))
+			return 0;
+		if (c == '#' && i > 0 && is_blank(s[i - 1]))
+			return 0;
+	}
+	return 1;
+}
+
+static fb_err put_double(fb_buf *b, const char *v)
+{
+	fb_err rc = fb_buf_addc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p && rc == FB_OK; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = fb_buf_printf(b, "\\%c", *p);
+		else if (*p == '\n' || *p == '\t' || *p == '\r')
+			rc = fb_buf_printf(b, "\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+		else if (*p < 0x20 || *p == 0x7f)
+			rc = fb_buf_printf(b, "\\x%02x", *p);
+		else
+			rc = fb_buf_addc(b, (char)*p);
+	}
+	return rc ? rc : fb_buf_addc(b, '"');
+}
+
+static fb_err put_single(fb_buf *b, const char *v)
+{
+	fb_err rc = FB_OK;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return put_double(b, v); /* single quotes cannot escape */
+	rc = fb_buf_addc(b, '\'');
+	for (const char *p = v; *p && rc == FB_OK; p++)
+		rc = *p == '\'' ? fb_buf_add(b, "''", 2) : fb_buf_addc(b, *p);
+	return rc ? rc : fb_buf_addc(b, '\'');
+}
+
+/* A new value (or key) is quoted only when plain it would not be the same
+ * string, or would read as a boolean or null. */
+static fb_err put_new(fb_buf *b, const char *v, int flow)
+{
+	int t = plain_type(v);
+	if (!plain_safe(v, flow) || t == T_BOOL || t == T_NULL)
+		return put_double(b, v);
+	return fb_buf_addstr(b, v);
+}
+
+/* Writes value in the style of the scalar it replaces. */
+static fb_err put_like(const fb_yaml_doc *d, int i, fb_buf *b, const char *v)
+{
+	const ynode *x = nd(d, i);
+	int t;
+
+	if (x->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+		return put_double(b, v);
+	if (x->style == YAML_SINGLE_QUOTED_SCALAR_STYLE)
+		return put_single(b, v);
+	if (is_null(d, i))
+		return put_new(b, v, x->flow);
+	t = plain_type(v);
+	if (!plain_safe(v, x->flow) || (t != T_STR && t != plain_type(str_at(d, x->value))))
+		return put_double(b, v);
+	return fb_buf_addstr(b, v);
+}
+
+/* ---- planning an edit ---- */
+
+typedef struct {
+	const fb_yaml_doc *d;
+	const char *path, *value;
+	const step *rest; /* the keys to create */
+	size_t nrest;
+	splice sp[2];
+	const char *nl;
+	unsigned step;
+} plan;
+
+static fb_err conflict(const fb_yaml_doc *d, int at, const char *path, const char *what,
+		       const char *name)
+{
+	return fb_error_set(FB_ECONFLICT,
+			    "%s:%u: %.200s %s %.100s; editing it would change other places",
+			    d->name, nd(d, at)->line + 1, path, what, name);
+}
+
+/* Refuses edits that would show up elsewhere through an alias. */
+static fb_err check_shared(const fb_yaml_doc *d, const walk *w, const char *path)
+{
+	char name[128];
+
+	if (w->alias >= 0 || (w->node >= 0 && nd(d, w->node)->kind == N_ALIAS)) {
+		int a = w->alias >= 0 ? w->alias : w->node;
+		snprintf(name, sizeof(name), "*%s", str_at(d, nd(d, a)->value));
+		return conflict(d, a, path, "comes from alias", name);
+	}
+	for (size_t i = 0; i < w->nchain; i++) {
+		const ynode *x = nd(d, w->chain[i]);
+		if (x->anchor != NO_ANCHOR && x->anchor_used) {
+			snprintf(name, sizeof(name), "&%s, which an alias uses",
+				 str_at(d, x->anchor));
+			return conflict(d, w->chain[i], path, "is under anchor", name);
+		}
+	}
+	return FB_OK;
+}
+
+static fb_err replace_scalar(plan *p, int i)
+{
+	const ynode *x = nd(p->d, i);
+
+	if (x->kind != N_SCALAR)
+		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is %s, not a scalar", p->d->name,
+				    x->line + 1, p->path, kind_name(x->kind));
+	if (x->style == YAML_LITERAL_SCALAR_STYLE || x->style == YAML_FOLDED_SCALAR_STYLE)
+		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is a block scalar (| or >); edit it by hand",
+				    p->d->name, x->line + 1, p->path);
+	p->sp[0].at = x->vstart;
+	p->sp[0].del = x->end - x->vstart;
+	/* an empty value sits right after "key:" or "&anchor" */
+	if (x->vstart == x->end && x->vstart > 0 && !is_space(p->d->text[x->vstart - 1]) &&
+	    fb_buf_addc(&p->sp[0].ins, ' ') != FB_OK)
+		return FB_ENOMEM;
+	return put_like(p->d, i, &p->sp[0].ins, p->value);
+}
+
+/* "k1: {k2: v}" for the keys still to create, as flow text. */
+static fb_err put_flow(plan *p, fb_buf *b)
+{
+	fb_err rc = FB_OK;
+	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
+		char key[FB_YAML_MAX_LEN > 0 ? 256 : 1];
+		snprintf(key, sizeof(key), "%.*s", (int)p->rest[i].klen, p->rest[i].key);
+		if ((rc = put_new(b, key, 1)) == FB_OK)
+			rc = fb_buf_addstr(b, i + 1 < p->nrest ? ": {" : ": ");
+	}
+	if (rc == FB_OK)
+		rc = put_new(b, p->value, 1);
+	for (size_t i = 1; i < p->nrest && rc == FB_OK; i++)
+		rc = fb_buf_addc(b, '}');
+	return rc;
+}
+
+/* Indented lines for the keys still to create, one level per key. */
+static fb_err put_lines(plan *p, fb_buf *b, unsigned indent, int lead_nl, int trail_nl)
+{
+	fb_err rc = lead_nl ? fb_buf_addstr(b, p->nl) : FB_OK;
+	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
+		char key[256];
+		snprintf(key, sizeof(key), "%.*s", (int)p->rest[i].klen, p->rest[i].key);
+		rc = fb_buf_printf(b, "%*s", (int)(indent + i * p->step), "");
+		if (rc == FB_OK)
+			rc = put_new(b, key, 0);
+		if (rc == FB_OK)
+			rc = fb_buf_addc(b, ':');
+		if (rc == FB_OK && i + 1 == p->nrest)
+			rc = fb_buf_addc(b, ' ') ? FB_ENOMEM : put_new(b, p->value, 0);
+		if (rc == FB_OK && (i + 1 < p->nrest || trail_nl))
+			rc = fb_buf_addstr(b, p->nl);
+	}
+	return rc;
+}
+
+/* Where new lines go after content ending at e: the start of the next
+ * line, so that a trailing comment stays on its line. */
+static size_t line_after(const fb_yaml_doc *d, size_t e, int *need_nl)
+{
+	size_t b = e;
+	const char *nl;
+
+	*need_nl = 0;
+	while (b > 0 && is_blank(d->text[b - 1]))
+		b--;
+	if (b == 0 || d->text[b - 1] == '\n')
+		return b;
+	if ((nl = memchr(d->text + e, '\n', d->len - e)) != NULL)
+		return (size_t)(nl - d->text) + 1;
+	*need_nl = 1;
+	return d->len;
+}
+
+/* Where a block collection's content really ends: libyaml ends a block at
+ * the next token, past any comments and blank lines that follow it. */
+static size_t content_end(const fb_yaml_doc *d, int i)
+{
+	while ((nd(d, i)->kind == N_MAP || nd(d, i)->kind == N_SEQ) && !nd(d, i)->style &&
+	       nd(d, i)->last >= 0)
+		i = nd(d, i)->last;
+	return nd(d, i)->end;
+}
+
+static fb_err insert_lines(plan *p, size_t e, unsigned indent)
+{
+	int need_nl;
+	p->sp[1].at = line_after(p->d, e, &need_nl);
+	return put_lines(p, &p->sp[1].ins, indent, need_nl, !need_nl);
+}
+
+/* `key: {}`, `key:` or `key: ~` in a block mapping: the value text goes
+ * and the new keys follow as an indented block. */
+static fb_err to_block(plan *p, int i)
+{
+	const ynode *x = nd(p->d, i);
+	size_t from = x->vstart;
+	unsigned indent = x->keyn >= 0 ? nd(p->d, x->keyn)->col + p->step : 0;
+
+	while (from > 0 && from > x->start && is_blank(p->d->text[from - 1]))
+		from--;
+	while (from > 0 && x->start == x->vstart && is_blank(p->d->text[from - 1]))
+		from--;
+	p->sp[0].at = from;
+	p->sp[0].del = x->end - from;
+	return insert_lines(p, x->end, indent);
+}
+
+static fb_err add_to_flow(plan *p, int m)
+{
+	const ynode *x = nd(p->d, m);
+	fb_err rc;
+
+	if (x->nchild == 0) { /* {} -> {k: v} */
+		p->sp[0].at = x->vstart + 1;
+		p->sp[0].del = x->end - 1 - p->sp[0].at;
+		return put_flow(p, &p->sp[0].ins);
+	}
+	p->sp[0].at = nd(p->d, x->last)->end;
+	rc = fb_buf_addstr(&p->sp[0].ins, ", ");
+	return rc ? rc : put_flow(p, &p->sp[0].ins);
+}
+
+static int in_block_map(const fb_yaml_doc *d, int i)
+{
+	return nd(d, i)->parent < 0 ||
+	       (nd(d, i)->keyn >= 0 && !nd(d, nd(d, i)->parent)->style);
+}
+
+static fb_err create(plan *p, const walk *w)
+{
+	const fb_yaml_doc *d = p->d;
+	int l = w->last;
+
+	for (size_t i = 0; i < p->nrest; i++)
+		if (!p->rest[i].key)
+			return fb_error_set(FB_ENOTFOUND, "%s: %.200s: sequence items are not created",
+					    d->name, p->path);
+	if (l < 0) /* empty or comment-only text */
+		return insert_lines(p, d->len, 0);
+	if (nd(d, l)->kind == N_MAP && !nd(d, l)->style)
+		return insert_lines(p, content_end(d, l), nd(d, nd(d, l)->first)->col);
+	if (nd(d, l)->kind == N_MAP && (nd(d, l)->nchild || !in_block_map(d, l)))
+		return add_to_flow(p, l);
+	if ((nd(d, l)->kind == N_MAP || is_null(d, l)) && in_block_map(d, l))
+		return to_block(p, l);
+	if (is_null(d, l)) {
+		p->sp[0].at = nd(d, l)->vstart;
+		p->sp[0].del = nd(d, l)->end - nd(d, l)->vstart;
+		fb_err rc = fb_buf_addstr(&p->sp[0].ins, p->sp[0].del ? "{" : " {");
+		rc = rc ? rc : put_flow(p, &p->sp[0].ins);
+		return rc ? rc : fb_buf_addc(&p->sp[0].ins, '}');
+	}
+	return fb_error_set(FB_EINVAL, "%s:%u: %.200s cannot be added: the value there is %s",
+			    d->name, nd(d, l)->line + 1, p->path, kind_name(nd(d, l)->kind));
+}
+
+/* The most common step between a key and its nested block keys. */
+static unsigned indent_step(const fb_yaml_doc *d)
+{
+	unsigned count[9] = {0}, best = 2;
+
+	for (int i = 0; i < d->n; i++) {
+		const ynode *x = nd(d, i);
+		if (x->kind != N_MAP || x->style || x->keyn < 0 || x->first < 0 ||
+		    nd(d, x->parent)->style)
+			continue;
+		unsigned a = nd(d, x->first)->col, k = nd(d, x->keyn)->col;
+		if (a > k && a - k < 9)
+			count[a - k]++;
+	}
+	for (unsigned s = 1; s < 9; s++)
+		if (count[s] > count[best])
+			best = s;
+	return best;
+}
+
+static fb_err apply(const plan *p, fb_buf *out)
+{
+	const char *t = p->d->text;
+	size_t pos = 0;
+	fb_err rc = FB_OK;
+
+	for (int i = 0; i < 2 && rc == FB_OK; i++) {
+		const splice *s = &p->sp[i];
+		if (s->del == 0 && s->ins.len == 0)
+			continue;
+		if (s->at < pos)
+			return fb_error_set(FB_ERR, "%s: overlapping edits", p->d->name);
+		if ((rc = fb_buf_add(out, t + pos, s->at - pos)) == FB_OK)
+			rc = fb_buf_add(out, fb_buf_str(&s->ins), s->ins.len);
+		pos = s->at + s->del;
+	}
+	return rc ? rc : fb_buf_add(out, t + pos, p->d->len - pos);
+}
+
+/* ---- checking the result ---- */
+
+static int on_the_way(const char *p, size_t n, const char *target)
+{
+	return n == 0 || (!strncmp(p, target, n) && strchr(".[", target[n]) && target[n]);
+}
+
+/* One line per leaf (and per anchor), except for the edited path and the
+ * nodes on the way to it: two texts whose signatures match differ only
+ * there. */
+static fb_err sign(const fb_yaml_doc *d, int i, fb_buf *path, const char *target, fb_buf *out)
+{
+	const ynode *x = nd(d, i);
+	size_t n = path->len;
+	fb_err rc = FB_OK;
+	int skip = (n == strlen(target) && !strcmp(fb_buf_str(path), target)) ||
+		   on_the_way(fb_buf_str(path), n, target);
+
+	if (!skip && x->anchor != NO_ANCHOR)
+		rc = fb_buf_printf(out, "%s\t&%s\n", fb_buf_str(path), str_at(d, x->anchor));
+	if (!skip && rc == FB_OK && (x->kind == N_SCALAR || x->kind == N_ALIAS || !x->nchild))
+		rc = fb_buf_printf(out, "%s\t%d:%zu:%s\n", fb_buf_str(path), x->kind, x->vlen,
+				   x->kind == N_SCALAR || x->kind == N_ALIAS ? str_at(d, x->value)
+									    : "");
+	for (int c = x->first; c >= 0 && rc == FB_OK; c = nd(d, c)->next) {
+		if (x->kind == N_MAP && nd(d, c)->idx % 2 == 0)
+			continue;
+		if (!add_component(d, c, path) && fb_buf_addstr(path, ".?") != FB_OK)
+			rc = FB_ENOMEM;
+		rc = rc ? rc : sign(d, c, path, target, out);
+		path->len = n;
+		path->data[n] = '\0';
+	}
+	return rc;
+}
+
+static fb_err signature(const fb_yaml_doc *d, const char *target, fb_buf *out)
+{
+	fb_buf path;
+	fb_err rc = FB_OK;
+
+	fb_buf_init(&path, 0);
+	if (d->root >= 0 && (rc = fb_buf_addstr(&path, "")) == FB_OK)
+		rc = sign(d, d->root, &path, target, out);
+	fb_buf_free(&path);
+	return rc;
+}
+
+static fb_err same_elsewhere(const fb_yaml_doc *a, const fb_yaml_doc *b, const char *path)
+{
+	fb_buf sa, sb;
+	fb_err rc;
+
+	fb_buf_init(&sa, 0);
+	fb_buf_init(&sb, 0);
+	rc = signature(a, path, &sa);
+	if (rc == FB_OK)
+		rc = signature(b, path, &sb);
+	if (rc == FB_OK && (sa.len != sb.len || memcmp(fb_buf_str(&sa), fb_buf_str(&sb), sa.len)))
+		rc = fb_error_set(FB_ERR, "%s: editing %.200s would change other values", a->name,
+				  path);
+	fb_buf_free(&sa);
+	fb_buf_free(&sb);
+	return rc;
+}
+
+static fb_err verify(const fb_yaml_doc *old, const fb_buf *text, const char *path,
+		     const char *value)
+{
+	fb_yaml_doc *d = NULL;
+	const char *got;
+	fb_err rc = fb_yaml_doc_parse(fb_buf_str(text), text->len, old->name, &d);
+
+	if (rc)
+		return fb_error_wrap(FB_ERR, "editing %.200s would break the file", path);
+	if (fb_yaml_get_scalar(d, path, &got) != FB_OK || strcmp(got, value))
+		rc = fb_error_set(FB_ERR, "%s: the edit did not set %.200s as asked", old->name,
+				  path);
+	else
+		rc = same_elsewhere(old, d, path);
+	fb_yaml_doc_free(d);
+	return rc;
+}
+
+/* ---- fb_yaml_set ---- */
+
+static int utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		size_t w = utf8_width(*s);
+		if ((*s >= 0x80 && *s < 0xC2) || *s > 0xF4)
+			return 0;
+		for (size_t k = 1; k < w; k++)
+			if ((s[k] & 0xC0) != 0x80)
+				return 0;
+		s += w;
+	}
+	return 1;
+}
+
+static fb_err plan_edit(plan *p, const char *path)
+{
+	step steps[FB_YAML_MAX_DEPTH];
+	size_t n;
+	walk w;
+	fb_err rc = parse_path(path, steps, &n);
+
+	if (rc)
+		return rc;
+	rc = resolve(p->d, steps, n, &w);
+	if (rc != FB_OK && rc != FB_ENOTFOUND)
+		return rc;
+	fb_err shared = check_shared(p->d, &w, path);
+	if (shared)
+		return shared;
+	if (rc == FB_OK)
+		return replace_scalar(p, w.node);
+	p->rest = steps + w.done;
+	p->nrest = n - w.done;
+	p->step = indent_step(p->d);
+	return create(p, &w);
+}
+
+fb_err fb_yaml_set(const char *text, size_t len, const char *name, const char *path,
+		   const char *value, char **out, size_t *outlen)
+{
+	plan p;
+	fb_buf res;
+	fb_yaml_doc *d = NULL;
+	fb_err rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!value || !utf8_valid((const unsigned char *)value))
+		return fb_error_set(FB_EINVAL, "%.200s: the new value is not UTF-8 text",
+				    path ? path : "");
+	if ((rc = fb_yaml_doc_parse(text, len, name, &d)) != FB_OK)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	p.d = d;
+	p.path = path;
+	p.value = value;
+	p.nl = memchr(d->text, '\n', d->len) && strstr(d->text, "\r\n") &&
+			       strchr(d->text, '\n')[-1] == '\r'
+		       ? "\r\n"
+		       : "\n";
+	fb_buf_init(&p.sp[0].ins, 0);
+	fb_buf_init(&p.sp[1].ins, 0);
+	fb_buf_init(&res, FB_YAML_MAX_LEN);
+	rc = plan_edit(&p, path);
+	if (rc == FB_OK)
+		rc = apply(&p, &res);
+	if (rc == FB_OK)
+		rc = verify(d, &res, path, value);
+	if (rc == FB_OK) {
+		*outlen = res.len;
+		if (!(*out = fb_buf_take(&res)))
+			rc = fb_error_set(FB_ENOMEM, "out of memory");
+	}
+	fb_buf_free(&res);
+	fb_buf_free(&p.sp[0].ins);
+	fb_buf_free(&p.sp[1].ins);
+	fb_yaml_doc_free(d);
+	return rc;
+}
