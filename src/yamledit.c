@@ -23,6 +23,7 @@ enum { T_STR, T_NULL, T_BOOL, T_INT, T_FLOAT };
 #define MAX_ANCHORS 512
 /* Merge keys may chain (<<: *a where a merges *b); cycles stop here. */
 #define MAX_MERGE_DEPTH 8
+#define PATH_MAX_LEN 1024
 
 typedef struct {
 	int kind;
@@ -63,7 +64,7 @@ typedef struct {
 } builder;
 
 typedef struct {
-	const char *key; /* NULL for an index step */
+	char *key; /* into a copy of the path; NULL for an index step */
 	size_t klen;
 	long index;
 } step;
@@ -375,7 +376,8 @@ fb_err fb_yaml_doc_parse(const char *text, size_t len, const char *name, fb_yaml
 	memset(&b, 0, sizeof(b));
 	b.d = d;
 	b.bom = b.byte = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
-	if ((rc = build(&b)) != FB_OK || (rc = arena_add(d, "", 0, &(size_t){0})) != FB_OK) {
+	/* the empty string at the end keeps arena.data non-NULL */
+	if ((rc = build(&b)) != FB_OK || (rc = arena_add(d, "", 0, &b.chr)) != FB_OK) {
 		fb_yaml_doc_free(d);
 		return rc;
 	}
@@ -400,37 +402,54 @@ static fb_err bad_path(const char *path, const char *why)
 	return fb_error_set(FB_EINVAL, "bad path \"%.200s\": %s", path, why);
 }
 
-/* "a.b[0].c" -> key a, key b, index 0, key c. */
-static fb_err parse_path(const char *path, step *steps, size_t *n)
+static fb_err add_step(const char *path, step *steps, size_t *n, char *key, size_t klen,
+		       long index)
 {
-	const char *p = path;
+	if (*n == FB_YAML_MAX_DEPTH)
+		return bad_path(path, "too deep");
+	steps[(*n)++] = (step){key, klen, index};
+	return FB_OK;
+}
+
+/* "a.b[0].c" -> key a, key b, index 0, key c.  path is a writable copy
+ * (see copy_path) so that keys can later be NUL-terminated in place. */
+static fb_err parse_path(char *path, step *steps, size_t *n)
+{
+	char *p = path, *end;
+	fb_err rc;
 
 	*n = 0;
-	if (!path || !*path)
-		return bad_path("", "empty");
+	if (!*p)
+		return bad_path(path, "empty");
 	for (;;) {
 		size_t k = strcspn(p, ".[]");
 		if (k == 0 && !(p == path && *p == '['))
 			return bad_path(path, "empty key");
-		if (k && *n < FB_YAML_MAX_DEPTH)
-			steps[(*n)++] = (step){p, k, -1};
-		for (p += k; *p == '['; p++) {
-			char *end;
-			long v = strtol(p + 1, &end, 10);
-			if (end == p + 1 || *end != ']' || v < 0 || p[1] == '-' || p[1] == '+')
+		if (k && (rc = add_step(path, steps, n, p, k, -1)) != FB_OK)
+			return rc;
+		for (p += k; *p == '['; p = end + 1) {
+			long v = p[1] >= '0' && p[1] <= '9' ? strtol(p + 1, &end, 10) : -1;
+			if (v < 0 || *end != ']' || v > FB_YAML_MAX_NODES)
 				return bad_path(path, "an index is [N] with N >= 0");
-			if (*n < FB_YAML_MAX_DEPTH)
-				steps[(*n)++] = (step){NULL, 0, v};
-			p = end;
+			if ((rc = add_step(path, steps, n, NULL, 0, v)) != FB_OK)
+				return rc;
 		}
-		if (*n == FB_YAML_MAX_DEPTH && (*p || k == 0))
-			return bad_path(path, "too deep");
 		if (*p == '\0')
 			return FB_OK;
 		if (*p != '.')
-			return bad_path(path, "unexpected ']'");
+			return bad_path(path, "expected '.' or '[' after a key or index");
 		p++;
 	}
+}
+
+static fb_err copy_path(const char *path, char *buf)
+{
+	if (!path)
+		return bad_path("", "none given");
+	if (strlen(path) >= PATH_MAX_LEN)
+		return bad_path(path, "too long");
+	memcpy(buf, path, strlen(path) + 1);
+	return FB_OK;
 }
 
 static int scalar_is(const fb_yaml_doc *d, int i, const char *s, size_t n)
@@ -460,13 +479,13 @@ static fb_err map_find(const fb_yaml_doc *d, int m, const step *s, int depth, in
  * mapping) brings in; *via becomes the alias it came through. */
 static fb_err merge_find(const fb_yaml_doc *d, int v, const step *s, int depth, int *val, int *via)
 {
-	int items = nd(d, v)->kind == N_SEQ ? nd(d, v)->first : v;
+	int seq = nd(d, v)->kind == N_SEQ;
 
-	for (int it = items; it >= 0; it = v == items ? -1 : nd(d, it)->next) {
+	for (int it = seq ? nd(d, v)->first : v; it >= 0; it = seq ? nd(d, it)->next : -1) {
 		int alias = -1, t = deref(d, it, &alias);
 		if (nd(d, t)->kind != N_MAP || map_find(d, t, s, depth + 1, val, via) != FB_OK)
 			continue;
-		if (alias >= 0)
+		if (alias >= 0 && *via < 0)
 			*via = alias;
 		return FB_OK;
 	}
@@ -541,10 +560,11 @@ static fb_err resolve(const fb_yaml_doc *d, const step *steps, size_t n, walk *w
 static fb_err lookup(const fb_yaml_doc *d, const char *path, walk *w)
 {
 	step steps[FB_YAML_MAX_DEPTH];
+	char buf[PATH_MAX_LEN];
 	size_t n;
-	fb_err rc = parse_path(path, steps, &n);
+	fb_err rc = copy_path(path, buf);
 
-	if (rc)
+	if (rc || (rc = parse_path(buf, steps, &n)) != FB_OK)
 		return rc;
 	rc = resolve(d, steps, n, w);
 	if (rc == FB_ENOTFOUND)
@@ -698,36 +718,52 @@ static int is_digits(const char *s, const char *set)
 	return *s && strspn(s, set) == strlen(s);
 }
 
-/* How a plain scalar reads to Helm (go-yaml, YAML 1.1 booleans). */
-static int plain_type(const char *s)
+static size_t digits(const char *s)
 {
-	static const char *const bools[] = {
-		"y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",  "no", "No", "NO", "true",
-		"True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
-	const char *p = s + (*s == '-' || *s == '+');
-	size_t lead;
+	return strspn(s, "0123456789_");
+}
 
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
-		return T_NULL;
-	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		if (!strcmp(s, bools[i]))
-			return T_BOOL;
+/* Numbers as go-yaml reads them: ints (also 0x, 0o, 0b and YAML 1.1's
+ * 1:30), floats with an optional fraction and exponent, .inf and .nan. */
+static int number_type(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	size_t ipart = digits(p), fpart = 0;
+
 	if (!strncmp(p, "0x", 2) || !strncmp(p, "0o", 2) || !strncmp(p, "0b", 2))
 		return is_digits(p + 2, "0123456789abcdefABCDEF_") ? T_INT : T_STR;
 	if (!strcasecmp(p, ".inf") || !strcasecmp(s, ".nan"))
 		return T_FLOAT;
-	lead = strspn(p, "0123456789_:");
-	if (lead && !p[lead])
+	if (*p >= '0' && *p <= '9' && is_digits(p, "0123456789_:"))
 		return T_INT;
-	p += lead;
+	p += ipart;
 	if (*p == '.')
-		p += 1 + strspn(p + 1, "0123456789_");
-	if (p == s + (*s == '-' || *s == '+') + lead + 1 && !lead)
-		return T_STR; /* a lone "." */
-	if (*p == 'e' || *p == 'E')
+		p += 1 + (fpart = digits(p + 1));
+	if (ipart + fpart == 0 || !strpbrk(s, "0123456789"))
+		return T_STR;
+	if (*p == 'e' || *p == 'E') {
 		p += 1 + (p[1] == '-' || p[1] == '+');
-	p += strspn(p, "0123456789");
-	return *p == '\0' && strpbrk(s, "0123456789") ? T_FLOAT : T_STR;
+		if (!(*p >= '0' && *p <= '9'))
+			return T_STR;
+		p += strspn(p, "0123456789");
+	}
+	return *p ? T_STR : T_FLOAT;
+}
+
+/* How a plain scalar reads to Helm (go-yaml, with YAML 1.1 booleans). */
+static int plain_type(const char *s)
+{
+	static const char *const words[] = {
+		"~",    "null", "Null", "NULL",  "y",     "Y",     "yes",  "Yes",  "YES", "n",
+		"N",    "no",   "No",   "NO",    "true",  "True",  "TRUE", "false", "False",
+		"FALSE", "on",  "On",   "ON",    "off",   "Off",   "OFF"};
+
+	if (!*s)
+		return T_NULL;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(s, words[i]))
+			return i < 4 ? T_NULL : T_BOOL;
+	return number_type(s);
 }
 
 static int flow_indicator(char c)
@@ -869,9 +905,11 @@ static fb_err replace_scalar(plan *p, int i)
 	p->sp[0].at = x->vstart;
 	p->sp[0].del = x->end - x->vstart;
 	/* an empty value sits right after "key:" or "&anchor" */
-	if (x->vstart == x->end && x->vstart > 0 && !is_space(p->d->text[x->vstart - 1]) &&
-	    fb_buf_addc(&p->sp[0].ins, ' ') != FB_OK)
-		return FB_ENOMEM;
+	if (x->vstart == x->end && x->vstart > 0 && !is_space(p->d->text[x->vstart - 1])) {
+		fb_err rc = fb_buf_addc(&p->sp[0].ins, ' ');
+		if (rc)
+			return rc;
+	}
 	return put_like(p->d, i, &p->sp[0].ins, p->value);
 }
 
@@ -880,9 +918,7 @@ static fb_err put_flow(plan *p, fb_buf *b)
 {
 	fb_err rc = FB_OK;
 	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
-		char key[FB_YAML_MAX_LEN > 0 ? 256 : 1];
-		snprintf(key, sizeof(key), "%.*s", (int)p->rest[i].klen, p->rest[i].key);
-		if ((rc = put_new(b, key, 1)) == FB_OK)
+		if ((rc = put_new(b, p->rest[i].key, 1)) == FB_OK)
 			rc = fb_buf_addstr(b, i + 1 < p->nrest ? ": {" : ": ");
 	}
 	if (rc == FB_OK)
@@ -897,15 +933,13 @@ static fb_err put_lines(plan *p, fb_buf *b, unsigned indent, int lead_nl, int tr
 {
 	fb_err rc = lead_nl ? fb_buf_addstr(b, p->nl) : FB_OK;
 	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
-		char key[256];
-		snprintf(key, sizeof(key), "%.*s", (int)p->rest[i].klen, p->rest[i].key);
 		rc = fb_buf_printf(b, "%*s", (int)(indent + i * p->step), "");
 		if (rc == FB_OK)
-			rc = put_new(b, key, 0);
+			rc = put_new(b, p->rest[i].key, 0);
 		if (rc == FB_OK)
-			rc = fb_buf_addc(b, ':');
+			rc = fb_buf_addstr(b, i + 1 < p->nrest ? ":" : ": ");
 		if (rc == FB_OK && i + 1 == p->nrest)
-			rc = fb_buf_addc(b, ' ') ? FB_ENOMEM : put_new(b, p->value, 0);
+			rc = put_new(b, p->value, 0);
 		if (rc == FB_OK && (i + 1 < p->nrest || trail_nl))
 			rc = fb_buf_addstr(b, p->nl);
 	}
@@ -955,9 +989,9 @@ static fb_err to_block(plan *p, int i)
 	size_t from = x->vstart;
 	unsigned indent = x->keyn >= 0 ? nd(p->d, x->keyn)->col + p->step : 0;
 
-	while (from > 0 && from > x->start && is_blank(p->d->text[from - 1]))
-		from--;
-	while (from > 0 && x->start == x->vstart && is_blank(p->d->text[from - 1]))
+	/* drop the blanks before the value too, but keep an &anchor */
+	while (from > 0 && (from > x->start || x->start == x->vstart) &&
+	       is_blank(p->d->text[from - 1]))
 		from--;
 	p->sp[0].at = from;
 	p->sp[0].del = x->end - from;
@@ -979,10 +1013,13 @@ static fb_err add_to_flow(plan *p, int m)
 	return rc ? rc : put_flow(p, &p->sp[0].ins);
 }
 
-static int in_block_map(const fb_yaml_doc *d, int i)
+/* A value of a block mapping, or a null document: may become a block. */
+static int blockable(const fb_yaml_doc *d, int i)
 {
-	return nd(d, i)->parent < 0 ||
-	       (nd(d, i)->keyn >= 0 && !nd(d, nd(d, i)->parent)->style);
+	const ynode *x = nd(d, i);
+	if (x->parent < 0)
+		return x->kind == N_SCALAR;
+	return x->keyn >= 0 && !nd(d, x->parent)->style;
 }
 
 static fb_err create(plan *p, const walk *w)
@@ -994,13 +1031,15 @@ static fb_err create(plan *p, const walk *w)
 		if (!p->rest[i].key)
 			return fb_error_set(FB_ENOTFOUND, "%s: %.200s: sequence items are not created",
 					    d->name, p->path);
+	for (size_t i = 0; i < p->nrest; i++)
+		p->rest[i].key[p->rest[i].klen] = '\0'; /* parsing is done */
 	if (l < 0) /* empty or comment-only text */
 		return insert_lines(p, d->len, 0);
 	if (nd(d, l)->kind == N_MAP && !nd(d, l)->style)
 		return insert_lines(p, content_end(d, l), nd(d, nd(d, l)->first)->col);
-	if (nd(d, l)->kind == N_MAP && (nd(d, l)->nchild || !in_block_map(d, l)))
+	if (nd(d, l)->kind == N_MAP && (nd(d, l)->nchild || !blockable(d, l)))
 		return add_to_flow(p, l);
-	if ((nd(d, l)->kind == N_MAP || is_null(d, l)) && in_block_map(d, l))
+	if ((nd(d, l)->kind == N_MAP || is_null(d, l)) && blockable(d, l))
 		return to_block(p, l);
 	if (is_null(d, l)) {
 		p->sp[0].at = nd(d, l)->vstart;
@@ -1056,7 +1095,7 @@ static fb_err apply(const plan *p, fb_buf *out)
 
 static int on_the_way(const char *p, size_t n, const char *target)
 {
-	return n == 0 || (!strncmp(p, target, n) && strchr(".[", target[n]) && target[n]);
+	return n == 0 || (!strncmp(p, target, n) && target[n] && strchr(".[", target[n]));
 }
 
 /* One line per leaf (and per anchor), except for the edited path and the
@@ -1152,14 +1191,21 @@ static int utf8_valid(const unsigned char *s)
 	return 1;
 }
 
+static int first_break_is_crlf(const fb_yaml_doc *d)
+{
+	const char *nl = memchr(d->text, '\n', d->len);
+	return nl && nl > d->text && nl[-1] == '\r';
+}
+
 static fb_err plan_edit(plan *p, const char *path)
 {
 	step steps[FB_YAML_MAX_DEPTH];
+	char buf[PATH_MAX_LEN];
 	size_t n;
 	walk w;
-	fb_err rc = parse_path(path, steps, &n);
+	fb_err rc = copy_path(path, buf);
 
-	if (rc)
+	if (rc || (rc = parse_path(buf, steps, &n)) != FB_OK)
 		return rc;
 	rc = resolve(p->d, steps, n, &w);
 	if (rc != FB_OK && rc != FB_ENOTFOUND)
@@ -1194,10 +1240,7 @@ fb_err fb_yaml_set(const char *text, size_t len, const char *name, const char *p
 	p.d = d;
 	p.path = path;
 	p.value = value;
-	p.nl = memchr(d->text, '\n', d->len) && strstr(d->text, "\r\n") &&
-			       strchr(d->text, '\n')[-1] == '\r'
-		       ? "\r\n"
-		       : "\n";
+	p.nl = first_break_is_crlf(d) ? "\r\n" : "\n";
 	fb_buf_init(&p.sp[0].ins, 0);
 	fb_buf_init(&p.sp[1].ins, 0);
 	fb_buf_init(&res, FB_YAML_MAX_LEN);
