@@ -95,12 +95,11 @@ static int parse_exponent(const char *s, size_t n, int *exp)
 /* Applies the suffix in s[0..n) to the number; 0 when it is not one. */
 static int apply_suffix(const char *s, size_t n, double *v, fb_quantity *out)
 {
-	const unit *u;
-	char suf[3];
-
 	if (n == 0)
 		return 1;
 	if (n <= 2) {
+		char suf[3];
+		const unit *u;
 		memcpy(suf, s, n);
 		suf[n] = '\0';
 		if ((u = find_unit(suf)) != NULL) {
@@ -187,12 +186,12 @@ static fb_err put(char *out, size_t outsz, double n, const char *suffix)
 static fb_err format_whole(double v, const fb_quantity *style, int ladder, char *out, size_t outsz)
 {
 	const unit *u = find_unit(style->suffix);
-	char exp[16];
 
 	if (!strcmp(style->suffix, "m"))
 		return put(out, outsz, whole_up(v * 1000.0), "m");
 	if (style->exponent > 0) {
 		double p = pow(10.0, style->exponent);
+		char exp[16];
 		snprintf(exp, sizeof(exp), "e%d", style->exponent);
 		if (fmod(v, p) == 0.0)
 			return put(out, outsz, v / p, exp);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "firebreak/buf.h"
@@ -156,12 +157,6 @@ static fb_err arena_add(fb_yaml_doc *d, const void *s, size_t n, size_t *off)
 	return fb_buf_addc(&d->arena, '\0');
 }
 
-static fb_err bad_at(const fb_yaml_doc *d, const yaml_mark_t *m, const char *what)
-{
-	return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s", d->name, m->line + 1, m->column + 1,
-			    what);
-}
-
 static int find_anchor(const builder *b, const char *name)
 {
 	for (int i = b->nanchors - 1; i >= 0; i--)
@@ -177,7 +172,7 @@ static fb_err set_anchor(builder *b, int i, const yaml_char_t *anchor, const yam
 		return FB_OK;
 	if (b->nanchors == MAX_ANCHORS)
 		return fb_error_set(FB_ETOOBIG, "%s:%zu: more than %d anchors", b->d->name,
-				    m->line + 1, MAX_ANCHORS);
+		                    m->line + 1, MAX_ANCHORS);
 	rc = arena_add(b->d, anchor, strlen((const char *)anchor), &b->d->nodes[i].anchor);
 	if (rc == FB_OK)
 		b->anchors[b->nanchors++] = i;
@@ -214,7 +209,7 @@ static fb_err add_node(builder *b, int kind, const yaml_event_t *ev, int *out)
 
 	if (d->n >= FB_YAML_MAX_NODES)
 		return fb_error_set(FB_ETOOBIG, "%s: more than %d YAML nodes", d->name,
-				    FB_YAML_MAX_NODES);
+		                    FB_YAML_MAX_NODES);
 	if (d->n == d->cap) {
 		int ncap = d->cap ? d->cap * 2 : 64;
 		ynode *p = realloc(d->nodes, (size_t)ncap * sizeof(*p));
@@ -262,7 +257,9 @@ static fb_err on_alias(builder *b, const yaml_event_t *ev)
 	fb_err rc;
 
 	if (t < 0)
-		return bad_at(b->d, &ev->start_mark, "alias refers to an undefined anchor");
+		return fb_error_set(FB_EINVAL, "%s:%zu:%zu: alias *%.100s refers to no anchor",
+		                    b->d->name, ev->start_mark.line + 1, ev->start_mark.column + 1,
+		                    name);
 	if ((rc = add_node(b, N_ALIAS, ev, &i)) != FB_OK)
 		return rc;
 	b->d->nodes[t].anchor_used = 1;
@@ -273,16 +270,16 @@ static fb_err on_alias(builder *b, const yaml_event_t *ev)
 
 static fb_err on_start(builder *b, const yaml_event_t *ev, int kind)
 {
-	const yaml_char_t *anchor = kind == N_MAP ? ev->data.mapping_start.anchor
-						  : ev->data.sequence_start.anchor;
+	const yaml_char_t *anchor =
+	    kind == N_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
 	int flow = kind == N_MAP ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
-				 : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+	                         : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
 	int i;
 	fb_err rc;
 
 	if (b->depth == FB_YAML_MAX_DEPTH)
-		return fb_error_set(FB_ETOOBIG, "%s:%zu: nesting deeper than %d levels",
-				    b->d->name, ev->start_mark.line + 1, FB_YAML_MAX_DEPTH);
+		return fb_error_set(FB_ETOOBIG, "%s:%zu: nesting deeper than %d levels", b->d->name,
+		                    ev->start_mark.line + 1, FB_YAML_MAX_DEPTH);
 	if ((rc = add_node(b, kind, ev, &i)) != FB_OK)
 		return rc;
 	b->d->nodes[i].style = flow;
@@ -315,13 +312,13 @@ static fb_err parser_error(const fb_yaml_doc *d, const yaml_parser_t *p)
 		return fb_error_set(FB_ENOMEM, "%s: out of memory while parsing", d->name);
 	if (p->error == YAML_READER_ERROR)
 		return fb_error_set(FB_EINVAL, "%s: byte %zu: %s", d->name, p->problem_offset,
-				    problem);
+		                    problem);
 	if (p->context)
 		return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s (%s at line %zu)", d->name,
-				    p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-				    p->context, p->context_mark.line + 1);
+		                    p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
+		                    p->context, p->context_mark.line + 1);
 	return fb_error_set(FB_EINVAL, "%s:%zu:%zu: %s", d->name, p->problem_mark.line + 1,
-			    p->problem_mark.column + 1, problem);
+	                    p->problem_mark.column + 1, problem);
 }
 
 /* Feeds events to the builder up to the end of the first document. */
@@ -333,7 +330,6 @@ static fb_err build(builder *b)
 	if (!yaml_parser_initialize(&p))
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)b->d->text, b->d->len);
-	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
 	for (int done = 0; !done && rc == FB_OK;) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
@@ -358,9 +354,9 @@ fb_err fb_yaml_doc_parse(const char *text, size_t len, const char *name, fb_yaml
 	name = name ? name : "<yaml>";
 	if (len > FB_YAML_MAX_LEN)
 		return fb_error_set(FB_ETOOBIG, "%s: %zu bytes is over the %u byte limit", name,
-				    len, FB_YAML_MAX_LEN);
-	if (len >= 2 && ((text[0] == '\xfe' && text[1] == '\xff') ||
-			 (text[0] == '\xff' && text[1] == '\xfe')))
+		                    len, FB_YAML_MAX_LEN);
+	if (len >= 2 &&
+	    ((text[0] == '\xfe' && text[1] == '\xff') || (text[0] == '\xff' && text[1] == '\xfe')))
 		return fb_error_set(FB_EINVAL, "%s: UTF-16 is not supported; use UTF-8", name);
 	if (!(d = calloc(1, sizeof(*d))) || !(d->text = malloc(len + 1))) {
 		free(d);
@@ -402,8 +398,7 @@ static fb_err bad_path(const char *path, const char *why)
 	return fb_error_set(FB_EINVAL, "bad path \"%.200s\": %s", path, why);
 }
 
-static fb_err add_step(const char *path, step *steps, size_t *n, char *key, size_t klen,
-		       long index)
+static fb_err add_step(const char *path, step *steps, size_t *n, char *key, size_t klen, long index)
 {
 	if (*n == FB_YAML_MAX_DEPTH)
 		return bad_path(path, "too deep");
@@ -416,13 +411,13 @@ static fb_err add_step(const char *path, step *steps, size_t *n, char *key, size
 static fb_err parse_path(char *path, step *steps, size_t *n)
 {
 	char *p = path, *end;
-	fb_err rc;
 
 	*n = 0;
 	if (!*p)
 		return bad_path(path, "empty");
 	for (;;) {
 		size_t k = strcspn(p, ".[]");
+		fb_err rc;
 		if (k == 0 && !(p == path && *p == '['))
 			return bad_path(path, "empty key");
 		if (k && (rc = add_step(path, steps, n, p, k, -1)) != FB_OK)
@@ -497,12 +492,13 @@ static fb_err map_find(const fb_yaml_doc *d, int m, const step *s, int depth, in
 {
 	int found = -1;
 
-	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0; k = nd(d, nd(d, k)->next)->next)
+	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0;
+	     k = nd(d, nd(d, k)->next)->next)
 		if (scalar_is(d, k, s->key, s->klen) && !is_merge_key(d, k)) {
 			if (found >= 0)
-				return fb_error_set(FB_ECONFLICT, "%s:%u: key \"%.*s\" appears twice",
-						    d->name, nd(d, k)->line + 1, (int)s->klen,
-						    s->key);
+				return fb_error_set(FB_ECONFLICT,
+				                    "%s:%u: key \"%.*s\" appears twice", d->name,
+				                    nd(d, k)->line + 1, (int)s->klen, s->key);
 			found = k;
 		}
 	if (found >= 0) {
@@ -511,8 +507,10 @@ static fb_err map_find(const fb_yaml_doc *d, int m, const step *s, int depth, in
 	}
 	if (depth >= MAX_MERGE_DEPTH)
 		return FB_ENOTFOUND;
-	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0; k = nd(d, nd(d, k)->next)->next)
-		if (is_merge_key(d, k) && merge_find(d, nd(d, k)->next, s, depth, val, via) == FB_OK)
+	for (int k = nd(d, m)->first; k >= 0 && nd(d, k)->next >= 0;
+	     k = nd(d, nd(d, k)->next)->next)
+		if (is_merge_key(d, k) &&
+		    merge_find(d, nd(d, k)->next, s, depth, val, via) == FB_OK)
 			return FB_OK;
 	return FB_ENOTFOUND;
 }
@@ -572,17 +570,13 @@ static fb_err lookup(const fb_yaml_doc *d, const char *path, walk *w)
 	return rc;
 }
 
+static int plain_type(const char *s);
+
 static int is_null(const fb_yaml_doc *d, int i)
 {
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 	const ynode *x = nd(d, i);
-
-	if (x->kind != N_SCALAR || x->style != YAML_PLAIN_SCALAR_STYLE || x->tagged)
-		return 0;
-	for (size_t k = 0; k < sizeof(nulls) / sizeof(nulls[0]); k++)
-		if (!strcmp(str_at(d, x->value), nulls[k]))
-			return 1;
-	return 0;
+	return x->kind == N_SCALAR && x->style == YAML_PLAIN_SCALAR_STYLE && !x->tagged &&
+	       plain_type(str_at(d, x->value)) == T_NULL;
 }
 
 static const char *kind_name(int kind)
@@ -602,7 +596,7 @@ fb_err fb_yaml_get_scalar(const fb_yaml_doc *doc, const char *path, const char *
 	i = deref(doc, w.node, NULL);
 	if (nd(doc, i)->kind != N_SCALAR)
 		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is %s, not a scalar", doc->name,
-				    nd(doc, i)->line + 1, path, kind_name(nd(doc, i)->kind));
+		                    nd(doc, i)->line + 1, path, kind_name(nd(doc, i)->kind));
 	*value = is_null(doc, i) ? "" : str_at(doc, nd(doc, i)->value);
 	return FB_OK;
 }
@@ -754,9 +748,9 @@ static int number_type(const char *s)
 static int plain_type(const char *s)
 {
 	static const char *const words[] = {
-		"~",    "null", "Null", "NULL",  "y",     "Y",     "yes",  "Yes",  "YES", "n",
-		"N",    "no",   "No",   "NO",    "true",  "True",  "TRUE", "false", "False",
-		"FALSE", "on",  "On",   "ON",    "off",   "Off",   "OFF"};
+	    "~",     "null",  "Null", "NULL", "y",  "Y",    "yes",  "Yes",  "YES",
+	    "n",     "N",     "no",   "No",   "NO", "true", "True", "TRUE", "false",
+	    "False", "FALSE", "on",   "On",   "ON", "off",  "Off",  "OFF"};
 
 	if (!*s)
 		return T_NULL;
@@ -780,14 +774,14 @@ static int plain_safe(const char *s, int flow)
 	    !strncmp(s, "...", 3))
 		return 0;
 	if (strchr("?:-", s[0]) ? (s[1] == '\0' || is_space(s[1]) || (flow && flow_indicator(s[1])))
-				: strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL)
+	                        : strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f || (flow && flow_indicator(s[i])))
 			return 0;
-		if (c == ':' && (s[i + 1] == '\0' || is_space(s[i + 1]) ||
-				 (flow && flow_indicator(s[i + 1]))))
+		if (c == ':' &&
+		    (s[i + 1] == '\0' || is_space(s[i + 1]) || (flow && flow_indicator(s[i + 1]))))
 			return 0;
 		if (c == '#' && i > 0 && is_blank(s[i - 1]))
 			return 0;
@@ -864,11 +858,11 @@ typedef struct {
 } plan;
 
 static fb_err conflict(const fb_yaml_doc *d, int at, const char *path, const char *what,
-		       const char *name)
+                       const char *name)
 {
 	return fb_error_set(FB_ECONFLICT,
-			    "%s:%u: %.200s %s %.100s; editing it would change other places",
-			    d->name, nd(d, at)->line + 1, path, what, name);
+	                    "%s:%u: %.200s %s %.100s; editing it would change other places",
+	                    d->name, nd(d, at)->line + 1, path, what, name);
 }
 
 /* Refuses edits that would show up elsewhere through an alias. */
@@ -884,9 +878,11 @@ static fb_err check_shared(const fb_yaml_doc *d, const walk *w, const char *path
 	for (size_t i = 0; i < w->nchain; i++) {
 		const ynode *x = nd(d, w->chain[i]);
 		if (x->anchor != NO_ANCHOR && x->anchor_used) {
-			snprintf(name, sizeof(name), "&%s, which an alias uses",
-				 str_at(d, x->anchor));
-			return conflict(d, w->chain[i], path, "is under anchor", name);
+			snprintf(name, sizeof(name), "&%.50s, which *%.50s uses elsewhere",
+			         str_at(d, x->anchor), str_at(d, x->anchor));
+			return conflict(
+			    d, w->chain[i], path,
+			    w->chain[i] == w->node ? "carries anchor" : "is under anchor", name);
 		}
 	}
 	return FB_OK;
@@ -898,10 +894,11 @@ static fb_err replace_scalar(plan *p, int i)
 
 	if (x->kind != N_SCALAR)
 		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is %s, not a scalar", p->d->name,
-				    x->line + 1, p->path, kind_name(x->kind));
+		                    x->line + 1, p->path, kind_name(x->kind));
 	if (x->style == YAML_LITERAL_SCALAR_STYLE || x->style == YAML_FOLDED_SCALAR_STYLE)
-		return fb_error_set(FB_EINVAL, "%s:%u: %.200s is a block scalar (| or >); edit it by hand",
-				    p->d->name, x->line + 1, p->path);
+		return fb_error_set(FB_EINVAL,
+		                    "%s:%u: %.200s is a block scalar (| or >); edit it by hand",
+		                    p->d->name, x->line + 1, p->path);
 	p->sp[0].at = x->vstart;
 	p->sp[0].del = x->end - x->vstart;
 	/* an empty value sits right after "key:" or "&anchor" */
@@ -995,7 +992,11 @@ static fb_err to_block(plan *p, int i)
 		from--;
 	p->sp[0].at = from;
 	p->sp[0].del = x->end - from;
-	return insert_lines(p, x->end, indent);
+	fb_err rc = insert_lines(p, x->end, indent);
+	/* a null document ends after trailing blanks that the deletion took */
+	if (p->sp[1].at < x->end)
+		p->sp[1].at = x->end;
+	return rc;
 }
 
 static fb_err add_to_flow(plan *p, int m)
@@ -1029,11 +1030,13 @@ static fb_err create(plan *p, const walk *w)
 
 	for (size_t i = 0; i < p->nrest; i++)
 		if (!p->rest[i].key)
-			return fb_error_set(FB_ENOTFOUND, "%s: %.200s: sequence items are not created",
-					    d->name, p->path);
+			return fb_error_set(FB_ENOTFOUND,
+			                    "%s: %.200s: sequence items are not created", d->name,
+			                    p->path);
 	for (size_t i = 0; i < p->nrest; i++)
 		p->rest[i].key[p->rest[i].klen] = '\0'; /* parsing is done */
-	if (l < 0) /* empty or comment-only text */
+	/* an empty or comment-only text gets the path at the end */
+	if (l < 0)
 		return insert_lines(p, d->len, 0);
 	if (nd(d, l)->kind == N_MAP && !nd(d, l)->style)
 		return insert_lines(p, content_end(d, l), nd(d, nd(d, l)->first)->col);
@@ -1049,7 +1052,7 @@ static fb_err create(plan *p, const walk *w)
 		return rc ? rc : fb_buf_addc(&p->sp[0].ins, '}');
 	}
 	return fb_error_set(FB_EINVAL, "%s:%u: %.200s cannot be added: the value there is %s",
-			    d->name, nd(d, l)->line + 1, p->path, kind_name(nd(d, l)->kind));
+	                    d->name, nd(d, l)->line + 1, p->path, kind_name(nd(d, l)->kind));
 }
 
 /* The most common step between a key and its nested block keys. */
@@ -1107,14 +1110,14 @@ static fb_err sign(const fb_yaml_doc *d, int i, fb_buf *path, const char *target
 	size_t n = path->len;
 	fb_err rc = FB_OK;
 	int skip = (n == strlen(target) && !strcmp(fb_buf_str(path), target)) ||
-		   on_the_way(fb_buf_str(path), n, target);
+	           on_the_way(fb_buf_str(path), n, target);
 
 	if (!skip && x->anchor != NO_ANCHOR)
 		rc = fb_buf_printf(out, "%s\t&%s\n", fb_buf_str(path), str_at(d, x->anchor));
 	if (!skip && rc == FB_OK && (x->kind == N_SCALAR || x->kind == N_ALIAS || !x->nchild))
 		rc = fb_buf_printf(out, "%s\t%d:%zu:%s\n", fb_buf_str(path), x->kind, x->vlen,
-				   x->kind == N_SCALAR || x->kind == N_ALIAS ? str_at(d, x->value)
-									    : "");
+		                   x->kind == N_SCALAR || x->kind == N_ALIAS ? str_at(d, x->value)
+		                                                             : "");
 	for (int c = x->first; c >= 0 && rc == FB_OK; c = nd(d, c)->next) {
 		if (x->kind == N_MAP && nd(d, c)->idx % 2 == 0)
 			continue;
@@ -1151,14 +1154,14 @@ static fb_err same_elsewhere(const fb_yaml_doc *a, const fb_yaml_doc *b, const c
 		rc = signature(b, path, &sb);
 	if (rc == FB_OK && (sa.len != sb.len || memcmp(fb_buf_str(&sa), fb_buf_str(&sb), sa.len)))
 		rc = fb_error_set(FB_ERR, "%s: editing %.200s would change other values", a->name,
-				  path);
+		                  path);
 	fb_buf_free(&sa);
 	fb_buf_free(&sb);
 	return rc;
 }
 
 static fb_err verify(const fb_yaml_doc *old, const fb_buf *text, const char *path,
-		     const char *value)
+                     const char *value)
 {
 	fb_yaml_doc *d = NULL;
 	const char *got;
@@ -1168,7 +1171,7 @@ static fb_err verify(const fb_yaml_doc *old, const fb_buf *text, const char *pat
 		return fb_error_wrap(FB_ERR, "editing %.200s would break the file", path);
 	if (fb_yaml_get_scalar(d, path, &got) != FB_OK || strcmp(got, value))
 		rc = fb_error_set(FB_ERR, "%s: the edit did not set %.200s as asked", old->name,
-				  path);
+		                  path);
 	else
 		rc = same_elsewhere(old, d, path);
 	fb_yaml_doc_free(d);
@@ -1222,7 +1225,7 @@ static fb_err plan_edit(plan *p, const char *path)
 }
 
 fb_err fb_yaml_set(const char *text, size_t len, const char *name, const char *path,
-		   const char *value, char **out, size_t *outlen)
+                   const char *value, char **out, size_t *outlen)
 {
 	plan p;
 	fb_buf res;
@@ -1233,7 +1236,7 @@ fb_err fb_yaml_set(const char *text, size_t len, const char *name, const char *p
 	*outlen = 0;
 	if (!value || !utf8_valid((const unsigned char *)value))
 		return fb_error_set(FB_EINVAL, "%.200s: the new value is not UTF-8 text",
-				    path ? path : "");
+		                    path ? path : "");
 	if ((rc = fb_yaml_doc_parse(text, len, name, &d)) != FB_OK)
 		return rc;
 	memset(&p, 0, sizeof(p));

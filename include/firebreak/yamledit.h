@@ -87,6 +87,6 @@ unsigned fb_yaml_line(const fb_yaml_doc *doc, const char *path);
  *    line break is CRLF); a file without a final newline keeps lacking one.
  */
 fb_err fb_yaml_set(const char *text, size_t len, const char *name, const char *path,
-		   const char *value, char **out, size_t *outlen);
+                   const char *value, char **out, size_t *outlen);
 
 #endif
