@@ -14,9 +14,9 @@
 
 #include "firebreak/buf.h"
 #include "firebreak/yamledit.h"
+#include "yamlquote.h"
 
 enum { N_SCALAR, N_MAP, N_SEQ, N_ALIAS };
-enum { T_STR, T_NULL, T_BOOL, T_INT, T_FLOAT };
 
 #define NO_ANCHOR ((size_t)-1)
 /* Values files use a handful of anchors; the bound keeps alias lookup
@@ -570,13 +570,11 @@ static fb_err lookup(const fb_yaml_doc *d, const char *path, walk *w)
 	return rc;
 }
 
-static int plain_type(const char *s);
-
 static int is_null(const fb_yaml_doc *d, int i)
 {
 	const ynode *x = nd(d, i);
 	return x->kind == N_SCALAR && x->style == YAML_PLAIN_SCALAR_STYLE && !x->tagged &&
-	       plain_type(str_at(d, x->value)) == T_NULL;
+	       fb_yamlquote_type(str_at(d, x->value)) == FB_YQ_NULL;
 }
 
 static const char *kind_name(int kind)
@@ -705,128 +703,6 @@ fb_err fb_yaml_find_key(const fb_yaml_doc *doc, const char *key, char ***paths, 
 	return rc;
 }
 
-/* ---- writing scalars ---- */
-
-static int is_digits(const char *s, const char *set)
-{
-	return *s && strspn(s, set) == strlen(s);
-}
-
-static size_t digits(const char *s)
-{
-	return strspn(s, "0123456789_");
-}
-
-/* Numbers as go-yaml reads them: ints (also 0x, 0o, 0b and YAML 1.1's
- * 1:30), floats with an optional fraction and exponent, .inf and .nan. */
-static int number_type(const char *s)
-{
-	const char *p = s + (*s == '-' || *s == '+');
-	size_t ipart = digits(p), fpart = 0;
-
-	if (!strncmp(p, "0x", 2) || !strncmp(p, "0o", 2) || !strncmp(p, "0b", 2))
-		return is_digits(p + 2, "0123456789abcdefABCDEF_") ? T_INT : T_STR;
-	if (!strcasecmp(p, ".inf") || !strcasecmp(s, ".nan"))
-		return T_FLOAT;
-	if (*p >= '0' && *p <= '9' && is_digits(p, "0123456789_:"))
-		return T_INT;
-	p += ipart;
-	if (*p == '.')
-		p += 1 + (fpart = digits(p + 1));
-	if (ipart + fpart == 0 || !strpbrk(s, "0123456789"))
-		return T_STR;
-	if (*p == 'e' || *p == 'E') {
-		p += 1 + (p[1] == '-' || p[1] == '+');
-		if (!(*p >= '0' && *p <= '9'))
-			return T_STR;
-		p += strspn(p, "0123456789");
-	}
-	return *p ? T_STR : T_FLOAT;
-}
-
-/* How a plain scalar reads to Helm (go-yaml, with YAML 1.1 booleans). */
-static int plain_type(const char *s)
-{
-	static const char *const words[] = {
-	    "~",     "null",  "Null", "NULL", "y",  "Y",    "yes",  "Yes",  "YES",
-	    "n",     "N",     "no",   "No",   "NO", "true", "True", "TRUE", "false",
-	    "False", "FALSE", "on",   "On",   "ON", "off",  "Off",  "OFF"};
-
-	if (!*s)
-		return T_NULL;
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (!strcmp(s, words[i]))
-			return i < 4 ? T_NULL : T_BOOL;
-	return number_type(s);
-}
-
-static int flow_indicator(char c)
-{
-	return c && strchr(",[]{}", c) != NULL;
-}
-
-/* Whether s can be written as a plain scalar (YAML 1.2 ns-plain). */
-static int plain_safe(const char *s, int flow)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || is_space(s[0]) || is_space(s[n - 1]) || !strncmp(s, "---", 3) ||
-	    !strncmp(s, "...", 3))
-		return 0;
-	if (strchr("?:-", s[0]) ? (s[1] == '\0' || is_space(s[1]) || (flow && flow_indicator(s[1])))
-	                        : strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) != NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (flow && flow_indicator(s[i])))
-			return 0;
-		if (c == ':' &&
-		    (s[i + 1] == '\0' || is_space(s[i + 1]) || (flow && flow_indicator(s[i + 1]))))
-			return 0;
-		if (c == '#' && i > 0 && is_blank(s[i - 1]))
-			return 0;
-	}
-	return 1;
-}
-
-static fb_err put_double(fb_buf *b, const char *v)
-{
-	fb_err rc = fb_buf_addc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)v; *p && rc == FB_OK; p++) {
-		if (*p == '"' || *p == '\\')
-			rc = fb_buf_printf(b, "\\%c", *p);
-		else if (*p == '\n' || *p == '\t' || *p == '\r')
-			rc = fb_buf_printf(b, "\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
-		else if (*p < 0x20 || *p == 0x7f)
-			rc = fb_buf_printf(b, "\\x%02x", *p);
-		else
-			rc = fb_buf_addc(b, (char)*p);
-	}
-	return rc ? rc : fb_buf_addc(b, '"');
-}
-
-static fb_err put_single(fb_buf *b, const char *v)
-{
-	fb_err rc = FB_OK;
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return put_double(b, v); /* single quotes cannot escape */
-	rc = fb_buf_addc(b, '\'');
-	for (const char *p = v; *p && rc == FB_OK; p++)
-		rc = *p == '\'' ? fb_buf_add(b, "''", 2) : fb_buf_addc(b, *p);
-	return rc ? rc : fb_buf_addc(b, '\'');
-}
-
-/* A new value (or key) is quoted only when plain it would not be the same
- * string, or would read as a boolean or null. */
-static fb_err put_new(fb_buf *b, const char *v, int flow)
-{
-	int t = plain_type(v);
-	if (!plain_safe(v, flow) || t == T_BOOL || t == T_NULL)
-		return put_double(b, v);
-	return fb_buf_addstr(b, v);
-}
-
 /* Writes value in the style of the scalar it replaces. */
 static fb_err put_like(const fb_yaml_doc *d, int i, fb_buf *b, const char *v)
 {
@@ -834,14 +710,15 @@ static fb_err put_like(const fb_yaml_doc *d, int i, fb_buf *b, const char *v)
 	int t;
 
 	if (x->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
-		return put_double(b, v);
+		return fb_yamlquote_double(b, v);
 	if (x->style == YAML_SINGLE_QUOTED_SCALAR_STYLE)
-		return put_single(b, v);
+		return fb_yamlquote_single(b, v);
 	if (is_null(d, i))
-		return put_new(b, v, x->flow);
-	t = plain_type(v);
-	if (!plain_safe(v, x->flow) || (t != T_STR && t != plain_type(str_at(d, x->value))))
-		return put_double(b, v);
+		return fb_yamlquote_new(b, v, x->flow);
+	t = fb_yamlquote_type(v);
+	if (!fb_yamlquote_plain_safe(v, x->flow) ||
+	    (t != FB_YQ_STR && t != fb_yamlquote_type(str_at(d, x->value))))
+		return fb_yamlquote_double(b, v);
 	return fb_buf_addstr(b, v);
 }
 
@@ -915,11 +792,11 @@ static fb_err put_flow(plan *p, fb_buf *b)
 {
 	fb_err rc = FB_OK;
 	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
-		if ((rc = put_new(b, p->rest[i].key, 1)) == FB_OK)
+		if ((rc = fb_yamlquote_new(b, p->rest[i].key, 1)) == FB_OK)
 			rc = fb_buf_addstr(b, i + 1 < p->nrest ? ": {" : ": ");
 	}
 	if (rc == FB_OK)
-		rc = put_new(b, p->value, 1);
+		rc = fb_yamlquote_new(b, p->value, 1);
 	for (size_t i = 1; i < p->nrest && rc == FB_OK; i++)
 		rc = fb_buf_addc(b, '}');
 	return rc;
@@ -932,11 +809,11 @@ static fb_err put_lines(plan *p, fb_buf *b, unsigned indent, int lead_nl, int tr
 	for (size_t i = 0; i < p->nrest && rc == FB_OK; i++) {
 		rc = fb_buf_printf(b, "%*s", (int)(indent + i * p->step), "");
 		if (rc == FB_OK)
-			rc = put_new(b, p->rest[i].key, 0);
+			rc = fb_yamlquote_new(b, p->rest[i].key, 0);
 		if (rc == FB_OK)
 			rc = fb_buf_addstr(b, i + 1 < p->nrest ? ":" : ": ");
 		if (rc == FB_OK && i + 1 == p->nrest)
-			rc = put_new(b, p->value, 0);
+			rc = fb_yamlquote_new(b, p->value, 0);
 		if (rc == FB_OK && (i + 1 < p->nrest || trail_nl))
 			rc = fb_buf_addstr(b, p->nl);
 	}
