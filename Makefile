@@ -27,9 +27,9 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 SRCS      = $(wildcard src/*.c)
-OBJS      = $(SRCS:src/%.c=build/obj/%.o) build/obj/embedded_rules.o
+OBJS      = $(SRCS:src/%.c=build/obj/%.o) build/obj/embedded_rules.o build/obj/embedded_blocks.o
 LIB_OBJS  = $(filter-out build/obj/main.o,$(OBJS))
-SAN_OBJS  = $(SRCS:src/%.c=build/san/%.o) build/san/embedded_rules.o
+SAN_OBJS  = $(SRCS:src/%.c=build/san/%.o) build/san/embedded_rules.o build/san/embedded_blocks.o
 SAN_LIB   = $(filter-out build/san/main.o,$(SAN_OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
@@ -113,4 +113,29 @@ build/obj/embedded_rules.o: build/gen/embedded_rules.c | build/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 build/san/embedded_rules.o: build/gen/embedded_rules.c | build/san
+	$(CC) $(SAN_FLAGS) -c -o $@ $<
+
+# Block Kit templates and message catalogs, compiled in the same way.
+BLOCKS = $(sort $(wildcard blocks/*.json))
+build/gen/embedded_blocks.c: $(BLOCKS) Makefile
+	@mkdir -p build/gen
+	@{ echo '/* generated from blocks/ by the Makefile: do not edit */'; \
+	   echo '#include <stddef.h>'; \
+	   echo 'typedef struct { const char *name; const char *data; size_t len; } embedded_file;'; \
+	   i=0; for f in $(BLOCKS); do \
+	     echo "static const char f$$i[] = {"; \
+	     od -An -v -tx1 $$f | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	     echo '0x00};'; i=$$((i+1)); done; \
+	   echo 'extern const embedded_file fb_embedded_blocks[];'; \
+	   echo 'extern const size_t fb_embedded_blocks_count;'; \
+	   echo 'const embedded_file fb_embedded_blocks[] = {'; \
+	   i=0; for f in $(BLOCKS); do \
+	     echo "{\"$$(basename $$f)\", f$$i, sizeof(f$$i) - 1},"; i=$$((i+1)); done; \
+	   echo '{NULL, NULL, 0}};'; \
+	   echo "const size_t fb_embedded_blocks_count = $$i;"; } > $@
+
+build/obj/embedded_blocks.o: build/gen/embedded_blocks.c | build/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/embedded_blocks.o: build/gen/embedded_blocks.c | build/san
 	$(CC) $(SAN_FLAGS) -c -o $@ $<

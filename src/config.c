@@ -55,6 +55,10 @@ static const key_def keys[] = {
 	{"slack", "channel", K_STR, F(slack.channel)},
 	{"slack", "locale", K_LOCALE, F(slack.locale)},
 	{"slack", "approvers", K_APPROVERS, F(slack.approvers)},
+	{"slack", "api_url", K_STR, F(slack.api_url)},
+	{"slack", "post_interval_ms", K_LONG, F(slack.post_interval_ms)},
+	{"slack", "ping_interval", K_DURATION, F(slack.ping_interval)},
+	{"slack", "dead_after", K_DURATION, F(slack.dead_after)},
 	{"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
 	{"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
 	{"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
@@ -86,6 +90,10 @@ void fb_config_defaults(fb_config *cfg)
 	set_str(cfg->policy.max_disk, sizeof(cfg->policy.max_disk), "500Gi");
 	cfg->policy.image_change_window = 24 * 3600;
 	set_str(cfg->slack.locale, sizeof(cfg->slack.locale), "en");
+	set_str(cfg->slack.api_url, sizeof(cfg->slack.api_url), "https://slack.com/api/");
+	cfg->slack.post_interval_ms = 1000;
+	cfg->slack.ping_interval = 10;
+	cfg->slack.dead_after = 30;
 	cfg->engine.max_attempts = 3;
 	cfg->engine.retry_delay = 5;
 	cfg->engine.verify_delay = 60;
@@ -391,6 +399,10 @@ static void validate(loader *ld, fb_config *cfg)
 		problem(ld, NULL, "gitops.values_path: must contain {app}");
 	if (cfg->engine.max_attempts < 1)
 		problem(ld, NULL, "engine.max_attempts: must be at least 1");
+	if (strncmp(cfg->slack.api_url, "https://", 8) && strncmp(cfg->slack.api_url, "http://", 7))
+		problem(ld, NULL, "slack.api_url: must be an http:// or https:// URL");
+	if (cfg->slack.ping_interval < 1 || cfg->slack.dead_after <= cfg->slack.ping_interval)
+		problem(ld, NULL, "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
 }
 
 static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
@@ -437,6 +449,9 @@ void fb_config_apply_env(fb_config *cfg)
 		{"GITOPS_TOKEN", F(gitops.token)},
 		{"GITOPS_SSH_KEY", F(gitops.ssh_key)},
 		{"SLACK_CHANNEL", F(slack.channel)},
+		{"SLACK_API_URL", F(slack.api_url)},
+		{"SLACK_APP_TOKEN", F(slack.app_token)},
+		{"SLACK_BOT_TOKEN", F(slack.bot_token)},
 		{"LOGNAME", F(user)},
 		{"USER", F(user)},
 		{"FIREBREAK_CRASH_AFTER", F(crash_after)},

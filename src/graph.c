@@ -99,6 +99,8 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	cJSON_AddBoolToObject(state, "truncated", sig->len > EXCERPT_MAX);
 	if (sig->app && *sig->app)
 		cJSON_AddStringToObject(state, "app_hint", sig->app);
+	if (sig->channel && *sig->channel)
+		cJSON_AddStringToObject(state, "slack_channel", sig->channel);
 	if (sig->decision)
 		cJSON_AddItemToObject(state, "decision", cJSON_Duplicate(sig->decision, 1));
 	if (sig->overrides && cJSON_GetArraySize(sig->overrides) > 0)
@@ -175,6 +177,8 @@ static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const c
 		snprintf(event, sizeof(event), "node.%s", node);
 		rc = fb_store_timeline_add(env->store, row->id, "firebreak", event, st->detail);
 	}
+	if (!rc && env->on_step)
+		rc = env->on_step(env->hook_ctx, env->store, row, state, node, st->detail);
 	if (!rc && (!strcmp(st->next, "pause") || !strcmp(st->next, "end")))
 		rc = fb_store_job_clear(env->store, row->id);
 	else if (!rc)

@@ -8,6 +8,7 @@
 
 #include "firebreak/cli.h"
 #include "firebreak/gitops.h"
+#include "firebreak/serve.h"
 
 #define FIREBREAK_VERSION "0.1.0"
 
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 		"  incidents show ID [--json]\n"
 		"  resume               run every incident that has a due job\n"
 		"  check-config [FILE]  validate a configuration file\n"
+		"  serve                the Slack daemon (Socket Mode); needs SLACK_APP_TOKEN,\n"
+		"                       SLACK_BOT_TOKEN and SLACK_CHANNEL\n"
 		"  version\n"
 		"\n"
 		"  -c, --config FILE    configuration (default: $FIREBREAK_CONFIG, else built-in\n"
@@ -72,6 +75,8 @@ int main(int argc, char **argv)
 		rc = fb_cli_incidents(config, cargc, cargv);
 	else if (!strcmp(cmd, "resume"))
 		rc = fb_cli_resume(config, cargc, cargv);
+	else if (!strcmp(cmd, "serve"))
+		rc = fb_serve_main(config, cargc, cargv);
 	else if (!strcmp(cmd, "check-config"))
 		rc = fb_cli_check_config(config, cargc, cargv);
 	else if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -32,6 +32,14 @@ enum {
 	S_JOB_GET,
 	S_JOB_RETRY,
 	S_JOBS_DUE,
+	S_INBOX_ADD,
+	S_INBOX_PRUNE,
+	S_OUT_ADD,
+	S_OUT_PENDING,
+	S_OUT_DONE,
+	S_OUT_RETRY,
+	S_CARD_SET,
+	S_FEEDBACK_ADD,
 	S_COUNT
 };
 
@@ -65,6 +73,19 @@ static const char *const sql_text[S_COUNT] = {
 	[S_JOB_RETRY] = "UPDATE jobs SET attempts=attempts+1, run_at=?2 WHERE id=?1",
 	[S_JOBS_DUE] = "SELECT incident_id FROM jobs WHERE run_at <= ?1 ORDER BY run_at, id "
 		       "LIMIT ?2",
+	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (id, kind, received_at) VALUES (?1,?2,?3)",
+	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
+	[S_OUT_ADD] = "INSERT INTO outbox (incident_id, method, channel, body, created_at) "
+		      "VALUES (?1,?2,?3,?4,?5)",
+	[S_OUT_PENDING] = "SELECT o.id, o.incident_id, o.method, o.channel, o.body, o.attempts, "
+			  "COALESCE(i.card_ts,'') FROM outbox o LEFT JOIN incidents i "
+			  "ON i.id=o.incident_id WHERE o.status='pending' AND o.id > ?1 ORDER BY o.id",
+	[S_OUT_DONE] = "UPDATE outbox SET status=?2, result=?3, attempts=attempts+1, sent_at=?4 "
+		       "WHERE id=?1",
+	[S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
+	[S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
+	[S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
+			   "VALUES (?1,?2,?3,?4,?5)",
 };
 
 static const char *const migrations[] = {
@@ -112,6 +133,30 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" created_at INTEGER NOT NULL);"
 	"CREATE INDEX jobs_due ON jobs(run_at);",
+	/* 2: Slack - the envelope dedupe, the outbox, feedback */
+	"CREATE TABLE inbox ("
+	" id TEXT PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" received_at INTEGER NOT NULL);"
+	"CREATE TABLE outbox ("
+	" id INTEGER PRIMARY KEY,"
+	" incident_id TEXT NOT NULL DEFAULT '',"
+	" method TEXT NOT NULL,"
+	" channel TEXT NOT NULL DEFAULT '',"
+	" body TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending',"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" result TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL,"
+	" sent_at INTEGER);"
+	"CREATE INDEX outbox_pending ON outbox(status, id);"
+	"CREATE TABLE feedback ("
+	" id INTEGER PRIMARY KEY,"
+	" incident_id TEXT NOT NULL REFERENCES incidents(id),"
+	" user TEXT NOT NULL,"
+	" verdict TEXT NOT NULL,"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -119,6 +164,7 @@ static const char *const migrations[] = {
 struct fb_store {
 	sqlite3 *db;
 	int readonly;
+	int depth; /* transaction nesting: 0 = none, >1 = savepoints */
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
@@ -263,20 +309,61 @@ static fb_err step_done(fb_store *st, sqlite3_stmt *s, const char *what)
 	return FB_OK;
 }
 
+/*
+ * Transactions nest: the outermost is BEGIN IMMEDIATE, inner ones are
+ * savepoints.  So the dispatcher can hold the envelope's dedupe row and
+ * everything the envelope causes (a decision, its outbox rows) in one
+ * transaction while fb_graph_decide() keeps its own begin/commit.
+ */
 fb_err fb_store_begin(fb_store *st)
 {
-	return exec(st, "BEGIN IMMEDIATE");
+	char sql[48];
+	fb_err rc;
+
+	if (st->depth == 0)
+		rc = exec(st, "BEGIN IMMEDIATE");
+	else {
+		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
+		rc = exec(st, sql);
+	}
+	if (!rc)
+		st->depth++;
+	return rc;
 }
 
 fb_err fb_store_commit(fb_store *st)
 {
-	return exec(st, "COMMIT");
+	char sql[48];
+	fb_err rc;
+
+	if (st->depth <= 0)
+		return fb_error_set(FB_EDB, "commit without a transaction");
+	st->depth--;
+	if (st->depth == 0)
+		rc = exec(st, "COMMIT");
+	else {
+		snprintf(sql, sizeof(sql), "RELEASE sp%d", st->depth);
+		rc = exec(st, sql);
+	}
+	if (rc)
+		st->depth++; /* still open: the caller rolls back */
+	return rc;
 }
 
 void fb_store_rollback(fb_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		exec(st, "ROLLBACK");
+	char sql[64];
+
+	if (st->depth <= 0)
+		return;
+	st->depth--;
+	if (st->depth == 0) {
+		if (!sqlite3_get_autocommit(st->db))
+			exec(st, "ROLLBACK");
+	} else {
+		snprintf(sql, sizeof(sql), "ROLLBACK TO sp%d; RELEASE sp%d", st->depth, st->depth);
+		exec(st, sql);
+	}
 }
 
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -600,4 +687,147 @@ fb_err fb_store_jobs_due(fb_store *st, int64_t now, char (*ids)[64], size_t max,
 	if (r != SQLITE_DONE && r != SQLITE_ROW)
 		return db_error(st, "listing due jobs");
 	return FB_OK;
+}
+
+/* ---- Slack: envelope dedupe, outbox, card, feedback ---- */
+
+fb_err fb_store_inbox_add(fb_store *st, const char *id, const char *kind, int *dup)
+{
+	sqlite3_stmt *s = stmt(st, S_INBOX_ADD);
+	fb_err rc;
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, id);
+	bind_text(s, 2, kind);
+	sqlite3_bind_int64(s, 3, fb_now_ms());
+	rc = step_done(st, s, "recording an envelope");
+	*dup = !rc && sqlite3_changes(st->db) == 0;
+	return rc;
+}
+
+fb_err fb_store_inbox_prune(fb_store *st, int64_t before)
+{
+	sqlite3_stmt *s = stmt(st, S_INBOX_PRUNE);
+	if (!s)
+		return FB_EDB;
+	sqlite3_bind_int64(s, 1, before);
+	return step_done(st, s, "pruning the inbox");
+}
+
+fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *method,
+			   const char *channel, const char *body, int64_t *id)
+{
+	sqlite3_stmt *s = stmt(st, S_OUT_ADD);
+	fb_err rc;
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, incident_id);
+	bind_text(s, 2, method);
+	bind_text(s, 3, channel);
+	bind_text(s, 4, body);
+	sqlite3_bind_int64(s, 5, fb_now_ms());
+	rc = step_done(st, s, "writing the outbox");
+	if (!rc && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+void fb_outbox_rows_free(fb_outbox_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].body);
+	free(rows);
+}
+
+fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, S_OUT_PENDING);
+	fb_outbox_row *v = NULL;
+	size_t len = 0, cap = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return FB_EDB;
+	sqlite3_bind_int64(s, 1, after);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			fb_outbox_row *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv)
+				break;
+			v = nv;
+			cap = ncap;
+		}
+		fb_outbox_row *o = &v[len];
+		memset(o, 0, sizeof(*o));
+		o->id = sqlite3_column_int64(s, 0);
+		col_copy(s, 1, o->incident_id, sizeof(o->incident_id));
+		col_copy(s, 2, o->method, sizeof(o->method));
+		col_copy(s, 3, o->channel, sizeof(o->channel));
+		const unsigned char *b = sqlite3_column_text(s, 4);
+		if (!(o->body = strdup(b ? (const char *)b : "{}")))
+			break;
+		o->attempts = (long)sqlite3_column_int64(s, 5);
+		col_copy(s, 6, o->card_ts, sizeof(o->card_ts));
+		len++;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		fb_outbox_rows_free(v, len);
+		return r == SQLITE_ROW ? fb_error_set(FB_ENOMEM, "out of memory")
+				       : db_error(st, "reading the outbox");
+	}
+	*out = v;
+	*n = len;
+	return FB_OK;
+}
+
+fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const char *result)
+{
+	sqlite3_stmt *s = stmt(st, S_OUT_DONE);
+	if (!s)
+		return FB_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, status);
+	bind_text(s, 3, result);
+	sqlite3_bind_int64(s, 4, fb_now_ms());
+	return step_done(st, s, "updating the outbox");
+}
+
+fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result)
+{
+	sqlite3_stmt *s = stmt(st, S_OUT_RETRY);
+	if (!s)
+		return FB_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, result);
+	return step_done(st, s, "updating the outbox");
+}
+
+fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel,
+			 const char *ts)
+{
+	sqlite3_stmt *s = stmt(st, S_CARD_SET);
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, incident_id);
+	bind_text(s, 2, channel);
+	bind_text(s, 3, ts);
+	return step_done(st, s, "storing the card");
+}
+
+fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
+			     const char *verdict, const char *reason)
+{
+	sqlite3_stmt *s = stmt(st, S_FEEDBACK_ADD);
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, incident_id);
+	bind_text(s, 2, user);
+	bind_text(s, 3, verdict);
+	bind_text(s, 4, reason);
+	sqlite3_bind_int64(s, 5, fb_now_ms());
+	return step_done(st, s, "storing feedback");
 }

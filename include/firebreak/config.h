@@ -60,6 +60,12 @@ typedef struct {
 		char locale[8];
 		char approvers[FB_CFG_LIST_MAX][64];
 		size_t n_approvers;
+		char api_url[FB_CFG_STR];  /* SLACK_API_URL */
+		long post_interval_ms;     /* pacing of posts per channel */
+		long ping_interval;        /* seconds between client pings */
+		long dead_after;           /* seconds without a pong: reconnect */
+		char app_token[FB_CFG_STR]; /* secret: SLACK_APP_TOKEN (xapp-) */
+		char bot_token[FB_CFG_STR]; /* secret: SLACK_BOT_TOKEN (xoxb-) */
 	} slack;
 
 	/* From the environment only: who runs the CLI (USER) and the test

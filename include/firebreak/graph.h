@@ -30,6 +30,14 @@ typedef struct {
 	fb_store *store;   /* the read-write connection */
 	fb_gitops *gitops; /* NULL when no repository is usable */
 	const char *crash_after; /* test hook: _exit(137) after this node's commit */
+	/*
+	 * Called inside the transaction that commits a node's step, so what
+	 * it writes (the Slack outbox rows for the card) commits with the
+	 * state change or not at all.  NULL in the CLI.
+	 */
+	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
+			  const char *node, const char *detail);
+	void *hook_ctx;
 } fb_graph_env;
 
 /* What one node run produced. */
@@ -58,6 +66,7 @@ typedef struct {
 	const char *triggered_by; /* the person or source that raised it */
 	const cJSON *decision;    /* optional: a decision given up front (--yes) */
 	const cJSON *overrides;   /* optional: values a person already chose (--set) */
+	const char *channel;      /* optional: the Slack channel for the card */
 } fb_signal;
 
 /* Creates an incident (masked excerpt, first job: collect). */

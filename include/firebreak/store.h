@@ -49,7 +49,7 @@ typedef struct {
 	char *detail; /* owned */
 } fb_timeline_entry;
 
-#define FB_STORE_SCHEMA_VERSION 1
+#define FB_STORE_SCHEMA_VERSION 2
 
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
 void fb_store_free(fb_store *st);
@@ -86,6 +86,35 @@ fb_err fb_store_job_get(fb_store *st, const char *incident_id, fb_job *out);
 fb_err fb_store_job_retry(fb_store *st, int64_t job_id, int64_t run_at);
 /* Up to max incident ids with a job due at or before now, oldest first. */
 fb_err fb_store_jobs_due(fb_store *st, int64_t now, char (*ids)[64], size_t max, size_t *n);
+
+/* ---- Slack (schema 2) ---- */
+
+/* A Web API call waiting to be sent; card_ts is the incident's card. */
+typedef struct {
+	int64_t id;
+	char incident_id[64];
+	char method[40]; /* a Web API method, or "card" (post or update) */
+	char channel[64];
+	char card_ts[32];
+	long attempts;
+	char *body; /* owned: the JSON arguments */
+} fb_outbox_row;
+
+/* Records an envelope or event id; *dup = 1 when it was already seen. */
+fb_err fb_store_inbox_add(fb_store *st, const char *id, const char *kind, int *dup);
+fb_err fb_store_inbox_prune(fb_store *st, int64_t before);
+fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *method,
+			   const char *channel, const char *body, int64_t *id);
+/* Every pending row with an id above after, oldest first. */
+fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out, size_t *n);
+void fb_outbox_rows_free(fb_outbox_row *rows, size_t n);
+/* status: sent, failed or superseded. */
+fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const char *result);
+fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result);
+fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel,
+			 const char *ts);
+fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
+			     const char *verdict, const char *reason);
 
 int64_t fb_now_ms(void);
 

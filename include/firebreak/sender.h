@@ -1,0 +1,52 @@
+/*
+ * sender.h - the outbox sender: one thread that sends the Slack Web API
+ * calls the engine committed to the outbox, in order per incident, paced
+ * per channel, waiting out a 429's Retry-After for that method only,
+ * backing off on 5xx and network errors, and never retrying an ok:false
+ * blindly.  Results go back to the engine, the only writer, which marks
+ * the row and stores a card's ts.
+ *
+ * Row methods: any Web API method (its body sent as is), plus
+ *   "card"   - the incident's card: chat.update when its ts is known,
+ *              else chat.postMessage (the ts comes back in the result);
+ *              a newer card row for the same incident supersedes it;
+ *   "thread" - chat.postMessage in the card's thread (thread_ts added).
+ */
+#ifndef FIREBREAK_SENDER_H
+#define FIREBREAK_SENDER_H
+
+#include <stdint.h>
+#include "firebreak/error.h"
+#include "firebreak/store.h"
+
+typedef enum { FB_SENT, FB_SEND_FAILED, FB_SUPERSEDED, FB_SEND_RETRY } fb_send_status;
+
+typedef struct {
+	int64_t id;
+	char incident_id[64];
+	char method[40];  /* the row's method */
+	char called[40];  /* the Web API method actually called */
+	fb_send_status status;
+	char channel[64]; /* for a card: where it is */
+	char ts[32];      /* for a card post: its ts (a string, never a float) */
+	char error[160];
+	int64_t latency_ms; /* from submit to Slack's answer */
+} fb_send_result;
+
+typedef struct {
+	const char *api_url;
+	const char *bot_token; /* copied into the client's header, never logged */
+	long post_interval_ms;
+	/* sender thread: hands over a heap result (the callee frees it) */
+	void (*on_result)(void *ctx, fb_send_result *res);
+	void *ctx;
+} fb_sender_opts;
+
+typedef struct fb_sender fb_sender;
+
+fb_err fb_sender_start(const fb_sender_opts *o, fb_sender **out);
+/* Takes a heap row (from the outbox) and its body. */
+fb_err fb_sender_submit(fb_sender *s, fb_outbox_row *row);
+void fb_sender_stop(fb_sender *s);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * dispatch.c - owns what firebreak does with a Slack envelope (slash
+ * commands, button clicks, modal submissions) and which Slack messages an
+ * incident step causes (the card, thread lines, the full diff).  Engine
+ * thread only: every write goes through the engine's store connection,
+ * inside the transaction of the envelope or of the graph step, so the
+ * outbox rows commit with the state change that causes them.
+ *
+ * Decisions go through fb_graph_decide(), the same entry point as the
+ * CLI: policy, stale cards and late clicks are refused there and written
+ * to the timeline; here the refusal becomes an ephemeral answer.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firebreak/buf.h"
+#include "firebreak/card.h"
+#include "firebreak/dispatch.h"
+#include "firebreak/log.h"
+#include "firebreak/propose.h"
+
+#define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
+#define MAX_SETS 16
+
+static const char *sget(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const cJSON *oget(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+/* ---- outbox ---- */
+
+static fb_err out_put(fb_dispatch *d, const char *incident, const char *method,
+		      const char *channel, cJSON *body)
+{
+	fb_err rc;
+	char *json;
+	if (!body)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (channel && *channel && !oget(body, "channel"))
+		cJSON_AddStringToObject(body, "channel", channel);
+	json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (!json)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	rc = fb_store_outbox_add(d->env->store, incident ? incident : "", method,
+				 channel ? channel : "", json, NULL);
+	free(json);
+	return rc;
+}
+
+static fb_err ephemeral(fb_dispatch *d, const char *channel, const char *user, const char *key,
+			const cJSON *vars)
+{
+	cJSON *msg = NULL;
+	fb_err rc;
+	if (!*channel || !*user)
+		return FB_OK;
+	if ((rc = fb_card_reply(d->tmpl, key, vars, &msg)))
+		return rc;
+	cJSON_DeleteItemFromObject(msg, "response_type");
+	cJSON_AddStringToObject(msg, "user", user);
+	return out_put(d, "", "chat.postEphemeral", channel, msg);
+}
+
+static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view)
+{
+	cJSON *body = cJSON_CreateObject();
+	if (!view) {
+		cJSON_Delete(body);
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	}
+	cJSON_AddStringToObject(body, "trigger_id", trigger);
+	cJSON_AddItemToObject(body, "view", view);
+	return out_put(d, "", "views.open", "", body);
+}
+
+static const char *card_channel(fb_dispatch *d, const cJSON *state)
+{
+	const char *c = sget(state, "slack_channel");
+	(void)d;
+	return c;
+}
+
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
+			   const cJSON *state, const char *node, const char *detail)
+{
+	fb_dispatch *d = ctx;
+	const char *channel = card_channel(d, state);
+	cJSON *card = NULL;
+	int cut = 0, after_edit = cJSON_GetArraySize(oget(state, "decisions")) > 0;
+	fb_err rc;
+
+	(void)st;
+	if (!*channel) /* an incident raised outside Slack (the CLI) */
+		return FB_OK;
+	if ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
+		return rc;
+	if ((rc = out_put(d, row->id, "card", channel, card)))
+		return rc;
+	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") ||
+		     !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
+		     (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
+	if (thread && *detail) {
+		cJSON *line = NULL;
+		if ((rc = fb_card_thread(d->tmpl, node, detail, &line)) ||
+		    (rc = out_put(d, row->id, "thread", channel, line)))
+			return rc;
+	}
+	if (cut && !strcmp(node, "propose")) {
+		cJSON *parts = NULL, *p;
+		fb_card_diff_parts(d->tmpl, state, &parts);
+		cJSON_ArrayForEach(p, parts)
+		{
+			if ((rc = out_put(d, row->id, "thread", channel, cJSON_Duplicate(p, 1))))
+				break;
+		}
+		cJSON_Delete(parts);
+	}
+	return rc;
+}
+
+/* ---- slash commands ---- */
+
+/* Slack sends & < > in command text as entities; a pasted log wants them back. */
+static char *unescape(const char *s)
+{
+	fb_buf b;
+	fb_buf_init(&b, TEXT_MAX);
+	while (*s) {
+		if (!strncmp(s, "&amp;", 5))
+			fb_buf_addc(&b, '&'), s += 5;
+		else if (!strncmp(s, "&lt;", 4))
+			fb_buf_addc(&b, '<'), s += 4;
+		else if (!strncmp(s, "&gt;", 4))
+			fb_buf_addc(&b, '>'), s += 4;
+		else if (fb_buf_addc(&b, *s++) != FB_OK)
+			break;
+	}
+	char *r = fb_buf_take(&b);
+	return r ? r : strdup("");
+}
+
+static int valid_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 10 || n > 60 || strncmp(s, "incident-", 9))
+		return 0;
+	for (size_t i = 9; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static cJSON *vars1(const char *k, const char *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, k, v ? v : "");
+	return o;
+}
+
+static fb_err reply_key(fb_dispatch *d, const char *key, cJSON *vars, cJSON **reply)
+{
+	fb_err rc = fb_card_reply(d->tmpl, key, vars, reply);
+	cJSON_Delete(vars);
+	return rc;
+}
+
+static fb_err create_incident(fb_dispatch *d, const char *text, const char *user,
+			      const char *channel, char id[64])
+{
+	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
+	char *log = unescape(text);
+	fb_signal sig = {.source = "slack",
+			 .text = log,
+			 .len = strlen(log),
+			 .triggered_by = user,
+			 .channel = announce};
+	fb_err rc = fb_graph_create(d->env, &sig, id);
+	free(log);
+	return rc;
+}
+
+static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJSON **reply)
+{
+	const char *user = sget(p, "user_id"), *channel = sget(p, "channel_id");
+	char id[64];
+	fb_err rc;
+
+	if (!*rest) { /* no text: a form, opened inside the trigger's 3 seconds */
+		cJSON *view = NULL;
+		if ((rc = fb_card_modal_trigger(d->tmpl, channel, &view)))
+			return rc;
+		return open_view(d, sget(p, "trigger_id"), view);
+	}
+	if ((rc = create_incident(d, rest, user, channel, id))) {
+		if (rc != FB_EINVAL)
+			return rc;
+		return reply_key(d, "error", vars1("reason", fb_error_last()), reply);
+	}
+	cJSON *v = vars1("id", id);
+	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
+	char mention[80];
+	snprintf(mention, sizeof(mention), "<#%s>", announce);
+	cJSON_AddStringToObject(v, "channel", mention);
+	return reply_key(d, "triggered", v, reply);
+}
+
+static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
+{
+	fb_incident_row *row = NULL;
+	cJSON *state;
+	int cut;
+	fb_err rc;
+
+	if (!valid_id(id) || fb_store_incident_get(d->env->store, id, &row) != FB_OK) {
+		fb_error_clear();
+		return reply_key(d, "not_found", vars1("id", id), reply);
+	}
+	state = cJSON_Parse(row->state);
+	rc = fb_card_incident(d->tmpl, row, state ? state : cJSON_CreateObject(), reply, &cut);
+	if (!rc) { /* a copy for one person: no buttons on it */
+		cJSON *blocks = cJSON_GetObjectItemCaseSensitive(*reply, "blocks"), *b, *next;
+		for (b = blocks ? blocks->child : NULL; b; b = next) {
+			next = b->next;
+			if (!strcmp(sget(b, "type"), "actions"))
+				cJSON_Delete(cJSON_DetachItemViaPointer(blocks, b));
+		}
+		cJSON_AddStringToObject(*reply, "response_type", "ephemeral");
+	}
+	cJSON_Delete(state);
+	fb_incident_row_free(row);
+	return rc;
+}
+
+static fb_err slash_list(fb_dispatch *d, const char *arg, cJSON **reply)
+{
+	fb_incident_row **rows = NULL;
+	size_t n = 0;
+	int all = !strcmp(arg, "all");
+	fb_err rc = fb_store_incident_list(d->env->store, all, &rows, &n);
+	if (!rc)
+		rc = fb_card_list(d->tmpl, rows, n, all, reply);
+	fb_incident_rows_free(rows, n);
+	return rc;
+}
+
+static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply)
+{
+	char id[64] = "", verdict[16] = "";
+	const char *user = sget(p, "user_id");
+	const char *reason = "";
+	fb_incident_row *row = NULL;
+	fb_err rc;
+	int used = 0;
+
+	if (sscanf(text, "%63s %15s %n", id, verdict, &used) < 2 ||
+	    (strcmp(verdict, "good") && strcmp(verdict, "bad")))
+		return reply_key(d, "feedback_usage", NULL, reply);
+	if (used > 0 && (size_t)used <= strlen(text))
+		reason = text + used;
+	if (!valid_id(id) || fb_store_incident_get(d->env->store, id, &row) != FB_OK) {
+		fb_error_clear();
+		return reply_key(d, "not_found", vars1("id", id), reply);
+	}
+	char *why = unescape(reason);
+	rc = fb_store_feedback_add(d->env->store, id, user, verdict, why);
+	if (!rc)
+		rc = fb_store_timeline_add(d->env->store, id, user, "feedback", verdict);
+	if (!rc && row->card_channel[0]) {
+		cJSON *v = vars1("verdict", verdict), *line = NULL;
+		char *who = fb_card_who(user), *text_line;
+		char sep[8 + 1000];
+		snprintf(sep, sizeof(sep), "%s%.1000s", *why ? ": " : "", why);
+		cJSON_AddStringToObject(v, "who_md", who);
+		cJSON_AddStringToObject(v, "reason", sep);
+		text_line = fb_tmpl_format(d->tmpl, "feedback_line", v, 0);
+		/* the thread line escapes everything; the mention is kept plain */
+		if (fb_card_thread(d->tmpl, "feedback", text_line, &line) == FB_OK)
+			rc = out_put(d, id, "thread", row->card_channel, line);
+		free(text_line);
+		free(who);
+		cJSON_Delete(v);
+	}
+	free(why);
+	fb_incident_row_free(row);
+	if (rc)
+		return rc;
+	return reply_key(d, "feedback_thanks", vars1("id", id), reply);
+}
+
+static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
+{
+	const char *cmd = sget(p, "command"), *text = sget(p, "text");
+	char word[32] = "", arg[96] = "";
+	const char *rest;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	if (strstr(cmd, "feedback"))
+		return slash_feedback(d, p, text, reply);
+	sscanf(text, "%31s %95s", word, arg);
+	rest = text + strlen(word);
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (!*word || !strcmp(word, "help"))
+		return fb_card_help(d->tmpl, reply);
+	if (!strcmp(word, "list"))
+		return slash_list(d, arg, reply);
+	if (!strcmp(word, "trigger"))
+		return slash_trigger(d, p, rest, reply);
+	if (!strncmp(word, "incident-", 9))
+		return slash_show(d, word, reply);
+	return reply_key(d, "unknown_command", NULL, reply);
+}
+
+/* ---- decisions ---- */
+
+/* Takes a decision; a refusal becomes an ephemeral answer (and is already
+ * in the timeline).  Only store failures are returned as errors. */
+static fb_err decide(fb_dispatch *d, const char *id, const fb_decision *dec, const char *channel,
+		     const char *user)
+{
+	fb_err rc = fb_graph_decide(d->env, id, dec);
+	if (rc == FB_OK) {
+		d->decisions++;
+		return FB_OK;
+	}
+	if (rc == FB_EDB || rc == FB_ENOMEM)
+		return rc;
+	d->refusals++;
+	fb_log(FB_LOG_INFO, "slack.refused", "id=%s action=%s user=%s", id, dec->action, user);
+	return ephemeral(d, channel, user, "refused", vars1("reason", fb_error_last()));
+}
+
+/* "incident-…|3" -> id and version; 0 when malformed. */
+static int parse_value(const char *v, char id[64], long *version, char *rest, size_t rest_sz)
+{
+	const char *bar = strchr(v, '|');
+	char *end;
+	if (!bar || bar - v >= 64)
+		return 0;
+	snprintf(id, 64, "%.*s", (int)(bar - v), v);
+	*version = strtol(bar + 1, &end, 10);
+	if (end == bar + 1 || !valid_id(id))
+		return 0;
+	if (rest)
+		snprintf(rest, rest_sz, "%s", *end == '|' ? end + 1 : "");
+	return 1;
+}
+
+/* May this click open a form?  If not, the refusal is recorded. */
+static int may_open(fb_dispatch *d, const char *id, long version, const char *action,
+		    const char *user, const char *channel, fb_err *rc)
+{
+	fb_incident_row *row = NULL;
+	int ok = fb_store_incident_get(d->env->store, id, &row) == FB_OK &&
+		 !strcmp(row->status, "waiting") && row->version == version &&
+		 fb_config_is_approver(d->env->cfg, user);
+	fb_incident_row_free(row);
+	fb_error_clear();
+	if (!ok) {
+		fb_decision dec = {.action = action, .user = user, .version = version, .via = "slack"};
+		*rc = decide(d, id, &dec, channel, user);
+	}
+	return ok;
+}
+
+static fb_err handle_click(fb_dispatch *d, const cJSON *p)
+{
+	const cJSON *a = cJSON_GetArrayItem(oget(p, "actions"), 0);
+	const char *action = sget(a, "action_id");
+	const char *user = sget(oget(p, "user"), "id");
+	const char *channel = sget(oget(p, "channel"), "id");
+	char id[64], meta[160];
+	long version;
+	fb_err rc = FB_OK;
+
+	if (!*channel)
+		channel = sget(oget(p, "container"), "channel_id");
+	if (!parse_value(sget(a, "value"), id, &version, NULL, 0) || !*user) {
+		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s", action);
+		return FB_OK;
+	}
+	snprintf(meta, sizeof(meta), "%s|%ld|%s", id, version, channel);
+	if (!strcmp(action, "approve")) {
+		fb_decision dec = {.action = "approve", .user = user, .version = version, .via = "slack"};
+		return decide(d, id, &dec, channel, user);
+	}
+	if (strcmp(action, "reject") && strcmp(action, "edit")) {
+		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s id=%s", action, id);
+		return FB_OK;
+	}
+	if (!may_open(d, id, version, action, user, channel, &rc))
+		return rc;
+	cJSON *view = NULL;
+	if (!strcmp(action, "reject")) {
+		rc = fb_card_modal_reject(d->tmpl, id, meta, &view);
+	} else {
+		fb_incident_row *row = NULL;
+		cJSON *state = NULL;
+		if (!(rc = fb_store_incident_get(d->env->store, id, &row)) &&
+		    (state = cJSON_Parse(row->state)))
+			rc = fb_card_modal_edit(d->tmpl, state, meta, &view);
+		cJSON_Delete(state);
+		fb_incident_row_free(row);
+	}
+	return rc ? rc : open_view(d, sget(p, "trigger_id"), view);
+}
+
+/* ---- modal submissions ---- */
+
+static const char *input_value(const cJSON *values, const char *block)
+{
+	return sget(oget(oget(values, block), "value"), "value");
+}
+
+/* Validates an edit; invalid values become response_action errors. */
+static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, cJSON **ack)
+{
+	const cJSON *values = oget(oget(view, "state"), "values"), *blk;
+	char id[64], channel[64];
+	long version;
+	char *sets[MAX_SETS];
+	size_t n = 0;
+	cJSON *errors = cJSON_CreateObject();
+	fb_err rc = FB_OK;
+
+	if (!parse_value(sget(view, "private_metadata"), id, &version, channel, sizeof(channel))) {
+		cJSON_Delete(errors);
+		return FB_OK;
+	}
+	cJSON_ArrayForEach(blk, values)
+	{
+		const char *v = sget(oget(blk, "value"), "value");
+		if (strncmp(blk->string, "set:", 4) || n == MAX_SETS)
+			continue;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (fb_propose_validate(d->env->cfg, blk->string + 4, v) != FB_OK) {
+			cJSON_AddStringToObject(errors, blk->string, fb_error_last());
+			continue;
+		}
+		size_t len = strlen(blk->string + 4) + strlen(v) + 2;
+		if ((sets[n] = malloc(len)))
+			snprintf(sets[n++], len, "%s=%s", blk->string + 4, v);
+	}
+	if (cJSON_GetArraySize(errors) > 0) {
+		*ack = cJSON_CreateObject();
+		cJSON_AddStringToObject(*ack, "response_action", "errors");
+		cJSON_AddItemToObject(*ack, "errors", errors);
+		errors = NULL;
+	} else {
+		fb_decision dec = {.action = "edit", .user = user, .note = input_value(values, "note"),
+				   .sets = (const char *const *)sets, .n_sets = n,
+				   .version = version, .via = "slack"};
+		rc = decide(d, id, &dec, channel, user);
+	}
+	cJSON_Delete(errors);
+	for (size_t i = 0; i < n; i++)
+		free(sets[i]);
+	return rc;
+}
+
+static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
+{
+	const cJSON *view = oget(p, "view");
+	const cJSON *values = oget(oget(view, "state"), "values");
+	const char *cb = sget(view, "callback_id"), *user = sget(oget(p, "user"), "id");
+	char id[64], channel[64];
+	long version;
+
+	if (!*user)
+		return FB_OK;
+	if (!strcmp(cb, "edit"))
+		return submit_edit(d, view, user, ack);
+	if (!strcmp(cb, "reject")) {
+		if (!parse_value(sget(view, "private_metadata"), id, &version, channel, sizeof(channel)))
+			return FB_OK;
+		fb_decision dec = {.action = "reject", .user = user,
+				   .note = input_value(values, "reason"), .version = version,
+				   .via = "slack"};
+		return decide(d, id, &dec, channel, user);
+	}
+	if (!strcmp(cb, "trigger")) {
+		const char *log = input_value(values, "log");
+		const char *chan = sget(view, "private_metadata");
+		fb_err rc;
+		rc = *log ? create_incident(d, log, user, chan, id)
+			  : fb_error_set(FB_EINVAL, "the log excerpt is empty");
+		if (rc == FB_EINVAL) {
+			*ack = cJSON_CreateObject();
+			cJSON_AddStringToObject(*ack, "response_action", "errors");
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(*ack, "errors"), "log",
+						fb_error_last());
+			return FB_OK;
+		}
+		return rc;
+	}
+	fb_log(FB_LOG_INFO, "slack.unknown_view", "callback_id=%.60s", cb);
+	return FB_OK;
+}
+
+/* ---- envelopes ---- */
+
+static fb_err handle(fb_dispatch *d, const char *type, const cJSON *p, cJSON **payload)
+{
+	if (!strcmp(type, "slash_commands"))
+		return handle_slash(d, p, payload);
+	if (strcmp(type, "interactive"))
+		return FB_OK; /* events_api and the rest: acked, nothing to do */
+	if (!strcmp(sget(p, "type"), "block_actions"))
+		return handle_click(d, p);
+	if (!strcmp(sget(p, "type"), "view_submission"))
+		return handle_submission(d, p, payload);
+	return FB_OK;
+}
+
+static char *make_ack(const char *eid, cJSON *payload)
+{
+	cJSON *ack = cJSON_CreateObject();
+	cJSON_AddStringToObject(ack, "envelope_id", eid);
+	if (payload)
+		cJSON_AddItemToObject(ack, "payload", payload);
+	char *s = cJSON_PrintUnformatted(ack);
+	cJSON_Delete(ack);
+	return s;
+}
+
+fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char **ack)
+{
+	cJSON *env = cJSON_ParseWithLength(json, len), *payload = NULL;
+	const char *eid = sget(env, "envelope_id"), *type = sget(env, "type");
+	const char *event_id = sget(oget(env, "payload"), "event_id");
+	fb_store *st = d->env->store;
+	int dup = 0;
+	fb_err rc;
+
+	*ack = NULL;
+	if (!*eid) {
+		cJSON_Delete(env);
+		return fb_error_set(FB_EINVAL, "an envelope without an envelope_id");
+	}
+	d->envelopes++;
+	if ((rc = fb_store_begin(st)))
+		goto out;
+	rc = fb_store_inbox_add(st, eid, type, &dup);
+	if (!rc && !dup && *event_id) /* a retried event comes in a new envelope */
+		rc = fb_store_inbox_add(st, event_id, "event", &dup);
+	if (!rc && dup) {
+		fb_store_rollback(st);
+		d->duplicates++;
+		fb_log(FB_LOG_INFO, "slack.duplicate", "envelope=%s", eid);
+		*ack = make_ack(eid, NULL);
+		goto out;
+	}
+	if (!rc)
+		rc = handle(d, type, oget(env, "payload"), &payload);
+	if (!rc)
+		rc = fb_store_commit(st);
+	if (rc) {
+		fb_store_rollback(st);
+		cJSON_Delete(payload);
+		fb_log(FB_LOG_ERROR, "slack.envelope_failed", "envelope=%s type=%s error=\"%s\"", eid,
+		       type, fb_error_last());
+		goto out;
+	}
+	*ack = make_ack(eid, payload);
+out:
+	cJSON_Delete(env);
+	return rc;
+}

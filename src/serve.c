@@ -1,0 +1,445 @@
+/*
+ * serve.c - owns `firebreak serve`: start-up checks (tokens, auth.test,
+ * the store), the engine loop on the main thread, signals, and an orderly
+ * shutdown.  The engine thread is the only writer: it handles envelopes
+ * from the io thread, results from the sender, and due graph jobs, and
+ * after every commit hands new outbox rows to the sender.
+ *
+ *   io thread --envelope--> engine --ack--> io thread
+ *                             |  \--outbox rows--> sender --results--> engine
+ *                             \-- graph steps (nodes run here; see the README's gaps)
+ *
+ * SIGTERM and SIGINT drain: the loop stops taking work, acks already
+ * committed are flushed, the threads are joined.  SIGHUP reloads the
+ * configuration if the new file is valid; settings that need a restart
+ * (tokens, the API URL, the store) are reported and kept.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "firebreak/dispatch.h"
+#include "firebreak/log.h"
+#include "firebreak/queue.h"
+#include "firebreak/sender.h"
+#include "firebreak/serve.h"
+#include "firebreak/slackapi.h"
+#include "firebreak/socket.h"
+
+#define IDLE_WAIT_MS 200 /* signals are noticed within this */
+
+enum { M_ENVELOPE, M_RESULT, M_FATAL };
+
+typedef struct {
+	int kind;
+	int conn;
+	char *json;
+	size_t len;
+	fb_send_result *res;
+	char why[300];
+	int64_t received; /* monotonic ms, for the ack latency */
+} emsg;
+
+typedef struct {
+	fb_config cfg;
+	const char *config_path;
+	fb_rules *rules;
+	fb_store *store;
+	fb_gitops *gitops;
+	fb_tmpl *tmpl;
+	fb_graph_env env;
+	fb_dispatch disp;
+	fb_queue *q;
+	fb_socket *sock;
+	fb_sender *sender;
+	int64_t outbox_seen; /* highest outbox id handed to the sender */
+	int fatal;
+	char bot_user[64];
+} server;
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void emsg_free(void *p)
+{
+	emsg *m = p;
+	if (!m)
+		return;
+	free(m->json);
+	free(m->res);
+	free(m);
+}
+
+/* io thread */
+static void on_envelope(void *ctx, const char *json, size_t len, int conn)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m || !(m->json = malloc(len + 1))) {
+		free(m);
+		return;
+	}
+	memcpy(m->json, json, len);
+	m->json[len] = '\0';
+	m->len = len;
+	m->conn = conn;
+	m->kind = M_ENVELOPE;
+	if (fb_queue_push(s->q, m) != FB_OK) {
+		fb_log(FB_LOG_WARN, "engine.queue_full", "dropped=envelope");
+		emsg_free(m);
+	}
+}
+
+/* any thread */
+static void on_fatal(void *ctx, const char *why)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->kind = M_FATAL;
+	snprintf(m->why, sizeof(m->why), "%s", why);
+	if (fb_queue_push(s->q, m) != FB_OK)
+		emsg_free(m);
+}
+
+/* sender thread */
+static void on_result(void *ctx, fb_send_result *res)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(res);
+		return;
+	}
+	m->kind = M_RESULT;
+	m->res = res;
+	if (fb_queue_push(s->q, m) != FB_OK)
+		emsg_free(m);
+}
+
+/* ---- engine ---- */
+
+/* Hands every outbox row committed since the last call to the sender. */
+static void flush_outbox(server *s)
+{
+	fb_outbox_row *rows = NULL;
+	size_t n = 0;
+	if (fb_store_outbox_pending(s->store, s->outbox_seen, &rows, &n) != FB_OK) {
+		fb_log(FB_LOG_ERROR, "outbox.read_failed", "error=\"%s\"", fb_error_last());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fb_outbox_row *one = malloc(sizeof(*one));
+		if (!one) {
+			free(rows[i].body);
+			continue;
+		}
+		*one = rows[i];
+		s->outbox_seen = one->id;
+		fb_sender_submit(s->sender, one);
+	}
+	free(rows); /* the bodies went with the rows */
+}
+
+static void handle_result(server *s, fb_send_result *r)
+{
+	static const char *names[] = {"sent", "failed", "superseded", "retry"};
+	fb_err rc;
+
+	if (r->status == FB_SEND_RETRY) {
+		rc = fb_store_outbox_attempt(s->store, r->id, r->error);
+	} else {
+		rc = fb_store_begin(s->store);
+		if (!rc)
+			rc = fb_store_outbox_done(s->store, r->id, names[r->status], r->error);
+		if (!rc && r->status == FB_SENT && !strcmp(r->method, "card") &&
+		    !strcmp(r->called, "chat.postMessage") && r->ts[0])
+			rc = fb_store_card_set(s->store, r->incident_id, r->channel, r->ts);
+		if (!rc)
+			rc = fb_store_commit(s->store);
+		if (rc)
+			fb_store_rollback(s->store);
+	}
+	if (rc)
+		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"", (long long)r->id,
+		       fb_error_last());
+	if (r->status != FB_SEND_RETRY)
+		fb_log(FB_LOG_INFO, "slack.sent", "outbox=%lld method=%s called=%s status=%s%s%s ms=%lld",
+		       (long long)r->id, r->method, r->called, names[r->status],
+		       r->error[0] ? " error=" : "", r->error, (long long)r->latency_ms);
+}
+
+static void handle_envelope(server *s, emsg *m)
+{
+	char *ack = NULL;
+	if (fb_dispatch_envelope(&s->disp, m->json, m->len, &ack) != FB_OK)
+		return; /* nothing committed: not acked, so Slack may send it again */
+	fb_socket_send(s->sock, m->conn, ack);
+	flush_outbox(s); /* a views.open must leave at once */
+}
+
+static void run_due(server *s)
+{
+	size_t ran = 0;
+	if (fb_graph_resume_all(&s->env, &ran) != FB_OK)
+		fb_log(FB_LOG_ERROR, "engine.resume_failed", "error=\"%s\"", fb_error_last());
+	if (ran)
+		flush_outbox(s);
+}
+
+static void reload(server *s)
+{
+	fb_config next;
+	char *errors = NULL;
+	fb_tmpl *t = NULL;
+
+	if (fb_config_load(s->config_path, &next, &errors) != FB_OK) {
+		fb_log(FB_LOG_ERROR, "config.reload_refused", "problems=\"%s\"",
+		       errors ? errors : fb_error_last());
+		free(errors);
+		return;
+	}
+	if (strcmp(next.store.path, s->cfg.store.path) || strcmp(next.slack.api_url, s->cfg.slack.api_url) ||
+	    strcmp(next.slack.app_token, s->cfg.slack.app_token) ||
+	    strcmp(next.slack.bot_token, s->cfg.slack.bot_token) ||
+	    strcmp(next.gitops.repo, s->cfg.gitops.repo))
+		fb_log(FB_LOG_WARN, "config.reload_partial",
+		       "reason=\"store, repository, API URL and tokens change only on restart\"");
+	if (fb_tmpl_load(next.slack.locale, &t) != FB_OK) {
+		fb_log(FB_LOG_ERROR, "config.reload_refused", "reason=\"%s\"", fb_error_last());
+		return;
+	}
+	/* keep what cannot change under a running daemon */
+	snprintf(next.store.path, sizeof(next.store.path), "%s", s->cfg.store.path);
+	snprintf(next.gitops.repo, sizeof(next.gitops.repo), "%s", s->cfg.gitops.repo);
+	s->cfg = next;
+	fb_tmpl_free(s->tmpl);
+	s->tmpl = t;
+	s->disp.tmpl = t;
+	fb_log(FB_LOG_INFO, "config.reloaded", "path=%s approvers=%zu", s->config_path ? s->config_path : "-",
+	       s->cfg.slack.n_approvers);
+}
+
+static void engine_loop(server *s)
+{
+	while (!got_term && !s->fatal) {
+		emsg *m = fb_queue_pop(s->q, IDLE_WAIT_MS);
+		if (got_hup) {
+			got_hup = 0;
+			reload(s);
+		}
+		for (; m; m = fb_queue_pop(s->q, 0)) {
+			if (m->kind == M_ENVELOPE)
+				handle_envelope(s, m);
+			else if (m->kind == M_RESULT)
+				handle_result(s, m->res);
+			else {
+				fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", m->why);
+				fprintf(stderr, "firebreak: %s\n", m->why);
+				s->fatal = 1;
+			}
+			emsg_free(m);
+			if (s->fatal)
+				break;
+		}
+		run_due(s);
+	}
+}
+
+/* ---- start-up ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static int check_tokens(const fb_config *cfg)
+{
+	if (strncmp(cfg->slack.app_token, "xapp-", 5)) {
+		fprintf(stderr, "firebreak: SLACK_APP_TOKEN %s (an app-level token, xapp-..., with "
+				"connections:write)\n",
+			cfg->slack.app_token[0] ? "is not an xapp- token" : "is not set");
+		return 0;
+	}
+	if (strncmp(cfg->slack.bot_token, "xoxb-", 5)) {
+		fprintf(stderr, "firebreak: SLACK_BOT_TOKEN %s (the bot token, xoxb-...)\n",
+			cfg->slack.bot_token[0] ? "is not an xoxb- token" : "is not set");
+		return 0;
+	}
+	return 1;
+}
+
+/* auth.test: learns who the bot is and fails fast on a bad token. */
+static int auth_test(server *s)
+{
+	fb_slackapi *api = NULL;
+	fb_slack_result res;
+	int ok = 0;
+
+	if (fb_slackapi_new(s->cfg.slack.api_url, s->cfg.slack.bot_token, &api) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	for (int attempt = 1; attempt <= 5 && !got_term; attempt++) {
+		fb_err rc = fb_slackapi_call(api, "auth.test", "{}", &res);
+		if (!rc && res.ok) {
+			const cJSON *u = cJSON_GetObjectItemCaseSensitive(res.body, "user_id");
+			const cJSON *t = cJSON_GetObjectItemCaseSensitive(res.body, "team");
+			snprintf(s->bot_user, sizeof(s->bot_user), "%s", cJSON_IsString(u) ? u->valuestring : "");
+			fb_log(FB_LOG_INFO, "slack.auth_ok", "bot_user=%s team=%s", s->bot_user,
+			       cJSON_IsString(t) ? t->valuestring : "-");
+			ok = 1;
+		} else if (!rc) {
+			fprintf(stderr, "firebreak: Slack refused SLACK_BOT_TOKEN (auth.test: %s)\n", res.error);
+			fb_slack_result_free(&res);
+			break;
+		} else {
+			fb_log(FB_LOG_WARN, "slack.auth_retry", "attempt=%d error=\"%s\"", attempt,
+			       res.error);
+			if (attempt == 5)
+				fprintf(stderr, "firebreak: cannot reach Slack at %s: %s\n",
+					s->cfg.slack.api_url, res.error);
+			else
+				sleep_ms(1000L * attempt);
+		}
+		fb_slack_result_free(&res);
+		if (ok)
+			break;
+	}
+	fb_slackapi_free(api);
+	return ok;
+}
+
+static int open_all(server *s)
+{
+	char *errors = NULL;
+
+	if (fb_rules_load(s->cfg.rules.path, &s->rules, &errors) != FB_OK) {
+		fprintf(stderr, "%sfirebreak: cannot load the rules: %s\n", errors ? errors : "",
+			fb_error_last());
+		free(errors);
+		return 0;
+	}
+	if (fb_store_open(s->cfg.store.path, 0, &s->store) != FB_OK) {
+		fprintf(stderr, "firebreak: cannot open the store: %s\n", fb_error_last());
+		return 0;
+	}
+	if (fb_gitops_open(&s->cfg, &s->gitops) != FB_OK) {
+		fb_log(FB_LOG_WARN, "gitops.unavailable", "repo=%s reason=\"%s\" fixes=manual",
+		       s->cfg.gitops.repo, fb_error_last());
+		fb_error_clear();
+	}
+	if (fb_tmpl_load(s->cfg.slack.locale, &s->tmpl) != FB_OK ||
+	    fb_queue_new(65536, &s->q) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	s->env = (fb_graph_env){&s->cfg, s->rules, s->store, s->gitops,
+				s->cfg.crash_after[0] ? s->cfg.crash_after : NULL,
+				fb_dispatch_on_step, &s->disp};
+	s->disp.env = &s->env;
+	s->disp.tmpl = s->tmpl;
+	return 1;
+}
+
+static int start_threads(server *s)
+{
+	fb_sender_opts so = {s->cfg.slack.api_url, s->cfg.slack.bot_token,
+			     s->cfg.slack.post_interval_ms, on_result, s};
+	fb_socket_opts ko = {s->cfg.slack.api_url, s->cfg.slack.app_token, s->cfg.slack.ping_interval,
+			     s->cfg.slack.dead_after, on_envelope, on_fatal, s};
+
+	if (fb_sender_start(&so, &s->sender) != FB_OK || fb_socket_start(&ko, &s->sock) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	return 1;
+}
+
+static void close_all(server *s)
+{
+	fb_socket_stop(s->sock); /* flushes committed acks first */
+	fb_sender_stop(s->sender);
+	fb_queue_free(s->q, emsg_free);
+	fb_tmpl_free(s->tmpl);
+	fb_gitops_free(s->gitops);
+	fb_store_free(s->store);
+	fb_rules_free(s->rules);
+	explicit_bzero(s->cfg.slack.app_token, sizeof(s->cfg.slack.app_token));
+	explicit_bzero(s->cfg.slack.bot_token, sizeof(s->cfg.slack.bot_token));
+	explicit_bzero(s->cfg.gitops.token, sizeof(s->cfg.gitops.token));
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int fb_serve_main(const char *config_path, int argc, char **argv)
+{
+	server *s = calloc(1, sizeof(*s));
+	char *errors = NULL;
+	int rc = 1;
+
+	(void)argv;
+	if (!s)
+		return 1;
+	if (argc > 0) {
+		fprintf(stderr, "usage: firebreak [-c FILE] serve\n");
+		free(s);
+		return 2;
+	}
+	s->config_path = config_path;
+	if (fb_config_load(config_path, &s->cfg, &errors) != FB_OK) {
+		fprintf(stderr, "%sfirebreak: %s\n", errors ? errors : "", fb_error_last());
+		free(errors);
+		free(s);
+		return 1;
+	}
+	int lvl = fb_log_level_parse(s->cfg.log_level);
+	fb_log_set_level(lvl < 0 ? FB_LOG_INFO : (fb_log_level)lvl);
+	install_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!check_tokens(&s->cfg) || !auth_test(s) || !open_all(s))
+		goto out;
+	if (s->cfg.slack.n_approvers == 0)
+		fb_log(FB_LOG_WARN, "policy.open",
+		       "reason=\"slack.approvers is empty: anyone in the channel may approve\"");
+	if (!*s->cfg.slack.channel)
+		fb_log(FB_LOG_WARN, "slack.no_channel",
+		       "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
+	if (!start_threads(s))
+		goto out;
+	fb_log(FB_LOG_INFO, "serve.started", "store=%s repo=%s channel=%s", s->cfg.store.path,
+	       s->gitops ? s->cfg.gitops.repo : "-", *s->cfg.slack.channel ? s->cfg.slack.channel : "-");
+	flush_outbox(s); /* rows a previous run committed but did not send */
+	run_due(s);
+	engine_loop(s);
+	rc = s->fatal ? 1 : 0;
+	fb_log(FB_LOG_INFO, "serve.stopping", "envelopes=%ld duplicates=%ld decisions=%ld refusals=%ld",
+	       s->disp.envelopes, s->disp.duplicates, s->disp.decisions, s->disp.refusals);
+out:
+	close_all(s);
+	curl_global_cleanup();
+	free(s);
+	return rc;
+}
