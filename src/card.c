@@ -49,7 +49,7 @@ static void put_clipped(cJSON *vars, const char *k, const char *v, size_t max)
 
 static int slack_user_id(const char *u)
 {
-	if ((u[0] != 'U' && u[0] != 'W') || strlen(u) < 3 || strlen(u) > 20)
+	if ((u[0] != 'U' && u[0] != 'W') || strlen(u) < 2 || strlen(u) > 20)
 		return 0;
 	for (const char *p = u + 1; *p; p++)
 		if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p))
@@ -285,7 +285,30 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 	return FB_OK;
 }
 
-fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out)
+fb_err fb_card_decision_line(const fb_tmpl *t, const cJSON *decision, cJSON **out)
+{
+	cJSON *v = cJSON_CreateObject(), *msg = NULL;
+	char *who = fb_card_who(sget(decision, "user"));
+	const char *note = sget(decision, "note");
+	fb_err rc;
+
+	put(v, "who_md", who);
+	put(v, "action", sget(decision, "action"));
+	put(v, "note", note);
+	put(v, "sep", *note ? ": " : "");
+	char *line = fb_tmpl_format(t, "thread_decision", v, 1);
+	put(v, "icon", ":ballot_box_with_check:");
+	put(v, "line_md", line);
+	put(v, "line", sget(decision, "action"));
+	free(line);
+	free(who);
+	rc = fb_tmpl_render(t, "thread", v, &msg);
+	cJSON_Delete(v);
+	*out = msg;
+	return rc;
+}
+
+static const char *thread_icon(const char *node)
 {
 	static const struct {
 		const char *node, *icon;
@@ -295,22 +318,32 @@ fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSO
 		     {"verify", ":mag:"},
 		     {"report", ":memo:"},
 		     {"feedback", ":speech_balloon:"}};
-	cJSON *vars = cJSON_CreateObject();
-	const char *icon = ":small_blue_diamond:";
-	fb_buf b;
-	fb_err rc;
-
 	for (size_t i = 0; i < sizeof(icons) / sizeof(icons[0]); i++)
 		if (!strcmp(icons[i].node, node))
-			icon = icons[i].icon;
-	fb_buf_init(&b, 8192);
-	fb_mrkdwn_escape(&b, line);
-	put(vars, "icon", icon);
-	put(vars, "line", line);
-	put(vars, "line_md", fb_buf_str(&b) ? fb_buf_str(&b) : "");
-	fb_buf_free(&b);
+			return icons[i].icon;
+	return ":small_blue_diamond:";
+}
+
+fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md, cJSON **out)
+{
+	cJSON *vars = cJSON_CreateObject();
+	fb_err rc;
+	put(vars, "icon", thread_icon(node));
+	put(vars, "line", node);
+	put(vars, "line_md", line_md);
 	rc = fb_tmpl_render(t, "thread", vars, out);
 	cJSON_Delete(vars);
+	return rc;
+}
+
+fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out)
+{
+	fb_buf b;
+	fb_err rc;
+	fb_buf_init(&b, 8192);
+	fb_mrkdwn_escape(&b, line);
+	rc = fb_card_thread_md(t, node, fb_buf_str(&b) ? fb_buf_str(&b) : "", out);
+	fb_buf_free(&b);
 	return rc;
 }
 
@@ -360,9 +393,9 @@ fb_err fb_card_help(const fb_tmpl *t, cJSON **out)
 fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON **out)
 {
 	cJSON *v = cJSON_CreateObject();
-	char *msg = fb_tmpl_format(t, key, vars, 0);
+	char *msg = fb_tmpl_format(t, key, vars, 1); /* escaped here, _md after */
 	fb_err rc;
-	put(v, "message", msg);
+	put(v, "message_md", msg);
 	free(msg);
 	rc = fb_tmpl_render(t, "reply", v, out);
 	cJSON_Delete(v);

@@ -56,14 +56,16 @@ static fb_err out_put(fb_dispatch *d, const char *incident, const char *method,
 	return rc;
 }
 
+/* Takes vars. */
 static fb_err ephemeral(fb_dispatch *d, const char *channel, const char *user, const char *key,
-			const cJSON *vars)
+			cJSON *vars)
 {
 	cJSON *msg = NULL;
-	fb_err rc;
-	if (!*channel || !*user)
-		return FB_OK;
-	if ((rc = fb_card_reply(d->tmpl, key, vars, &msg)))
+	fb_err rc = FB_OK;
+	if (*channel && *user)
+		rc = fb_card_reply(d->tmpl, key, vars, &msg);
+	cJSON_Delete(vars);
+	if (rc || !msg)
 		return rc;
 	cJSON_DeleteItemFromObject(msg, "response_type");
 	cJSON_AddStringToObject(msg, "user", user);
@@ -110,7 +112,13 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 		     (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
-		if ((rc = fb_card_thread(d->tmpl, node, detail, &line)) ||
+		const cJSON *hist = oget(state, "decisions");
+		if (!strcmp(node, "await_decision"))
+			rc = fb_card_decision_line(
+				d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
+		else
+			rc = fb_card_thread(d->tmpl, node, detail, &line);
+		if (rc ||
 		    (rc = out_put(d, row->id, "thread", channel, line)))
 			return rc;
 	}
@@ -209,7 +217,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
 	char mention[80];
 	snprintf(mention, sizeof(mention), "<#%s>", announce);
-	cJSON_AddStringToObject(v, "channel", mention);
+	cJSON_AddStringToObject(v, "channel_md", mention);
 	return reply_key(d, "triggered", v, reply);
 }
 
@@ -281,9 +289,8 @@ static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, c
 		snprintf(sep, sizeof(sep), "%s%.1000s", *why ? ": " : "", why);
 		cJSON_AddStringToObject(v, "who_md", who);
 		cJSON_AddStringToObject(v, "reason", sep);
-		text_line = fb_tmpl_format(d->tmpl, "feedback_line", v, 0);
-		/* the thread line escapes everything; the mention is kept plain */
-		if (fb_card_thread(d->tmpl, "feedback", text_line, &line) == FB_OK)
+		text_line = fb_tmpl_format(d->tmpl, "feedback_line", v, 1); /* keeps who_md */
+		if (fb_card_thread_md(d->tmpl, "feedback", text_line, &line) == FB_OK)
 			rc = out_put(d, id, "thread", row->card_channel, line);
 		free(text_line);
 		free(who);

@@ -5,8 +5,9 @@
  * the engine on a queue; results go back through on_result.
  *
  * Choosing what to send next: the oldest row that is allowed now.  A row
- * waits while an older row of the same incident is unsent (the card must
- * exist before its thread), while its method is rate limited, while its
+ * waits while an older row of the same incident must go first (the card
+ * must exist before its thread; see must_follow), while its method is
+ * rate limited, while its
  * channel was posted to less than post_interval_ms ago, or while its own
  * backoff runs.  So a 429 on chat.postMessage holds posts but lets a
  * views.open through, inside its 3-second trigger window.
@@ -132,6 +133,17 @@ static int is_post(fb_sender *s, const item *it)
 	return !strcmp(called_method(s, it), "chat.postMessage");
 }
 
+/* Within one incident: the card must exist before anything refers to
+ * it, cards stay in order, thread lines stay in order; but a card update
+ * need not wait behind thread lines paced at one a second. */
+static int must_follow(fb_sender *s, const item *it, const item *older)
+{
+	const char *m = it->row->method, *o = older->row->method;
+	if (!strcmp(o, "card"))
+		return !card_ts(s, older)[0] || !strcmp(m, "card");
+	return !strcmp(m, o);
+}
+
 /* May this row go now?  *wait gets the time until it might. */
 static int eligible(fb_sender *s, const item *it, int64_t now, int64_t *wait)
 {
@@ -141,8 +153,9 @@ static int eligible(fb_sender *s, const item *it, int64_t now, int64_t *wait)
 	limit *c = is_post(s, it) ? limit_slot(s->channels, MAX_LIMITS * 4, r->channel, 0) : NULL;
 
 	for (const item *p = s->head; p != it; p = p->next)
-		if (r->incident_id[0] && !strcmp(p->row->incident_id, r->incident_id))
-			return 0; /* an older row of this incident goes first */
+		if (r->incident_id[0] && !strcmp(p->row->incident_id, r->incident_id) &&
+		    must_follow(s, it, p))
+			return 0;
 	if (m && m->until > until)
 		until = m->until;
 	if (c && c->until > until)
@@ -195,6 +208,25 @@ static int superseded(fb_sender *s, item *it)
 		    !strcmp(p->row->incident_id, it->row->incident_id))
 			return 1;
 	return 0;
+}
+
+/* The first post of a card carries the newest state: a card that
+ * changed three times before it could be posted is posted once. */
+static void take_newest_card(fb_sender *s, item *it)
+{
+	item *p = it->next, *next;
+	if (strcmp(it->row->method, "card") || card_ts(s, it)[0])
+		return;
+	for (; p; p = next) {
+		next = p->next;
+		if (strcmp(p->row->method, "card") || strcmp(p->row->incident_id, it->row->incident_id))
+			continue;
+		char *body = it->row->body;
+		it->row->body = p->row->body;
+		p->row->body = body;
+		report(s, p, FB_SUPERSEDED, "none", NULL, "");
+		unlink_item(s, p);
+	}
 }
 
 /* Builds the arguments and picks the method actually called. */
@@ -272,7 +304,10 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 static void send_one(fb_sender *s, item *it)
 {
 	char called[40];
-	char *json = build_call(s, it, called);
+	char *json;
+
+	take_newest_card(s, it);
+	json = build_call(s, it, called);
 	fb_slack_result res;
 	fb_err rc;
 

@@ -24,6 +24,10 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out);
 /* One progress line for the card's thread. */
 fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out);
+/* The same from a line that is already mrkdwn (mentions kept). */
+fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md, cJSON **out);
+/* The thread line for a decision: who (a mention), what, the note. */
+fb_err fb_card_decision_line(const fb_tmpl *t, const cJSON *decision, cJSON **out);
 fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all, cJSON **out);
 fb_err fb_card_help(const fb_tmpl *t, cJSON **out);
 /* A reply from the catalog message key, expanded with vars (may be NULL). */

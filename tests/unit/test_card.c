@@ -191,7 +191,7 @@ static void long_text_is_clipped_utf8_safe(void **s)
 	(void)s;
 	for (int i = 0; i < 4000; i++)
 		p += sprintf(p, "%s", "\xea\xb0\x80"); /* 가 */
-	cJSON_AddStringToObject(vars, "message", big);
+	cJSON_AddStringToObject(vars, "message_md", big);
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_tmpl_render(t, "reply", vars, &msg), FB_OK);
 	const cJSON *sec = block_of_type(msg, "section");
