@@ -72,7 +72,9 @@ static fb_err ephemeral(fb_dispatch *d, const char *channel, const char *user, c
 	return out_put(d, "", "chat.postEphemeral", channel, msg);
 }
 
-static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view)
+/* The user and channel are kept so that a failure can be explained. */
+static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view, const char *user,
+			const char *channel)
 {
 	cJSON *body = cJSON_CreateObject();
 	if (!view) {
@@ -80,6 +82,8 @@ static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	}
 	cJSON_AddStringToObject(body, "trigger_id", trigger);
+	cJSON_AddStringToObject(body, "_notify_user", user);
+	cJSON_AddStringToObject(body, "_notify_channel", channel);
 	cJSON_AddItemToObject(body, "view", view);
 	return out_put(d, "", "views.open", "", body);
 }
@@ -206,7 +210,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 		cJSON *view = NULL;
 		if ((rc = fb_card_modal_trigger(d->tmpl, channel, &view)))
 			return rc;
-		return open_view(d, sget(p, "trigger_id"), view);
+		return open_view(d, sget(p, "trigger_id"), view, user, channel);
 	}
 	if ((rc = create_incident(d, rest, user, channel, id))) {
 		if (rc != FB_EINVAL)
@@ -419,7 +423,7 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 		cJSON_Delete(state);
 		fb_incident_row_free(row);
 	}
-	return rc ? rc : open_view(d, sget(p, "trigger_id"), view);
+	return rc ? rc : open_view(d, sget(p, "trigger_id"), view, user, channel);
 }
 
 /* ---- modal submissions ---- */
@@ -582,5 +586,17 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 	*ack = make_ack(eid, payload);
 out:
 	cJSON_Delete(env);
+	return rc;
+}
+
+fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key)
+{
+	fb_err rc = fb_store_begin(d->env->store);
+	if (!rc)
+		rc = ephemeral(d, channel, user, key, NULL);
+	if (!rc)
+		rc = fb_store_commit(d->env->store);
+	if (rc)
+		fb_store_rollback(d->env->store);
 	return rc;
 }

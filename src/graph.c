@@ -73,6 +73,22 @@ static void denormalise(fb_incident_row *row, const cJSON *state)
 	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s", sget(state, "fingerprint"));
 }
 
+/* The state carries the id too: rewrite it after a redraw. */
+static void patch_id(fb_incident_row *row, const char *id)
+{
+	cJSON *st = cJSON_Parse(row->state);
+	char *out;
+	if (!st)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "id");
+	cJSON_AddStringToObject(st, "id", id);
+	if ((out = cJSON_PrintUnformatted(st))) {
+		free(row->state);
+		row->state = out;
+	}
+	cJSON_Delete(st);
+}
+
 fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64])
 {
 	fb_incident_row row = {0};
@@ -118,6 +134,18 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 		return fb_error_set(FB_ENOMEM, "out of memory");
 
 	rc = fb_store_begin(env->store);
+	/* ids are per second with 16 random bits: a burst may collide, so an
+	 * id already taken is drawn again (we are the only writer) */
+	for (int tries = 0; !rc && tries < 8; tries++) {
+		fb_incident_row *taken = NULL;
+		if (fb_store_incident_get(env->store, row.id, &taken) == FB_ENOTFOUND)
+			break;
+		fb_incident_row_free(taken);
+		new_id(id);
+		snprintf(row.id, sizeof(row.id), "%s", id);
+		patch_id(&row, id);
+	}
+	fb_error_clear();
 	if (!rc)
 		rc = fb_store_incident_insert(env->store, &row);
 	if (!rc)
@@ -235,52 +263,114 @@ static void crash_hook(const fb_graph_env *env, const char *node)
 	}
 }
 
-/* Runs one due job. *more is set when another job may be due at once. */
-static fb_err step_once(const fb_graph_env *env, const char *id, int *more)
-{
+/*
+ * A step in three parts, so that the daemon can run the node on a worker
+ * while the engine keeps answering Slack: take (engine: read the due job
+ * and the state), run (worker: the node function, no store access),
+ * finish (engine: commit the step, or record the failure).
+ */
+struct fb_graph_task {
 	fb_job job;
-	fb_incident_row *row = NULL;
-	const fb_node *node;
+	fb_incident_row *row;
 	cJSON *state;
+	const fb_node *node;
 	fb_step st;
+	fb_err rc;
+	char err[1024];
+};
+
+void fb_graph_task_free(fb_graph_task *t)
+{
+	if (!t)
+		return;
+	cJSON_Delete(t->st.patch);
+	cJSON_Delete(t->state);
+	fb_incident_row_free(t->row);
+	free(t);
+}
+
+const char *fb_graph_task_incident(const fb_graph_task *t)
+{
+	return t->job.incident_id;
+}
+
+fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task **out)
+{
+	fb_graph_task *t;
+	fb_err rc;
+
+	*out = NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (fb_store_job_get(env->store, id, &t->job) != FB_OK || t->job.run_at > fb_now_ms()) {
+		fb_error_clear();
+		free(t);
+		return FB_OK;
+	}
+	if ((rc = fb_store_incident_get(env->store, id, &t->row))) {
+		fb_graph_task_free(t);
+		return rc;
+	}
+	if (!(t->node = fb_nodes_find(t->job.node))) {
+		fb_graph_task_free(t);
+		return fb_error_set(FB_EDB, "incident %s: unknown node %s", id, t->job.node);
+	}
+	if (!(t->state = cJSON_Parse(t->row->state))) {
+		fb_graph_task_free(t);
+		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
+	}
+	*out = t;
+	return FB_OK;
+}
+
+void fb_graph_task_run(const fb_graph_env *env, fb_graph_task *t)
+{
+	fb_error_clear();
+	t->rc = t->node->run(env, t->state, &t->st);
+	if (t->rc)
+		snprintf(t->err, sizeof(t->err), "%s", fb_error_last());
+}
+
+fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more)
+{
+	fb_job now;
 	fb_err rc;
 
 	*more = 0;
-	if (fb_store_job_get(env->store, id, &job) != FB_OK || job.run_at > fb_now_ms()) {
+	/* the job must still be the one the node ran for */
+	if (fb_store_job_get(env->store, t->job.incident_id, &now) != FB_OK || now.id != t->job.id) {
 		fb_error_clear();
+		fb_log(FB_LOG_WARN, "node.discarded", "id=%s node=%s reason=\"the job changed\"",
+		       t->job.incident_id, t->node->name);
 		return FB_OK;
 	}
-	if ((rc = fb_store_incident_get(env->store, id, &row)))
-		return rc;
-	if (!(node = fb_nodes_find(job.node))) {
-		fb_incident_row_free(row);
-		return fb_error_set(FB_EDB, "incident %s: unknown node %s", id, job.node);
-	}
-	if (!(state = cJSON_Parse(row->state))) {
-		fb_incident_row_free(row);
-		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
-	}
-	memset(&st, 0, sizeof(st));
-	fb_error_clear();
-	rc = node->run(env, state, &st);
-	if (rc) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", fb_error_last());
-		rc = node_failed(env, row, &job, msg);
+	if (t->rc) {
 		*more = 1;
-	} else {
-		merge(state, st.patch);
-		rc = commit_step(env, row, state, node->name, &st);
-		if (!rc) {
-			fb_log(FB_LOG_INFO, "node.done", "id=%s node=%s next=%s", id, node->name,
-			       st.next);
-			crash_hook(env, node->name);
-		}
-		*more = !rc && st.delay_ms == 0 && strcmp(st.next, "pause") && strcmp(st.next, "end");
+		return node_failed(env, t->row, &t->job, t->err);
 	}
-	cJSON_Delete(st.patch);
-	cJSON_Delete(state);
-	fb_incident_row_free(row);
+	merge(t->state, t->st.patch);
+	rc = commit_step(env, t->row, t->state, t->node->name, &t->st);
+	if (rc)
+		return rc;
+	fb_log(FB_LOG_INFO, "node.done", "id=%s node=%s next=%s", t->job.incident_id, t->node->name,
+	       t->st.next);
+	crash_hook(env, t->node->name);
+	*more = t->st.delay_ms == 0 && strcmp(t->st.next, "pause") && strcmp(t->st.next, "end");
+	return FB_OK;
+}
+
+/* Runs one due job here and now. *more is set when another may be due. */
+static fb_err step_once(const fb_graph_env *env, const char *id, int *more)
+{
+	fb_graph_task *t = NULL;
+	fb_err rc = fb_graph_task_take(env, id, &t);
+
+	*more = 0;
+	if (rc || !t)
+		return rc;
+	fb_graph_task_run(env, t);
+	rc = fb_graph_task_finish(env, t, more);
+	fb_graph_task_free(t);
 	return rc;
 }
 

@@ -183,6 +183,14 @@ static void report(fb_sender *s, item *it, fb_send_status st, const char *called
 	snprintf(res->ts, sizeof(res->ts), "%s", ts ? ts : "");
 	snprintf(res->error, sizeof(res->error), "%s", error ? error : "");
 	res->latency_ms = mono_ms() - it->submitted;
+	cJSON *body = cJSON_Parse(it->row->body);
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(body, "_notify_user");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "_notify_channel");
+	if (cJSON_IsString(u) && cJSON_IsString(c)) {
+		snprintf(res->notify_user, sizeof(res->notify_user), "%s", u->valuestring);
+		snprintf(res->channel, sizeof(res->channel), "%s", c->valuestring);
+	}
+	cJSON_Delete(body);
 	s->o.on_result(s->o.ctx, res);
 }
 
@@ -241,6 +249,11 @@ static char *build_call(fb_sender *s, item *it, char called[40])
 		return NULL;
 	}
 	snprintf(called, 40, "%s", called_method(s, it));
+	for (cJSON *k = args->child, *next; k; k = next) { /* ours, not Slack's */
+		next = k->next;
+		if (k->string && k->string[0] == '_')
+			cJSON_Delete(cJSON_DetachItemViaPointer(args, k));
+	}
 	if (!strcmp(it->row->method, "card") && ts[0])
 		cJSON_AddStringToObject(args, "ts", ts);
 	else if (!strcmp(it->row->method, "thread"))

@@ -15,6 +15,7 @@
  * (tokens, the API URL, the store) are reported and kept.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@
 
 #define IDLE_WAIT_MS 200 /* signals are noticed within this */
 
-enum { M_ENVELOPE, M_RESULT, M_FATAL };
+enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK };
 
 typedef struct {
 	int kind;
@@ -39,8 +40,9 @@ typedef struct {
 	char *json;
 	size_t len;
 	fb_send_result *res;
+	fb_graph_task *task;
 	char why[300];
-	int64_t received; /* monotonic ms, for the ack latency */
+	int64_t received; /* monotonic us, for the ack latency */
 } emsg;
 
 typedef struct {
@@ -56,11 +58,50 @@ typedef struct {
 	fb_socket *sock;
 	fb_sender *sender;
 	int64_t outbox_seen; /* highest outbox id handed to the sender */
+
+	/* the worker: runs node functions with its own repository handle */
+	fb_graph_env wenv;
+	fb_queue *wq;
+	pthread_t worker;
+	int worker_started;
+	int busy;               /* a task is on the worker */
+	char next_id[64];       /* the incident whose next step is due at once */
+
+	/* ack latency inside the daemon: envelope read -> ack handed back */
+	int64_t *lat_us;
+	size_t n_lat;
 	int fatal;
 	char bot_user[64];
 } server;
 
 static volatile sig_atomic_t got_term, got_hup;
+
+#define LAT_MAX 200000
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Logged at shutdown: what the benchmark reads for firebreak's own share. */
+static void log_latency(server *s)
+{
+	size_t n = s->n_lat;
+	if (!n)
+		return;
+	qsort(s->lat_us, n, sizeof(int64_t), cmp_i64);
+	fb_log(FB_LOG_WARN, "serve.ack_latency", "n=%zu p50_us=%lld p99_us=%lld max_us=%lld", n,
+	       (long long)s->lat_us[n / 2], (long long)s->lat_us[(n * 99) / 100],
+	       (long long)s->lat_us[n - 1]);
+}
 
 static void on_signal(int sig)
 {
@@ -77,6 +118,7 @@ static void emsg_free(void *p)
 		return;
 	free(m->json);
 	free(m->res);
+	fb_graph_task_free(m->task);
 	free(m);
 }
 
@@ -94,6 +136,7 @@ static void on_envelope(void *ctx, const char *json, size_t len, int conn)
 	m->len = len;
 	m->conn = conn;
 	m->kind = M_ENVELOPE;
+	m->received = mono_us();
 	if (fb_queue_push(s->q, m) != FB_OK) {
 		fb_log(FB_LOG_WARN, "engine.queue_full", "dropped=envelope");
 		emsg_free(m);
@@ -135,6 +178,8 @@ static void flush_outbox(server *s)
 {
 	fb_outbox_row *rows = NULL;
 	size_t n = 0;
+	if (!s->sender) /* shutting down: the rows stay pending for the next start */
+		return;
 	if (fb_store_outbox_pending(s->store, s->outbox_seen, &rows, &n) != FB_OK) {
 		fb_log(FB_LOG_ERROR, "outbox.read_failed", "error=\"%s\"", fb_error_last());
 		return;
@@ -174,6 +219,10 @@ static void handle_result(server *s, fb_send_result *r)
 	if (rc)
 		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"", (long long)r->id,
 		       fb_error_last());
+	if (r->status == FB_SEND_FAILED && !strcmp(r->method, "views.open") && r->notify_user[0]) {
+		fb_dispatch_notify(&s->disp, r->channel, r->notify_user, "modal_failed");
+		flush_outbox(s);
+	}
 	if (r->status != FB_SEND_RETRY)
 		fb_log(FB_LOG_INFO, "slack.sent", "outbox=%lld method=%s called=%s status=%s%s%s ms=%lld",
 		       (long long)r->id, r->method, r->called, names[r->status],
@@ -186,16 +235,74 @@ static void handle_envelope(server *s, emsg *m)
 	if (fb_dispatch_envelope(&s->disp, m->json, m->len, &ack) != FB_OK)
 		return; /* nothing committed: not acked, so Slack may send it again */
 	fb_socket_send(s->sock, m->conn, ack);
+	if (s->lat_us && s->n_lat < LAT_MAX)
+		s->lat_us[s->n_lat++] = mono_us() - m->received;
 	flush_outbox(s); /* a views.open must leave at once */
 }
 
-static void run_due(server *s)
+/* ---- the worker ---- */
+
+static void task_free(void *p)
 {
-	size_t ran = 0;
-	if (fb_graph_resume_all(&s->env, &ran) != FB_OK)
-		fb_log(FB_LOG_ERROR, "engine.resume_failed", "error=\"%s\"", fb_error_last());
-	if (ran)
-		flush_outbox(s);
+	fb_graph_task_free(p);
+}
+
+static void *worker_main(void *arg)
+{
+	server *s = arg;
+	fb_graph_task *t;
+	while ((t = fb_queue_pop(s->wq, -1))) {
+		emsg *m = calloc(1, sizeof(*m));
+		fb_graph_task_run(&s->wenv, t);
+		if (!m) { /* cannot report back: the job stays due and runs again */
+			fb_graph_task_free(t);
+			continue;
+		}
+		m->kind = M_TASK;
+		m->task = t;
+		if (fb_queue_push(s->q, m) != FB_OK)
+			emsg_free(m);
+	}
+	return NULL; /* a poke without a task: stop */
+}
+
+/* Hands the next due step to the worker, if it is free. */
+static void dispatch_due(server *s)
+{
+	char ids[1][64];
+	size_t n = 0;
+	fb_graph_task *t = NULL;
+	const char *id = s->next_id;
+
+	if (s->busy)
+		return;
+	if (!*id) {
+		if (fb_store_jobs_due(s->store, fb_now_ms(), ids, 1, &n) != FB_OK || n == 0)
+			return;
+		id = ids[0];
+	}
+	if (fb_graph_task_take(&s->env, id, &t) != FB_OK)
+		fb_log(FB_LOG_ERROR, "engine.take_failed", "id=%s error=\"%s\"", id, fb_error_last());
+	s->next_id[0] = '\0';
+	if (!t)
+		return;
+	if (fb_queue_push(s->wq, t) != FB_OK) {
+		fb_graph_task_free(t);
+		return;
+	}
+	s->busy = 1;
+}
+
+static void task_done(server *s, fb_graph_task *t)
+{
+	int more = 0;
+	s->busy = 0;
+	if (fb_graph_task_finish(&s->env, t, &more) != FB_OK)
+		fb_log(FB_LOG_ERROR, "engine.step_failed", "id=%s error=\"%s\"",
+		       fb_graph_task_incident(t), fb_error_last());
+	if (more) /* keep walking this incident before starting another */
+		snprintf(s->next_id, sizeof(s->next_id), "%s", fb_graph_task_incident(t));
+	flush_outbox(s);
 }
 
 static void reload(server *s)
@@ -234,8 +341,9 @@ static void reload(server *s)
 static void engine_loop(server *s)
 {
 	while (!got_term && !s->fatal) {
-		emsg *m = fb_queue_pop(s->q, IDLE_WAIT_MS);
-		if (got_hup) {
+		/* an idle worker and a due step: do not sleep */
+		emsg *m = fb_queue_pop(s->q, !s->busy && s->next_id[0] ? 0 : IDLE_WAIT_MS);
+		if (got_hup && !s->busy) { /* the worker reads the config: swap it while idle */
 			got_hup = 0;
 			reload(s);
 		}
@@ -244,6 +352,8 @@ static void engine_loop(server *s)
 				handle_envelope(s, m);
 			else if (m->kind == M_RESULT)
 				handle_result(s, m->res);
+			else if (m->kind == M_TASK)
+				task_done(s, m->task);
 			else {
 				fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", m->why);
 				fprintf(stderr, "firebreak: %s\n", m->why);
@@ -253,7 +363,17 @@ static void engine_loop(server *s)
 			if (s->fatal)
 				break;
 		}
-		run_due(s);
+		dispatch_due(s);
+	}
+	while (s->busy) { /* let the step in flight commit: it may have pushed */
+		emsg *m = fb_queue_pop(s->q, 1000);
+		if (!m)
+			continue;
+		if (m->kind == M_TASK)
+			task_done(s, m->task);
+		else if (m->kind == M_RESULT)
+			handle_result(s, m->res);
+		emsg_free(m);
 	}
 }
 
@@ -346,9 +466,13 @@ static int open_all(server *s)
 		fprintf(stderr, "firebreak: %s\n", fb_error_last());
 		return 0;
 	}
-	s->env = (fb_graph_env){&s->cfg, s->rules, s->store, s->gitops,
+	/* the engine commits; the worker runs nodes with the repository */
+	s->env = (fb_graph_env){&s->cfg, s->rules, s->store, NULL,
 				s->cfg.crash_after[0] ? s->cfg.crash_after : NULL,
 				fb_dispatch_on_step, &s->disp};
+	s->wenv = (fb_graph_env){&s->cfg, s->rules, NULL, s->gitops, NULL, NULL, NULL};
+	if (fb_queue_new(4, &s->wq) != FB_OK)
+		return 0;
 	s->disp.env = &s->env;
 	s->disp.tmpl = s->tmpl;
 	return 1;
@@ -361,7 +485,10 @@ static int start_threads(server *s)
 	fb_socket_opts ko = {s->cfg.slack.api_url, s->cfg.slack.app_token, s->cfg.slack.ping_interval,
 			     s->cfg.slack.dead_after, on_envelope, on_fatal, s};
 
-	if (fb_sender_start(&so, &s->sender) != FB_OK || fb_socket_start(&ko, &s->sock) != FB_OK) {
+	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
+		s->worker_started = 1;
+	if (!s->worker_started || fb_sender_start(&so, &s->sender) != FB_OK ||
+	    fb_socket_start(&ko, &s->sock) != FB_OK) {
 		fprintf(stderr, "firebreak: %s\n", fb_error_last());
 		return 0;
 	}
@@ -370,8 +497,19 @@ static int start_threads(server *s)
 
 static void close_all(server *s)
 {
+	if (s->worker_started) {
+		fb_queue_poke(s->wq);
+		pthread_join(s->worker, NULL);
+	}
+	fb_queue_free(s->wq, task_free);
 	fb_socket_stop(s->sock); /* flushes committed acks first */
 	fb_sender_stop(s->sender);
+	s->sender = NULL;
+	/* what the sender finished must be recorded, or a posted card would
+	 * be posted again after the restart */
+	for (emsg *m; s->q && s->store && (m = fb_queue_pop(s->q, 0)); emsg_free(m))
+		if (m->kind == M_RESULT)
+			handle_result(s, m->res);
 	fb_queue_free(s->q, emsg_free);
 	fb_tmpl_free(s->tmpl);
 	fb_gitops_free(s->gitops);
@@ -409,6 +547,7 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 		return 2;
 	}
 	s->config_path = config_path;
+	s->lat_us = malloc(LAT_MAX * sizeof(int64_t));
 	if (fb_config_load(config_path, &s->cfg, &errors) != FB_OK) {
 		fprintf(stderr, "%sfirebreak: %s\n", errors ? errors : "", fb_error_last());
 		free(errors);
@@ -432,14 +571,15 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 	fb_log(FB_LOG_INFO, "serve.started", "store=%s repo=%s channel=%s", s->cfg.store.path,
 	       s->gitops ? s->cfg.gitops.repo : "-", *s->cfg.slack.channel ? s->cfg.slack.channel : "-");
 	flush_outbox(s); /* rows a previous run committed but did not send */
-	run_due(s);
 	engine_loop(s);
 	rc = s->fatal ? 1 : 0;
+	log_latency(s);
 	fb_log(FB_LOG_INFO, "serve.stopping", "envelopes=%ld duplicates=%ld decisions=%ld refusals=%ld",
 	       s->disp.envelopes, s->disp.duplicates, s->disp.decisions, s->disp.refusals);
 out:
 	close_all(s);
 	curl_global_cleanup();
+	free(s->lat_us);
 	free(s);
 	return rc;
 }

@@ -75,6 +75,20 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 /* Runs the incident's due jobs until it pauses, ends, or waits on a timer. */
 fb_err fb_graph_run(const fb_graph_env *env, const char *id);
 
+/*
+ * One step split for the daemon: take the due job (engine thread), run
+ * the node (a worker thread, with its own repository handle; nodes do not
+ * touch the store), finish by committing (engine thread).  take sets
+ * *task to NULL when nothing is due.  finish sets *more when the next
+ * step is due at once.  fb_graph_run() is the three in a row.
+ */
+typedef struct fb_graph_task fb_graph_task;
+fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task **task);
+void fb_graph_task_run(const fb_graph_env *env, fb_graph_task *task);
+fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *task, int *more);
+const char *fb_graph_task_incident(const fb_graph_task *task);
+void fb_graph_task_free(fb_graph_task *task);
+
 /* Runs every incident with a due job; *ran counts them. */
 fb_err fb_graph_resume_all(const fb_graph_env *env, size_t *ran);
 

@@ -11,6 +11,9 @@
  *              else chat.postMessage (the ts comes back in the result);
  *              a newer card row for the same incident supersedes it;
  *   "thread" - chat.postMessage in the card's thread (thread_ts added).
+ * Keys of a body that start with "_" are for firebreak, not Slack: they
+ * are stripped before sending ("_notify_user", "_notify_channel": whom to
+ * tell when the call fails, e.g. a form that could not be opened).
  */
 #ifndef FIREBREAK_SENDER_H
 #define FIREBREAK_SENDER_H
@@ -30,6 +33,7 @@ typedef struct {
 	char channel[64]; /* for a card: where it is */
 	char ts[32];      /* for a card post: its ts (a string, never a float) */
 	char error[160];
+	char notify_user[32]; /* from the row's "_notify_user": who to tell on failure */
 	int64_t latency_ms; /* from submit to Slack's answer */
 } fb_send_result;
 

@@ -393,6 +393,22 @@ def run_all(work, sim):
             check(len(tops) == 1, f"{i}: {len(tops)} cards")
         check(not [v for v in st["violations"] if "retry_after" in v], st["violations"])
 
+    @test("expired_trigger_id on views.open: not retried; the user is told to click again")
+    def _():
+        env = sim.slash(text="trigger " + OOM_LOG.replace("grafana", "loki"))
+        a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        iid = incident_id_from(a["payload"])
+        m = sim.wait_for(lambda s: (lambda c: c if c and "reject" in buttons(c) else None)(card_for(s, iid)),
+                         what="a card with buttons")
+        opens = sim.state()["counters"].get("views.open", 0)
+        n_eph = len(sim.state()["ephemerals"])
+        sim.fault(method="views.open", error="expired_trigger_id", count=1)
+        sim.click(CHANNEL, m["ts"], "reject", user_id="U2")
+        st = sim.wait_for(lambda s: len(s["ephemerals"]) > n_eph and s, what="the ephemeral")
+        check("again" in st["ephemerals"][-1]["text"], st["ephemerals"][-1])
+        time.sleep(0.5)
+        check(sim.state()["counters"].get("views.open", 0) == opens + 1, "views.open retried")
+
     @test("SIGHUP with a broken config keeps running; SIGTERM exits 0")
     def _():
         good = open(d.cfg).read()
@@ -414,6 +430,9 @@ def run_all(work, sim):
     def _():
         d2.start()
         iid, m, _a = trigger(sim)
+        # the card's ts is committed a few ms after Slack answers; a kill in
+        # that window would post the card again (see the README's gaps)
+        wait_card_ts(d2, iid)
         d2.stop(signal.SIGKILL)
         d2.start()
         sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
@@ -453,6 +472,21 @@ def run_all(work, sim):
             check(BOT_TOKEN not in text and APP_TOKEN not in text, f"token in {dd.log_path}")
             check("Sanitizer" not in text and "runtime error" not in text,
                   text[-3000:])
+
+
+def wait_card_ts(d, iid, timeout=10):
+    import sqlite3
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        con = sqlite3.connect(f"file:{d.db}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT card_ts FROM incidents WHERE id=?", (iid,)).fetchone()
+        finally:
+            con.close()
+        if row and row[0]:
+            return row[0]
+        time.sleep(0.02)
+    raise TimeoutError(f"{iid}: card ts not stored")
 
 
 def trigger_no_wait(sim):
