@@ -52,7 +52,7 @@ static const char *const sql_text[S_COUNT] = {
 			 "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
 	[S_INC_UPDATE] = "UPDATE incidents SET status=?2, node=?3, category=?4, severity=?5, "
 			 "app=?6, namespace=?7, source=?8, fingerprint=?9, version=?10, "
-			 "card_channel=?11, card_ts=?12, updated_at=?14, state=?15 WHERE id=?1",
+			 "updated_at=?14, state=?15 WHERE id=?1", /* the card: fb_store_card_set */
 	[S_INC_GET] = "SELECT " INC_COLS " FROM incidents WHERE id=?1",
 	[S_INC_LIST_OPEN] = "SELECT " INC_COLS " FROM incidents WHERE status IN "
 			    "('open','waiting','manual') ORDER BY created_at DESC, id DESC",

@@ -60,6 +60,8 @@ fb_err fb_store_commit(fb_store *st);
 void fb_store_rollback(fb_store *st);
 
 fb_err fb_store_incident_insert(fb_store *st, const fb_incident_row *row);
+/* Everything but the card columns, which only fb_store_card_set() writes:
+ * a row read before the card was posted must not erase its ts. */
 fb_err fb_store_incident_update(fb_store *st, const fb_incident_row *row);
 /* FB_ENOTFOUND when there is no such incident. */
 fb_err fb_store_incident_get(fb_store *st, const char *id, fb_incident_row **out);

@@ -460,6 +460,75 @@ def run_all(work, sim):
         check(commits_for(d2.repo, iid) == 1, "commits != 1")
         check(d2.stop() == 0, "unclean exit")
 
+    # ---- policy: approvers and four eyes
+    d3 = Daemon(work, sim, "policy")
+    with open(d3.cfg, "a") as f:
+        f.write("  approvers: [U1, U2]\npolicy:\n  four_eyes: true\n")
+    with open(d3.cfg) as f:
+        cfg = f.read().replace("engine:\n  retry_delay: 1s\n", "") + "engine:\n  retry_delay: 1s\n"
+    with open(d3.cfg, "w") as f:
+        f.write(cfg)
+
+    @test("policy: a non-approver and the person who raised it are refused, ephemerally; an approver decides")
+    def _():
+        d3.start()
+        check("policy.open" not in d3.log(), "warned about open approvers")
+        iid, m, _a = trigger(sim, user="U1")
+        n_eph = len(sim.state()["ephemerals"])
+        sim.click(CHANNEL, m["ts"], "approve", user_id="U9")
+        st = sim.wait_for(lambda s: len(s["ephemerals"]) > n_eph and s)
+        check("approvers" in st["ephemerals"][-1]["text"] and st["ephemerals"][-1]["user"] == "U9",
+              st["ephemerals"][-1])
+        sim.click(CHANNEL, m["ts"], "approve", user_id="U1")
+        st = sim.wait_for(lambda s: len(s["ephemerals"]) > n_eph + 1 and s)
+        check("four_eyes" in st["ephemerals"][-1]["text"], st["ephemerals"][-1])
+        sim.click(CHANNEL, m["ts"], "edit", user_id="U9")  # no form for a non-approver
+        sim.wait_for(lambda s: len(s["ephemerals"]) > n_eph + 2)
+        check(commits_for(d3.repo, iid) == 0, "committed")
+        tl = incident_json(d3, iid)["timeline"]
+        check(len([e for e in tl if e["event"] == "decision.refused"]) == 3, tl)
+        sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Committed" in card_text(c))(card_for(s, iid)))
+        check(commits_for(d3.repo, iid) == 1, "commits != 1")
+
+    @test("/incidents trigger with no text opens a form; its submission raises an incident")
+    def _():
+        n_views = len(sim.state()["views"])
+        sim.slash(text="trigger", user_id="U1")
+        st = sim.wait_for(lambda s: len(s["views"]) > n_views and s, what="the trigger form")
+        view = st["views"][-1]
+        check(view["callback_id"] == "trigger", view)
+        r = sim.submit(view["id"], {"log": {"value": ""}}, user_id="U1", wait=5)
+        check(((r.get("ack") or {}).get("payload") or {}).get("response_action") == "errors", r)
+        r = sim.submit(view["id"], {"log": {"value": OOM_LOG.replace("grafana", "api")}}, user_id="U1", wait=5)
+        sim.wait_for(lambda s: any("api" in m["text"] and "incident-" in m["text"] for m in card(s, CHANNEL)
+                                   if m["ts"] > st["messages"][-1]["ts"]), what="the new card")
+
+    @test("traffic during reconnects: 30 commands, two refreshes and an abrupt close, every one acked once")
+    def _():
+        envs = []
+        for i in range(30):
+            envs.append(sim.slash(text="help")["envelope_id"])
+            if i == 8:
+                sim.disconnect("refresh_requested", close_after=5)
+            if i == 16:
+                sim.close()
+            if i == 24:
+                sim.disconnect("warning", close_after=2)
+            time.sleep(0.05)
+        st = sim.wait_for(lambda s: all(ack(s, e) for e in envs) and s, timeout=30, what="every ack")
+        for e in envs:
+            check(len([a for a in st["acks"] if a["envelope_id"] == e]) == 1, f"{e} acked twice")
+        check(d3.proc.poll() is None, "the daemon died")
+
+    @test("link_disabled stops the daemon with one clear line and a non-zero status")
+    def _():
+        sim.disconnect("link_disabled", close_after=0)
+        rc = d3.proc.wait(15)
+        d3.proc = None
+        check(rc != 0, "exit status 0")
+        check("link_disabled" in d3.log(), d3.log()[-500:])
+
     @test("Slack saw no protocol violations (late acks, bad blocks, missing fallbacks)")
     def _():
         v = sim.state()["violations"]
@@ -467,7 +536,7 @@ def run_all(work, sim):
 
     @test("no token appears in any log")
     def _():
-        for dd in (d, d2):
+        for dd in (d, d2, d3):
             text = dd.log()
             check(BOT_TOKEN not in text and APP_TOKEN not in text, f"token in {dd.log_path}")
             check("Sanitizer" not in text and "runtime error" not in text,
