@@ -26,8 +26,8 @@ static const char *str(const cJSON *o, const char *name)
 
 int fb_analyze_is_disk(const cJSON *cls)
 {
-	static const char *words[] = {"space", "ENOSPC", "disk", "Disk", "ephemeral-storage",
-				      "inode", "volume", "filesystem"};
+	static const char *words[] = {"space", "ENOSPC", "disk",      "Disk", "ephemeral-storage",
+	                              "inode", "volume", "filesystem"};
 	const char *ev = str(cls, "evidence");
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strstr(ev, words[i]))
@@ -89,7 +89,7 @@ static void cause_crashloop(fb_buf *b, const cJSON *cls, const char *app)
 	if (img)
 		fb_buf_printf(b, " Image: %s.", img);
 	fb_buf_addstr(b, " The log does not show an out-of-memory, image or configuration cause; "
-			 "the application itself exits.");
+	                 "the application itself exits.");
 }
 
 static void cause_image(fb_buf *b, const cJSON *cls, const char *app)
@@ -101,7 +101,7 @@ static void cause_image(fb_buf *b, const cJSON *cls, const char *app)
 	fb_buf_addstr(b, " for ");
 	subject(b, cls, app);
 	fb_buf_addstr(b, ": the tag does not exist, the registry refused the credentials, or a "
-			 "pull rate limit was hit.");
+	                 "pull rate limit was hit.");
 }
 
 static void cause_config(fb_buf *b, const cJSON *cls, const char *app)
@@ -111,7 +111,8 @@ static void cause_config(fb_buf *b, const cJSON *cls, const char *app)
 	fb_buf_addstr(b, " cannot start because its configuration is missing or invalid");
 	if (key)
 		fb_buf_printf(b, ": %s is not available", key);
-	fb_buf_addstr(b, ". A recent change to its values, Secret or ConfigMap is the usual cause.");
+	fb_buf_addstr(b,
+	              ". A recent change to its values, Secret or ConfigMap is the usual cause.");
 }
 
 static void cause_resource(fb_buf *b, const cJSON *cls, const char *app)
@@ -125,7 +126,7 @@ static void cause_resource(fb_buf *b, const cJSON *cls, const char *app)
 		fb_buf_addstr(b, "; its volume is full.");
 	} else {
 		fb_buf_addstr(b, " exhausted a bounded resource (file handles, a connection or "
-				 "thread pool, a quota or schedulable capacity).");
+		                 "thread pool, a quota or schedulable capacity).");
 	}
 }
 
@@ -137,7 +138,7 @@ static void cause_network(fb_buf *b, const cJSON *cls, const char *app)
 	if (host)
 		fb_buf_printf(b, " (%s)", host);
 	fb_buf_addstr(b, ": the peer refused, reset or timed out the connection, or its name did "
-			 "not resolve. The fault is most likely on the other side or in between.");
+	                 "not resolve. The fault is most likely on the other side or in between.");
 }
 
 static void cause_task(fb_buf *b, const cJSON *cls, const char *app)
@@ -169,27 +170,35 @@ static void add(cJSON *arr, const char *s)
 static void actions_for(cJSON *a, const char *cat, const cJSON *cls)
 {
 	if (!strcmp(cat, "oom")) {
-		add(a, "Raise the memory limit and request in the app's Helm values (proposed below).");
-		add(a, "Compare memory use over the last day (container_memory_working_set_bytes) to tell a leak from growth.");
-		add(a, "For a JVM, size the heap to the limit (-XX:MaxRAMPercentage) so the GC works before the kernel kills.");
+		add(a, "Raise the memory limit and request in the app's Helm values (proposed "
+		       "below).");
+		add(a, "Compare memory use over the last day (container_memory_working_set_bytes) "
+		       "to tell a leak from growth.");
+		add(a, "For a JVM, size the heap to the limit (-XX:MaxRAMPercentage) so the GC "
+		       "works before the kernel kills.");
 	} else if (!strcmp(cat, "crashloop")) {
 		add(a, "Read the previous container's log: kubectl logs --previous.");
 		add(a, "If it began right after a deploy, roll the image tag back.");
 		add(a, "Check the liveness probe and the command/args for recent changes.");
 	} else if (!strcmp(cat, "image_pull_error")) {
-		add(a, "Roll image.tag back to the last tag that ran (proposed below when git history has one).");
-		add(a, "Check that the tag exists in the registry and that imagePullSecrets are valid.");
+		add(a, "Roll image.tag back to the last tag that ran (proposed below when git "
+		       "history has one).");
+		add(a, "Check that the tag exists in the registry and that imagePullSecrets are "
+		       "valid.");
 		add(a, "If the registry rate-limits pulls, use a mirror or authenticated pulls.");
 	} else if (!strcmp(cat, "config_error")) {
-		add(a, "Revert the latest change to the app's configuration (proposed below when one is found).");
+		add(a, "Revert the latest change to the app's configuration (proposed below when "
+		       "one is found).");
 		add(a, "Create the missing key, Secret or ConfigMap, then restart the pods.");
 		add(a, "Render the chart (helm template) to validate values before merging.");
 	} else if (!strcmp(cat, "resource_exhausted") && fb_analyze_is_disk(cls)) {
-		add(a, "Grow the volume (persistence.size; proposed below when the values set it).");
+		add(a,
+		    "Grow the volume (persistence.size; proposed below when the values set it).");
 		add(a, "Free space: check retention, logs and temporary files on the volume.");
 		add(a, "Alert earlier on kubelet_volume_stats_available_bytes.");
 	} else if (!strcmp(cat, "resource_exhausted")) {
-		add(a, "Find which resource ran out (file handles, pool size, quota, node capacity).");
+		add(a,
+		    "Find which resource ran out (file handles, pool size, quota, node capacity).");
 		add(a, "Look for a leak of connections or handles before raising the limit.");
 	} else if (!strcmp(cat, "network_error")) {
 		add(a, "Check the peer is up and has endpoints: kubectl get endpoints.");

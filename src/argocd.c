@@ -23,7 +23,8 @@ static yaml_node_t *get(walk *w, yaml_node_t *map, const char *key)
 {
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
 			return yaml_document_get_node(w->doc, p->value);
@@ -38,7 +39,7 @@ static const char *sval(yaml_node_t *n)
 
 void fb_argocd_join(const char *base, const char *rel, char *out, size_t outsz)
 {
-	char tmp[1024], *parts[128];
+	char tmp[1024], *parts[128] = {NULL};
 	size_t np = 0, o = 0;
 	char *save = NULL;
 

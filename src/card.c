@@ -126,7 +126,7 @@ static void decision_line(const fb_tmpl *t, fb_buf *b, const cJSON *state)
 }
 
 static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state, cJSON *vars,
-		   fb_buf *b)
+                   fb_buf *b)
 {
 	const cJSON *ap = oget(state, "apply"), *vf = oget(state, "verify");
 	const char *result = sget(state, "result");
@@ -137,8 +137,9 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *st
 		snprintf(hash, sizeof(hash), "%.7s", sget(ap, "commit"));
 		put(vars, "commit", hash);
 		put(vars, "branch", sget(ap, "branch"));
-		char *p = cJSON_IsTrue(oget(ap, "pushed")) ? fb_tmpl_format(t, "status_pushed", vars, 1)
-							    : strdup("");
+		char *p = cJSON_IsTrue(oget(ap, "pushed"))
+		              ? fb_tmpl_format(t, "status_pushed", vars, 1)
+		              : strdup("");
 		put(vars, "pushed", p);
 		free(p);
 		status_line(t, b, "status_committed", vars);
@@ -210,7 +211,7 @@ static void diff_vars(const fb_tmpl *t, const cJSON *prop, cJSON *vars, int *dif
 }
 
 fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state,
-			cJSON **out, int *diff_cut)
+                        cJSON **out, int *diff_cut)
 {
 	cJSON *vars = cJSON_CreateObject();
 	const cJSON *prop = oget(state, "proposal");
@@ -225,7 +226,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 	snprintf(version, sizeof(version), "%ld", row->version);
 	snprintf(value, sizeof(value), "%s|%ld", row->id, row->version);
 	snprintf(title, sizeof(title), "%s \xc2\xb7 %s", *row->category ? row->category : "triage",
-		 *row->app ? row->app : "?");
+	         *row->app ? row->app : "?");
 	put(vars, "id", row->id);
 	put(vars, "version", version);
 	put(vars, "title", title);
@@ -236,7 +237,8 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 	put(vars, "app", *row->app ? row->app : "-");
 	put(vars, "namespace", *row->ns ? row->ns : "-");
 	put_clipped(vars, "evidence", sget(cls, "evidence"), EVIDENCE_MAX);
-	put_clipped(vars, "root_cause", sget(oget(state, "analysis"), "root_cause"), ROOT_CAUSE_MAX);
+	put_clipped(vars, "root_cause", sget(oget(state, "analysis"), "root_cause"),
+	            ROOT_CAUSE_MAX);
 	put(vars, "action", *sget(prop, "summary") ? sget(prop, "summary") : sget(prop, "reason"));
 	put(vars, "file", sget(prop, "file"));
 	diff_vars(t, prop, vars, diff_cut);
@@ -313,11 +315,11 @@ static const char *thread_icon(const char *node)
 	static const struct {
 		const char *node, *icon;
 	} icons[] = {{"await_decision", ":ballot_box_with_check:"},
-		     {"propose", ":pencil2:"},
-		     {"apply", ":package:"},
-		     {"verify", ":mag:"},
-		     {"report", ":memo:"},
-		     {"feedback", ":speech_balloon:"}};
+	             {"propose", ":pencil2:"},
+	             {"apply", ":package:"},
+	             {"verify", ":mag:"},
+	             {"report", ":memo:"},
+	             {"feedback", ":speech_balloon:"}};
 	for (size_t i = 0; i < sizeof(icons) / sizeof(icons[0]); i++)
 		if (!strcmp(icons[i].node, node))
 			return icons[i].icon;
@@ -367,8 +369,11 @@ fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all,
 		cJSON_AddItemToArray(list, r);
 	}
 	cJSON_AddItemToObject(vars, "rows", list);
-	char *heading = fb_tmpl_format(t, n == 0 ? "list_empty" : all ? "list_all" : "list_open",
-				       vars, 0);
+	char *heading = fb_tmpl_format(t,
+	                               n == 0 ? "list_empty"
+	                               : all  ? "list_all"
+	                                      : "list_open",
+	                               vars, 0);
 	put(vars, "heading", heading);
 	free(heading);
 	if (n > shown) {

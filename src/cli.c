@@ -91,14 +91,15 @@ static int app_open(app *a, const char *config_path, const char *repo, unsigned 
 		fb_error_clear();
 	}
 	a->env = (fb_graph_env){&a->cfg, a->rules, a->store, a->gitops,
-				a->cfg.crash_after[0] ? a->cfg.crash_after : NULL};
+	                        a->cfg.crash_after[0] ? a->cfg.crash_after : NULL};
 	return 1;
 }
 
 static int read_input(const char *path, fb_buf *b)
 {
 	fb_buf_init(b, LOG_MAX);
-	fb_err rc = (!path || !strcmp(path, "-")) ? fb_buf_read_fd(b, 0) : fb_buf_read_file(b, path);
+	fb_err rc =
+	    (!path || !strcmp(path, "-")) ? fb_buf_read_fd(b, 0) : fb_buf_read_file(b, path);
 	if (rc) {
 		fail(rc == FB_ETOOBIG ? "the log is larger than 4 MiB" : "cannot read the log");
 		fb_buf_free(b);
@@ -138,12 +139,12 @@ int fb_cli_check_config(const char *config_path, int argc, char **argv)
 
 static void print_classification_json(const cJSON *cls)
 {
-	static const char *keys[] = {"category", "severity", "apps", "namespace", "signature",
-				     "rule", "confidence", "evidence"};
+	static const char *keys[] = {"category",  "severity", "apps",       "namespace",
+	                             "signature", "rule",     "confidence", "evidence"};
 	cJSON *o = cJSON_CreateObject();
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		cJSON_AddItemToObject(o, keys[i],
-				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cls, keys[i]), 1));
+		cJSON_AddItemToObject(
+		    o, keys[i], cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cls, keys[i]), 1));
 	char *s = cJSON_PrintUnformatted(o);
 	printf("%s\n", s ? s : "{}");
 	free(s);
@@ -174,7 +175,7 @@ int fb_cli_classify(const char *config_path, int argc, char **argv)
 		return 1;
 	}
 	int ok = fb_mask(fb_buf_str(&in), in.len, &masked) == FB_OK &&
-		 fb_rules_classify(rules, masked, strlen(masked), &cls) == FB_OK;
+	         fb_rules_classify(rules, masked, strlen(masked), &cls) == FB_OK;
 	if (ok && json)
 		print_classification_json(cls);
 	else if (ok)
@@ -217,13 +218,14 @@ static int ask(FILE *tty, const char *prompt, char *out, size_t outsz)
 static size_t ask_edits(FILE *tty, const cJSON *state, char sets[][300], size_t max)
 {
 	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
+	    cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
 	const cJSON *e;
 	size_t n = 0;
 
 	cJSON_ArrayForEach(e, edits)
 	{
-		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+		const char *path =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
 		const char *nv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "new"));
 		char prompt[400], answer[200];
 		if (!path || !nv || n == max)
@@ -295,7 +297,8 @@ static int show_and_prompt(app *a, const char *id, const char *user, int interac
 		if (!waiting || !tty) {
 			fb_report_result(stdout, row, state);
 			if (waiting)
-				printf("\nWaiting for a decision: firebreak decide %s approve|reject|edit "
+				printf("\nWaiting for a decision: firebreak decide %s "
+				       "approve|reject|edit "
 				       "--user NAME\n",
 				       id);
 			rc = !strcmp(row->status, "failed") || !strcmp(row->status, "open");
@@ -355,7 +358,8 @@ static cJSON *upfront(const app *a, const triage_args *t, const char *user)
 		return NULL;
 	d.action = !strcmp(t->mode, "yes") ? "approve" : "reject";
 	if (!strcmp(d.action, "approve") && a->cfg.policy.four_eyes) {
-		fb_error_set(FB_ESTATE, "policy.four_eyes forbids approving your own incident (--yes)");
+		fb_error_set(FB_ESTATE,
+		             "policy.four_eyes forbids approving your own incident (--yes)");
 		return NULL;
 	}
 	if (!fb_config_is_approver(&a->cfg, user)) {
@@ -397,7 +401,7 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 
 	if (!parse_triage(argc, argv, &t)) {
 		fprintf(stderr, "usage: firebreak triage --log FILE|- [--repo DIR] [--app NAME] "
-				"[--yes|--no|--pause] [--set PATH=VALUE ...] [--user NAME]\n");
+		                "[--yes|--no|--pause] [--set PATH=VALUE ...] [--user NAME]\n");
 		return 2;
 	}
 	if (!app_open(&a, config_path, t.repo, NEED_RULES | NEED_STORE | NEED_GITOPS)) {
@@ -416,8 +420,13 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 		fail("refused");
 		goto out;
 	}
-	fb_signal sig = {.source = "cli", .text = fb_buf_str(&log), .len = log.len, .app = t.app,
-			 .triggered_by = user, .decision = dec, .overrides = ov};
+	fb_signal sig = {.source = "cli",
+	                 .text = fb_buf_str(&log),
+	                 .len = log.len,
+	                 .app = t.app,
+	                 .triggered_by = user,
+	                 .decision = dec,
+	                 .overrides = ov};
 	if (fb_graph_create(&a.env, &sig, id) != FB_OK) {
 		fail("cannot create the incident");
 		goto out;
@@ -483,7 +492,7 @@ int fb_cli_decide(const char *config_path, int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: firebreak decide ID approve|reject|edit [--set PATH=VALUE ...] "
-			"[--note TEXT] --user NAME [--version N]\n");
+	                "[--note TEXT] --user NAME [--version N]\n");
 	return 2;
 }
 
@@ -566,12 +575,13 @@ int fb_cli_incidents(const char *config_path, int argc, char **argv)
 		app_close(&a);
 		return 1;
 	}
-	rc = !strcmp(argv[0], "list") ? incidents_list(&a, all, json) : incidents_show(&a, id, json);
+	rc =
+	    !strcmp(argv[0], "list") ? incidents_list(&a, all, json) : incidents_show(&a, id, json);
 	app_close(&a);
 	return rc;
 usage:
 	fprintf(stderr, "usage: firebreak incidents list [--all] [--json]\n"
-			"       firebreak incidents show ID [--json]\n");
+	                "       firebreak incidents show ID [--json]\n");
 	return 2;
 }
 

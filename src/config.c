@@ -21,8 +21,18 @@
 #include "firebreak/log.h"
 #include "firebreak/quantity.h"
 
-typedef enum { K_STR, K_DOUBLE, K_LONG, K_BOOL, K_DURATION, K_QTY, K_LEVEL, K_LOCALE,
-	       K_APPROVERS, K_AUTO_APPLY } key_type;
+typedef enum {
+	K_STR,
+	K_DOUBLE,
+	K_LONG,
+	K_BOOL,
+	K_DURATION,
+	K_QTY,
+	K_LEVEL,
+	K_LOCALE,
+	K_APPROVERS,
+	K_AUTO_APPLY
+} key_type;
 
 typedef struct {
 	const char *section; /* NULL for top-level keys */
@@ -35,34 +45,34 @@ typedef struct {
 #define F(field) offsetof(fb_config, field), sizeof(((fb_config *)0)->field)
 
 static const key_def keys[] = {
-	{NULL, "log_level", K_LEVEL, F(log_level)},
-	{"store", "path", K_STR, F(store.path)},
-	{"rules", "path", K_STR, F(rules.path)},
-	{"gitops", "repo", K_STR, F(gitops.repo)},
-	{"gitops", "branch", K_STR, F(gitops.branch)},
-	{"gitops", "remote", K_STR, F(gitops.remote)},
-	{"gitops", "values_path", K_STR, F(gitops.values_path)},
-	{"gitops", "author_name", K_STR, F(gitops.author_name)},
-	{"gitops", "author_email", K_STR, F(gitops.author_email)},
-	{"gitops", "ssh_key", K_STR, F(gitops.ssh_key)},
-	{"policy", "memory_factor", K_DOUBLE, F(policy.memory_factor)},
-	{"policy", "max_memory", K_QTY, F(policy.max_memory)},
-	{"policy", "disk_factor", K_DOUBLE, F(policy.disk_factor)},
-	{"policy", "max_disk", K_QTY, F(policy.max_disk)},
-	{"policy", "image_change_window", K_DURATION, F(policy.image_change_window)},
-	{"policy", "four_eyes", K_BOOL, F(policy.four_eyes)},
-	{"policy", "auto_apply", K_AUTO_APPLY, F(policy.auto_apply)},
-	{"slack", "channel", K_STR, F(slack.channel)},
-	{"slack", "locale", K_LOCALE, F(slack.locale)},
-	{"slack", "approvers", K_APPROVERS, F(slack.approvers)},
-	{"slack", "api_url", K_STR, F(slack.api_url)},
-	{"slack", "post_interval_ms", K_LONG, F(slack.post_interval_ms)},
-	{"slack", "ping_interval", K_DURATION, F(slack.ping_interval)},
-	{"slack", "dead_after", K_DURATION, F(slack.dead_after)},
-	{"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
-	{"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
-	{"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
-	{"engine", "verify_max_checks", K_LONG, F(engine.verify_max_checks)},
+    {NULL, "log_level", K_LEVEL, F(log_level)},
+    {"store", "path", K_STR, F(store.path)},
+    {"rules", "path", K_STR, F(rules.path)},
+    {"gitops", "repo", K_STR, F(gitops.repo)},
+    {"gitops", "branch", K_STR, F(gitops.branch)},
+    {"gitops", "remote", K_STR, F(gitops.remote)},
+    {"gitops", "values_path", K_STR, F(gitops.values_path)},
+    {"gitops", "author_name", K_STR, F(gitops.author_name)},
+    {"gitops", "author_email", K_STR, F(gitops.author_email)},
+    {"gitops", "ssh_key", K_STR, F(gitops.ssh_key)},
+    {"policy", "memory_factor", K_DOUBLE, F(policy.memory_factor)},
+    {"policy", "max_memory", K_QTY, F(policy.max_memory)},
+    {"policy", "disk_factor", K_DOUBLE, F(policy.disk_factor)},
+    {"policy", "max_disk", K_QTY, F(policy.max_disk)},
+    {"policy", "image_change_window", K_DURATION, F(policy.image_change_window)},
+    {"policy", "four_eyes", K_BOOL, F(policy.four_eyes)},
+    {"policy", "auto_apply", K_AUTO_APPLY, F(policy.auto_apply)},
+    {"slack", "channel", K_STR, F(slack.channel)},
+    {"slack", "locale", K_LOCALE, F(slack.locale)},
+    {"slack", "approvers", K_APPROVERS, F(slack.approvers)},
+    {"slack", "api_url", K_STR, F(slack.api_url)},
+    {"slack", "post_interval_ms", K_LONG, F(slack.post_interval_ms)},
+    {"slack", "ping_interval", K_DURATION, F(slack.ping_interval)},
+    {"slack", "dead_after", K_DURATION, F(slack.dead_after)},
+    {"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
+    {"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
+    {"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
+    {"engine", "verify_max_checks", K_LONG, F(engine.verify_max_checks)},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -80,10 +90,9 @@ void fb_config_defaults(fb_config *cfg)
 	set_str(cfg->gitops.repo, sizeof(cfg->gitops.repo), ".");
 	set_str(cfg->gitops.branch, sizeof(cfg->gitops.branch), "main");
 	set_str(cfg->gitops.values_path, sizeof(cfg->gitops.values_path),
-		"helm-values/{app}/values.yaml");
+	        "helm-values/{app}/values.yaml");
 	set_str(cfg->gitops.author_name, sizeof(cfg->gitops.author_name), "firebreak");
-	set_str(cfg->gitops.author_email, sizeof(cfg->gitops.author_email),
-		"firebreak@localhost");
+	set_str(cfg->gitops.author_email, sizeof(cfg->gitops.author_email), "firebreak@localhost");
 	cfg->policy.memory_factor = 2.0;
 	set_str(cfg->policy.max_memory, sizeof(cfg->policy.max_memory), "8Gi");
 	cfg->policy.disk_factor = 1.5;
@@ -154,10 +163,22 @@ static const char *parse_duration(const char *s, long *out)
 		long mul = 1;
 		switch (*end) {
 		case '\0': mul = 1; break;
-		case 's': mul = 1; end++; break;
-		case 'm': mul = 60; end++; break;
-		case 'h': mul = 3600; end++; break;
-		case 'd': mul = 86400; end++; break;
+		case 's':
+			mul = 1;
+			end++;
+			break;
+		case 'm':
+			mul = 60;
+			end++;
+			break;
+		case 'h':
+			mul = 3600;
+			end++;
+			break;
+		case 'd':
+			mul = 86400;
+			end++;
+			break;
 		default: return "expected a duration like 30s, 5m, 24h";
 		}
 		if (v > (1L << 40) / mul)
@@ -178,7 +199,7 @@ typedef struct {
 } loader;
 
 static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -190,7 +211,7 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	if (n)
 		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
-			      (unsigned long)n->start_mark.line + 1, msg);
+		              (unsigned long)n->start_mark.line + 1, msg);
 	else
 		fb_buf_printf(&ld->errors, "%s: %s\n", ld->file, msg);
 	ld->nerr++;
@@ -200,7 +221,7 @@ static const key_def *find_key(const char *section, const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		int same_section = section ? (keys[i].section && !strcmp(keys[i].section, section))
-					   : keys[i].section == NULL;
+		                           : keys[i].section == NULL;
 		if (same_section && !strcmp(keys[i].name, name))
 			return &keys[i];
 	}
@@ -227,7 +248,8 @@ static void load_approvers(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_
 		problem(ld, v, "slack.approvers: expected a list of Slack user ids");
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
 		yaml_node_t *item = yaml_document_get_node(doc, *it);
 		const char *s = scalar(item);
 		if (!s || !*s) {
@@ -243,7 +265,7 @@ static void load_approvers(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_
 }
 
 static void load_auto_apply_item(loader *ld, yaml_document_t *doc, yaml_node_t *item,
-				 fb_auto_apply *aa)
+                                 fb_auto_apply *aa)
 {
 	memset(aa, 0, sizeof(*aa));
 	set_str(aa->app, sizeof(aa->app), "*");
@@ -251,7 +273,8 @@ static void load_auto_apply_item(loader *ld, yaml_document_t *doc, yaml_node_t *
 		problem(ld, item, "policy.auto_apply: each item is {category: C, app: A}");
 		return;
 	}
-	for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		const char *ks = scalar(k), *vs = scalar(v);
@@ -276,13 +299,14 @@ static void load_auto_apply(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb
 		problem(ld, v, "policy.auto_apply: expected a list");
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
 		if (cfg->policy.n_auto_apply == FB_CFG_LIST_MAX) {
 			problem(ld, v, "policy.auto_apply: more than %d entries", FB_CFG_LIST_MAX);
 			return;
 		}
 		load_auto_apply_item(ld, doc, yaml_document_get_node(doc, *it),
-				     &cfg->policy.auto_apply[cfg->policy.n_auto_apply++]);
+		                     &cfg->policy.auto_apply[cfg->policy.n_auto_apply++]);
 	}
 }
 
@@ -321,13 +345,13 @@ static const char *store_scalar(const key_def *kd, const char *s, fb_config *cfg
 }
 
 static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml_node_t *v,
-		       fb_config *cfg)
+                       fb_config *cfg)
 {
 	char qualified[128];
 	const char *s, *msg;
 
 	snprintf(qualified, sizeof(qualified), "%s%s%s", kd->section ? kd->section : "",
-		 kd->section ? "." : "", kd->name);
+	         kd->section ? "." : "", kd->name);
 	if (kd->type == K_APPROVERS) {
 		load_approvers(ld, doc, v, cfg);
 		return;
@@ -347,13 +371,14 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 }
 
 static void load_section(loader *ld, yaml_document_t *doc, const char *section, yaml_node_t *map,
-			 fb_config *cfg)
+                         fb_config *cfg)
 {
 	if (map->type != YAML_MAPPING_NODE) {
 		problem(ld, map, "%s: expected a mapping", section);
 		return;
 	}
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 		const char *name = scalar(k);
@@ -402,7 +427,8 @@ static void validate(loader *ld, fb_config *cfg)
 	if (strncmp(cfg->slack.api_url, "https://", 8) && strncmp(cfg->slack.api_url, "http://", 7))
 		problem(ld, NULL, "slack.api_url: must be an http:// or https:// URL");
 	if (cfg->slack.ping_interval < 1 || cfg->slack.dead_after <= cfg->slack.ping_interval)
-		problem(ld, NULL, "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
+		problem(ld, NULL,
+		        "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
 }
 
 static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
@@ -420,9 +446,9 @@ static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
 		fb_buf_printf(&ld->errors, "%s:%lu:%lu: %s\n", path,
-			      (unsigned long)parser.problem_mark.line + 1,
-			      (unsigned long)parser.problem_mark.column + 1,
-			      parser.problem ? parser.problem : "malformed YAML");
+		              (unsigned long)parser.problem_mark.line + 1,
+		              (unsigned long)parser.problem_mark.column + 1,
+		              parser.problem ? parser.problem : "malformed YAML");
 		ld->nerr++;
 		yaml_parser_delete(&parser);
 		fclose(f);
@@ -441,20 +467,20 @@ void fb_config_apply_env(fb_config *cfg)
 		const char *env;
 		size_t off, size;
 	} envs[] = {
-		{"FIREBREAK_DB", F(store.path)},
-		{"FIREBREAK_RULES", F(rules.path)},
-		{"GITOPS_REPO", F(gitops.repo)},
-		{"GITOPS_REMOTE", F(gitops.remote)},
-		{"GITOPS_BRANCH", F(gitops.branch)},
-		{"GITOPS_TOKEN", F(gitops.token)},
-		{"GITOPS_SSH_KEY", F(gitops.ssh_key)},
-		{"SLACK_CHANNEL", F(slack.channel)},
-		{"SLACK_API_URL", F(slack.api_url)},
-		{"SLACK_APP_TOKEN", F(slack.app_token)},
-		{"SLACK_BOT_TOKEN", F(slack.bot_token)},
-		{"LOGNAME", F(user)},
-		{"USER", F(user)},
-		{"FIREBREAK_CRASH_AFTER", F(crash_after)},
+	    {"FIREBREAK_DB", F(store.path)},
+	    {"FIREBREAK_RULES", F(rules.path)},
+	    {"GITOPS_REPO", F(gitops.repo)},
+	    {"GITOPS_REMOTE", F(gitops.remote)},
+	    {"GITOPS_BRANCH", F(gitops.branch)},
+	    {"GITOPS_TOKEN", F(gitops.token)},
+	    {"GITOPS_SSH_KEY", F(gitops.ssh_key)},
+	    {"SLACK_CHANNEL", F(slack.channel)},
+	    {"SLACK_API_URL", F(slack.api_url)},
+	    {"SLACK_APP_TOKEN", F(slack.app_token)},
+	    {"SLACK_BOT_TOKEN", F(slack.bot_token)},
+	    {"LOGNAME", F(user)},
+	    {"USER", F(user)},
+	    {"FIREBREAK_CRASH_AFTER", F(crash_after)},
 	};
 	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
 		const char *v = getenv(envs[i].env);
@@ -479,7 +505,7 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 	if (ld.nerr) {
 		*errors = fb_buf_take(&ld.errors);
 		return fb_error_set(FB_EINVAL, "%s: %d configuration problem%s", ld.file, ld.nerr,
-				    ld.nerr == 1 ? "" : "s");
+		                    ld.nerr == 1 ? "" : "s");
 	}
 	fb_buf_free(&ld.errors);
 	return FB_OK;

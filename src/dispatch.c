@@ -37,8 +37,8 @@ static const cJSON *oget(const cJSON *o, const char *k)
 
 /* ---- outbox ---- */
 
-static fb_err out_put(fb_dispatch *d, const char *incident, const char *method,
-		      const char *channel, cJSON *body)
+static fb_err out_put(fb_dispatch *d, const char *incident, const char *method, const char *channel,
+                      cJSON *body)
 {
 	fb_err rc;
 	char *json;
@@ -51,14 +51,14 @@ static fb_err out_put(fb_dispatch *d, const char *incident, const char *method,
 	if (!json)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	rc = fb_store_outbox_add(d->env->store, incident ? incident : "", method,
-				 channel ? channel : "", json, NULL);
+	                         channel ? channel : "", json, NULL);
 	free(json);
 	return rc;
 }
 
 /* Takes vars. */
 static fb_err ephemeral(fb_dispatch *d, const char *channel, const char *user, const char *key,
-			cJSON *vars)
+                        cJSON *vars)
 {
 	cJSON *msg = NULL;
 	fb_err rc = FB_OK;
@@ -74,7 +74,7 @@ static fb_err ephemeral(fb_dispatch *d, const char *channel, const char *user, c
 
 /* The user and channel are kept so that a failure can be explained. */
 static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view, const char *user,
-			const char *channel)
+                        const char *channel)
 {
 	cJSON *body = cJSON_CreateObject();
 	if (!view) {
@@ -95,8 +95,8 @@ static const char *card_channel(fb_dispatch *d, const cJSON *state)
 	return c;
 }
 
-fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
-			   const cJSON *state, const char *node, const char *detail)
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
+                           const char *node, const char *detail)
 {
 	fb_dispatch *d = ctx;
 	const char *channel = card_channel(d, state);
@@ -111,19 +111,18 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 		return rc;
 	if ((rc = out_put(d, row->id, "card", channel, card)))
 		return rc;
-	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") ||
-		     !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
-		     (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
+	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "report") ||
+	             (!strcmp(node, "propose") && after_edit) ||
+	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
 		const cJSON *hist = oget(state, "decisions");
 		if (!strcmp(node, "await_decision"))
 			rc = fb_card_decision_line(
-				d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
+			    d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
 		else
 			rc = fb_card_thread(d->tmpl, node, detail, &line);
-		if (rc ||
-		    (rc = out_put(d, row->id, "thread", channel, line)))
+		if (rc || (rc = out_put(d, row->id, "thread", channel, line)))
 			return rc;
 	}
 	if (cut && !strcmp(node, "propose")) {
@@ -186,15 +185,15 @@ static fb_err reply_key(fb_dispatch *d, const char *key, cJSON *vars, cJSON **re
 }
 
 static fb_err create_incident(fb_dispatch *d, const char *text, const char *user,
-			      const char *channel, char id[64])
+                              const char *channel, char id[64])
 {
 	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
 	char *log = unescape(text);
 	fb_signal sig = {.source = "slack",
-			 .text = log,
-			 .len = strlen(log),
-			 .triggered_by = user,
-			 .channel = announce};
+	                 .text = log,
+	                 .len = strlen(log),
+	                 .triggered_by = user,
+	                 .channel = announce};
 	fb_err rc = fb_graph_create(d->env, &sig, id);
 	free(log);
 	return rc;
@@ -337,7 +336,7 @@ static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
 /* Takes a decision; a refusal becomes an ephemeral answer (and is already
  * in the timeline).  Only store failures are returned as errors. */
 static fb_err decide(fb_dispatch *d, const char *id, const fb_decision *dec, const char *channel,
-		     const char *user)
+                     const char *user)
 {
 	fb_err rc = fb_graph_decide(d->env, id, dec);
 	if (rc == FB_OK) {
@@ -369,16 +368,17 @@ static int parse_value(const char *v, char id[64], long *version, char *rest, si
 
 /* May this click open a form?  If not, the refusal is recorded. */
 static int may_open(fb_dispatch *d, const char *id, long version, const char *action,
-		    const char *user, const char *channel, fb_err *rc)
+                    const char *user, const char *channel, fb_err *rc)
 {
 	fb_incident_row *row = NULL;
 	int ok = fb_store_incident_get(d->env->store, id, &row) == FB_OK &&
-		 !strcmp(row->status, "waiting") && row->version == version &&
-		 fb_config_is_approver(d->env->cfg, user);
+	         !strcmp(row->status, "waiting") && row->version == version &&
+	         fb_config_is_approver(d->env->cfg, user);
 	fb_incident_row_free(row);
 	fb_error_clear();
 	if (!ok) {
-		fb_decision dec = {.action = action, .user = user, .version = version, .via = "slack"};
+		fb_decision dec = {
+		    .action = action, .user = user, .version = version, .via = "slack"};
 		*rc = decide(d, id, &dec, channel, user);
 	}
 	return ok;
@@ -402,7 +402,8 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 	}
 	snprintf(meta, sizeof(meta), "%s|%ld|%s", id, version, channel);
 	if (!strcmp(action, "approve")) {
-		fb_decision dec = {.action = "approve", .user = user, .version = version, .via = "slack"};
+		fb_decision dec = {
+		    .action = "approve", .user = user, .version = version, .via = "slack"};
 		return decide(d, id, &dec, channel, user);
 	}
 	if (strcmp(action, "reject") && strcmp(action, "edit")) {
@@ -469,9 +470,13 @@ static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, c
 		cJSON_AddItemToObject(*ack, "errors", errors);
 		errors = NULL;
 	} else {
-		fb_decision dec = {.action = "edit", .user = user, .note = input_value(values, "note"),
-				   .sets = (const char *const *)sets, .n_sets = n,
-				   .version = version, .via = "slack"};
+		fb_decision dec = {.action = "edit",
+		                   .user = user,
+		                   .note = input_value(values, "note"),
+		                   .sets = (const char *const *)sets,
+		                   .n_sets = n,
+		                   .version = version,
+		                   .via = "slack"};
 		rc = decide(d, id, &dec, channel, user);
 	}
 	cJSON_Delete(errors);
@@ -493,11 +498,14 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 	if (!strcmp(cb, "edit"))
 		return submit_edit(d, view, user, ack);
 	if (!strcmp(cb, "reject")) {
-		if (!parse_value(sget(view, "private_metadata"), id, &version, channel, sizeof(channel)))
+		if (!parse_value(sget(view, "private_metadata"), id, &version, channel,
+		                 sizeof(channel)))
 			return FB_OK;
-		fb_decision dec = {.action = "reject", .user = user,
-				   .note = input_value(values, "reason"), .version = version,
-				   .via = "slack"};
+		fb_decision dec = {.action = "reject",
+		                   .user = user,
+		                   .note = input_value(values, "reason"),
+		                   .version = version,
+		                   .via = "slack"};
 		return decide(d, id, &dec, channel, user);
 	}
 	if (!strcmp(cb, "trigger")) {
@@ -505,12 +513,12 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 		const char *chan = sget(view, "private_metadata");
 		fb_err rc;
 		rc = *log ? create_incident(d, log, user, chan, id)
-			  : fb_error_set(FB_EINVAL, "the log excerpt is empty");
+		          : fb_error_set(FB_EINVAL, "the log excerpt is empty");
 		if (rc == FB_EINVAL) {
 			*ack = cJSON_CreateObject();
 			cJSON_AddStringToObject(*ack, "response_action", "errors");
 			cJSON_AddStringToObject(cJSON_AddObjectToObject(*ack, "errors"), "log",
-						fb_error_last());
+			                        fb_error_last());
 			return FB_OK;
 		}
 		return rc;
@@ -579,8 +587,8 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 	if (rc) {
 		fb_store_rollback(st);
 		cJSON_Delete(payload);
-		fb_log(FB_LOG_ERROR, "slack.envelope_failed", "envelope=%s type=%s error=\"%s\"", eid,
-		       type, fb_error_last());
+		fb_log(FB_LOG_ERROR, "slack.envelope_failed", "envelope=%s type=%s error=\"%s\"",
+		       eid, type, fb_error_last());
 		goto out;
 	}
 	*ack = make_ack(eid, payload);

@@ -56,7 +56,7 @@ fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 	g->cfg = cfg;
 	snprintf(g->ref, sizeof(g->ref), "refs/heads/%s", cfg->gitops.branch);
 	if (git_repository_open_ext(&g->repo, cfg->gitops.repo, GIT_REPOSITORY_OPEN_NO_SEARCH,
-				    NULL) < 0) {
+	                            NULL) < 0) {
 		fb_err rc = git_fail("opening the GitOps repository");
 		fb_error_wrap(rc, "%s", cfg->gitops.repo);
 		free(g);
@@ -79,7 +79,7 @@ static fb_err tip_commit(fb_gitops *g, git_commit **out)
 	git_oid oid;
 	if (git_reference_name_to_id(&oid, g->repo, g->ref) < 0)
 		return fb_error_set(FB_ENOTFOUND, "branch %s not found in the GitOps repository",
-				    g->cfg->gitops.branch);
+		                    g->cfg->gitops.branch);
 	if (git_commit_lookup(out, g->repo, &oid) < 0)
 		return git_fail("reading the branch tip");
 	return FB_OK;
@@ -165,7 +165,8 @@ typedef struct {
 static int is_yaml(const char *name)
 {
 	size_t n = strlen(name);
-	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
+	       (n > 4 && !strcmp(name + n - 4, ".yml"));
 }
 
 static int scan_entry(const char *root, const git_tree_entry *e, void *payload)
@@ -184,11 +185,11 @@ static int scan_entry(const char *root, const git_tree_entry *e, void *payload)
 	}
 	if (git_blob_lookup(&b, s->g->repo, git_tree_entry_id(e)) < 0)
 		return 0;
-	if (git_blob_rawsize(b) < 1024 * 1024 && memmem(git_blob_rawcontent(b), git_blob_rawsize(b),
-							 "argoproj.io", 11)) {
+	if (git_blob_rawsize(b) < 1024 * 1024 &&
+	    memmem(git_blob_rawcontent(b), git_blob_rawsize(b), "argoproj.io", 11)) {
 		size_t before = s->found.n;
 		if (fb_argocd_scan(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), s->app,
-				   &s->found) == 1 &&
+		                   &s->found) == 1 &&
 		    s->found.n > before && !s->manifest[0])
 			snprintf(s->manifest, sizeof(s->manifest), "%s", path);
 	}
@@ -238,7 +239,7 @@ static int pick_argocd(fb_gitops *g, tree_scan *s, char *path, size_t pathsz)
 }
 
 fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t pathsz, char *how,
-			     size_t howsz)
+                             size_t howsz)
 {
 	tree_scan s = {.g = g, .app = app};
 	git_commit *c;
@@ -275,12 +276,13 @@ fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t p
 	}
 	if (s.nmatch > 1)
 		return fb_error_set(FB_ENOTFOUND,
-				    "%d files named %s/values.yaml and no Argo CD Application "
-				    "for %s: set gitops.values_path",
-				    s.nmatch, app, app);
-	return fb_error_set(FB_ENOTFOUND, "no values file for app %s (looked for an Argo CD "
-					  "Application, %s, and */%s/values.yaml)",
-			    app, tpl, app);
+		                    "%d files named %s/values.yaml and no Argo CD Application "
+		                    "for %s: set gitops.values_path",
+		                    s.nmatch, app, app);
+	return fb_error_set(FB_ENOTFOUND,
+	                    "no values file for app %s (looked for an Argo CD "
+	                    "Application, %s, and */%s/values.yaml)",
+	                    app, tpl, app);
 }
 
 /* ---- history ---- */
@@ -329,7 +331,7 @@ static int changed(git_commit *c, const char *path)
 }
 
 fb_err fb_gitops_history(fb_gitops *g, const char *path, size_t max, fb_file_version **out,
-			 size_t *n)
+                         size_t *n)
 {
 	git_revwalk *w;
 	git_oid oid;
@@ -403,7 +405,7 @@ static int touches_prefix(fb_gitops *g, git_commit *c, const char *prefix)
 }
 
 fb_err fb_gitops_last_change(fb_gitops *g, const char *prefix, char hex[41], char *summary,
-			     size_t summarysz)
+                             size_t summarysz)
 {
 	git_revwalk *w;
 	git_oid oid;
@@ -466,7 +468,7 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, cha
 /* ---- diff and revert ---- */
 
 fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const char *new_text,
-		      size_t newlen, char **diff)
+                      size_t newlen, char **diff)
 {
 	git_patch *patch = NULL;
 	git_buf buf = {0};
@@ -496,7 +498,7 @@ void fb_changes_free(fb_change *c, size_t n)
 }
 
 static fb_err change_from_delta(fb_gitops *g, const git_diff_delta *d, git_tree *tip_tree,
-				fb_change *c)
+                                fb_change *c)
 {
 	git_tree_entry *e = NULL;
 	git_blob *b = NULL;
@@ -538,11 +540,11 @@ fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *
 		rc = git_fail("reverting");
 	} else if (git_index_has_conflicts(idx)) {
 		rc = fb_error_set(FB_ECONFLICT, "commit %.12s does not revert cleanly on %s", hex,
-				  g->cfg->gitops.branch);
+		                  g->cfg->gitops.branch);
 	} else if (git_index_write_tree_to(&tree_oid, idx, g->repo) < 0 ||
-		   git_tree_lookup(&new_tree, g->repo, &tree_oid) < 0 ||
-		   git_commit_tree(&tip_tree, tip) < 0 ||
-		   git_diff_tree_to_tree(&d, g->repo, tip_tree, new_tree, NULL) < 0) {
+	           git_tree_lookup(&new_tree, g->repo, &tree_oid) < 0 ||
+	           git_commit_tree(&tip_tree, tip) < 0 ||
+	           git_diff_tree_to_tree(&d, g->repo, tip_tree, new_tree, NULL) < 0) {
 		rc = git_fail("computing the revert");
 	} else {
 		size_t nd = git_diff_num_deltas(d);
@@ -575,10 +577,10 @@ static fb_err check_base(fb_gitops *g, git_commit *tip, const fb_change *c)
 	fb_error_clear();
 	if (strcmp(now, c->base_blob) != 0)
 		return fb_error_set(FB_ECONFLICT,
-				    "%s changed on %s since the fix was proposed (blob %.12s, "
-				    "proposed against %.12s): proposing again",
-				    c->path, g->cfg->gitops.branch, now[0] ? now : "none",
-				    c->base_blob[0] ? c->base_blob : "none");
+		                    "%s changed on %s since the fix was proposed (blob %.12s, "
+		                    "proposed against %.12s): proposing again",
+		                    c->path, g->cfg->gitops.branch, now[0] ? now : "none",
+		                    c->base_blob[0] ? c->base_blob : "none");
 	return FB_OK;
 }
 
@@ -635,29 +637,32 @@ static fb_err check_worktree(fb_gitops *g, const fb_change *c, size_t n)
 	count = git_status_list_entrycount(sl);
 	for (size_t i = 0; i < count; i++) {
 		const git_status_entry *e = git_status_byindex(sl, i);
-		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+		const git_diff_delta *d =
+		    e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
 		if (!d || dirty_is_ours(g, d->new_file.path, c, n))
 			continue;
 		fb_buf_printf(&dirty, "%s%s", dirty.len ? ", " : "", d->new_file.path);
 	}
 	git_status_list_free(sl);
 	if (dirty.len)
-		rc = fb_error_set(FB_ESTATE,
-				  "the GitOps working tree %s has unrelated uncommitted changes (%s): "
-				  "commit or stash them, then approve again",
-				  g->cfg->gitops.repo, fb_buf_str(&dirty));
+		rc = fb_error_set(
+		    FB_ESTATE,
+		    "the GitOps working tree %s has unrelated uncommitted changes (%s): "
+		    "commit or stash them, then approve again",
+		    g->cfg->gitops.repo, fb_buf_str(&dirty));
 	fb_buf_free(&dirty);
 	return rc;
 }
 
 static fb_err build_tree(fb_gitops *g, git_commit *tip, const fb_change *c, size_t n,
-			 git_oid *tree_oid)
+                         git_oid *tree_oid)
 {
 	git_index *idx = NULL;
 	git_tree *t = NULL;
 	fb_err rc = FB_OK;
 
-	if (git_index_new(&idx) < 0 || git_commit_tree(&t, tip) < 0 || git_index_read_tree(idx, t) < 0)
+	if (git_index_new(&idx) < 0 || git_commit_tree(&t, tip) < 0 ||
+	    git_index_read_tree(idx, t) < 0)
 		rc = git_fail("preparing the commit");
 	for (size_t i = 0; !rc && i < n; i++) {
 		git_index_entry e = {0};
@@ -666,8 +671,9 @@ static fb_err build_tree(fb_gitops *g, git_commit *tip, const fb_change *c, size
 		if (!c[i].content) {
 			if (git_index_remove_bypath(idx, c[i].path) < 0)
 				rc = git_fail("removing a file");
-		} else if (git_blob_create_from_buffer(&e.id, g->repo, c[i].content, c[i].len) < 0 ||
-			   git_index_add(idx, &e) < 0) {
+		} else if (git_blob_create_from_buffer(&e.id, g->repo, c[i].content, c[i].len) <
+		               0 ||
+		           git_index_add(idx, &e) < 0) {
 			rc = git_fail("staging a file");
 		}
 	}
@@ -691,7 +697,7 @@ static void message(fb_buf *m, const fb_commit_info *info)
 }
 
 static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
-		     const fb_commit_info *info, git_oid *out)
+                     const fb_commit_info *info, git_oid *out)
 {
 	git_signature *sig = NULL;
 	git_tree *tree = NULL;
@@ -704,7 +710,7 @@ static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
 	if (git_signature_now(&sig, g->cfg->gitops.author_name, g->cfg->gitops.author_email) < 0 ||
 	    git_tree_lookup(&tree, g->repo, tree_oid) < 0 ||
 	    git_commit_create(out, g->repo, g->ref, sig, sig, "UTF-8", fb_buf_str(&m), tree, 1,
-			      parents) < 0)
+	                      parents) < 0)
 		rc = git_fail("committing");
 	git_tree_free(tree);
 	git_signature_free(sig);
@@ -739,7 +745,7 @@ typedef struct {
 } push_ctx;
 
 static int credentials(git_credential **out, const char *url, const char *user_from_url,
-		       unsigned int allowed, void *payload)
+                       unsigned int allowed, void *payload)
 {
 	push_ctx *p = payload;
 	const fb_config *cfg = p->g->cfg;
@@ -749,12 +755,13 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 		return GIT_EUSER; /* wrong credentials: stop instead of looping */
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
 		return git_credential_userpass_plaintext_new(
-			out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
+		    out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
 	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cfg->gitops.ssh_key[0])
 		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
-						  cfg->gitops.ssh_key, NULL);
+		                                  cfg->gitops.ssh_key, NULL);
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out, user_from_url ? user_from_url : "git");
+		return git_credential_ssh_key_from_agent(out,
+		                                         user_from_url ? user_from_url : "git");
 	return GIT_PASSTHROUGH;
 }
 
@@ -784,7 +791,7 @@ static fb_err push(fb_gitops *g)
 
 	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
 	err = is_url(r) ? git_remote_create_anonymous(&remote, g->repo, r)
-			: git_remote_lookup(&remote, g->repo, r);
+	                : git_remote_lookup(&remote, g->repo, r);
 	if (err < 0)
 		return git_fail("finding the GitOps remote");
 	opts.callbacks.credentials = credentials;
@@ -796,14 +803,14 @@ static fb_err push(fb_gitops *g)
 		return git_fail(ctx.tries > 3 ? "pushing (credentials refused)" : "pushing");
 	if (ctx.rejected[0])
 		return fb_error_set(FB_ECONFLICT,
-				    "the remote rejected the push (%s): it has commits this clone "
-				    "lacks; pull, then propose again",
-				    ctx.rejected);
+		                    "the remote rejected the push (%s): it has commits this clone "
+		                    "lacks; pull, then propose again",
+		                    ctx.rejected);
 	return FB_OK;
 }
 
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
-		       char hex[41], int *pushed)
+                       char hex[41], int *pushed)
 {
 	git_commit *tip = NULL;
 	git_oid tree_oid, oid;

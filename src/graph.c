@@ -149,8 +149,9 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	if (!rc)
 		rc = fb_store_incident_insert(env->store, &row);
 	if (!rc)
-		rc = fb_store_timeline_add(env->store, id, sig->triggered_by ? sig->triggered_by : "",
-					   "incident.created", row.source);
+		rc = fb_store_timeline_add(env->store, id,
+		                           sig->triggered_by ? sig->triggered_by : "",
+		                           "incident.created", row.source);
 	if (!rc)
 		rc = fb_store_job_put(env->store, id, "collect", row.created_at);
 	if (!rc)
@@ -171,7 +172,7 @@ static const char *final_status(const cJSON *state)
 
 /* The transaction after a node: everything it changed, or nothing. */
 static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const cJSON *state,
-			  const char *node, const fb_step *st)
+                          const char *node, const fb_step *st)
 {
 	fb_err rc;
 	int64_t now = fb_now_ms();
@@ -220,9 +221,10 @@ static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const c
 
 /* A node failed: retry later with backoff, or give up and report. */
 static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const fb_job *job,
-			  const char *msg)
+                          const char *msg)
 {
-	int64_t delay = env->cfg->engine.retry_delay * 1000LL << (job->attempts < 16 ? job->attempts : 16);
+	int64_t delay = env->cfg->engine.retry_delay * 1000LL
+	                << (job->attempts < 16 ? job->attempts : 16);
 	int give_up = job->attempts + 1 >= env->cfg->engine.max_attempts;
 	char detail[1200];
 	fb_err rc;
@@ -230,7 +232,7 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 	fb_log(FB_LOG_WARN, "node.failed", "id=%s node=%s attempt=%ld give_up=%d", row->id,
 	       job->node, job->attempts + 1, give_up);
 	snprintf(detail, sizeof(detail), "%s failed (attempt %ld of %ld): %s", job->node,
-		 job->attempts + 1, env->cfg->engine.max_attempts, msg);
+	         job->attempts + 1, env->cfg->engine.max_attempts, msg);
 	if (give_up) {
 		cJSON *state = cJSON_Parse(row->state);
 		fb_step st = {.patch = NULL, .next = "report"};
@@ -338,7 +340,8 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 
 	*more = 0;
 	/* the job must still be the one the node ran for */
-	if (fb_store_job_get(env->store, t->job.incident_id, &now) != FB_OK || now.id != t->job.id) {
+	if (fb_store_job_get(env->store, t->job.incident_id, &now) != FB_OK ||
+	    now.id != t->job.id) {
 		fb_error_clear();
 		fb_log(FB_LOG_WARN, "node.discarded", "id=%s node=%s reason=\"the job changed\"",
 		       t->job.incident_id, t->node->name);
@@ -438,7 +441,7 @@ cJSON *fb_graph_decision_json(const fb_decision *d)
 static int proposed_path(const cJSON *state, const char *path)
 {
 	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
+	    cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
 	const cJSON *e;
 	cJSON_ArrayForEach(e, edits) if (!strcmp(sget(e, "path"), path)) return 1;
 	return 0;
@@ -455,7 +458,8 @@ static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_d
 			return fb_error_set(FB_EINVAL, "\"%s\" is not PATH=VALUE", d->sets[i]);
 		snprintf(path, sizeof(path), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
 		if (!proposed_path(state, path))
-			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values", path);
+			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values",
+			                    path);
 		fb_err rc = fb_propose_validate(env->cfg, path, eq + 1);
 		if (rc)
 			return rc;
@@ -465,42 +469,43 @@ static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_d
 
 /* Every reason a decision may not be taken, first one wins. */
 static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row,
-			     const cJSON *state, const fb_decision *d)
+                             const cJSON *state, const fb_decision *d)
 {
 	const char *a = d->action;
 
 	if (strcmp(a, "approve") && strcmp(a, "reject") && strcmp(a, "edit"))
-		return fb_error_set(FB_EINVAL, "unknown decision \"%s\" (approve, reject or edit)", a);
+		return fb_error_set(FB_EINVAL, "unknown decision \"%s\" (approve, reject or edit)",
+		                    a);
 	if (!d->user || !*d->user)
 		return fb_error_set(FB_EINVAL, "a decision needs the user who makes it");
 	if (strcmp(row->status, "waiting") != 0)
 		return fb_error_set(FB_ESTATE, "%s is not waiting for a decision (status: %s)",
-				    row->id, row->status);
+		                    row->id, row->status);
 	if (!fb_config_is_approver(env->cfg, d->user))
 		return fb_error_set(FB_ESTATE, "%s is not in slack.approvers", d->user);
 	if (env->cfg->policy.four_eyes && !strcmp(a, "approve") &&
 	    !strcmp(sget(state, "triggered_by"), d->user))
-		return fb_error_set(FB_ESTATE,
-				    "policy.four_eyes: %s raised this incident and may not approve it",
-				    d->user);
+		return fb_error_set(
+		    FB_ESTATE, "policy.four_eyes: %s raised this incident and may not approve it",
+		    d->user);
 	if (d->version >= 0 && d->version != row->version)
-		return fb_error_set(FB_ECONFLICT,
-				    "the proposal changed since it was shown (version %ld, now %ld)",
-				    d->version, row->version);
+		return fb_error_set(
+		    FB_ECONFLICT, "the proposal changed since it was shown (version %ld, now %ld)",
+		    d->version, row->version);
 	if (!strcmp(a, "edit"))
 		return check_edit(env, state, d);
 	return FB_OK;
 }
 
 static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_decision *d,
-			     fb_err why)
+                             fb_err why)
 {
 	char reason[1024], detail[1200];
 
 	snprintf(reason, sizeof(reason), "%s", fb_error_last());
 	snprintf(detail, sizeof(detail), "%s refused: %s", d->action, reason);
 	if (fb_store_timeline_add(env->store, id, d->user ? d->user : "", "decision.refused",
-				  detail) == FB_OK)
+	                          detail) == FB_OK)
 		fb_store_commit(env->store);
 	else
 		fb_store_rollback(env->store);

@@ -15,25 +15,25 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: firebreak [-c FILE] COMMAND [ARGS]\n"
-		"\n"
-		"  triage --log FILE|- [--repo DIR] [--app NAME] [--yes|--no|--pause]\n"
-		"         [--set PATH=VALUE ...] [--user NAME]\n"
-		"                       run the whole graph on one log excerpt\n"
-		"  decide ID approve|reject|edit [--set PATH=VALUE ...] [--note TEXT]\n"
-		"         --user NAME [--version N]\n"
-		"                       decide on a waiting incident and resume it\n"
-		"  classify [--json]    classify a log excerpt read on stdin\n"
-		"  incidents list [--all] [--json]\n"
-		"  incidents show ID [--json]\n"
-		"  resume               run every incident that has a due job\n"
-		"  check-config [FILE]  validate a configuration file\n"
-		"  serve                the Slack daemon (Socket Mode); needs SLACK_APP_TOKEN,\n"
-		"                       SLACK_BOT_TOKEN and SLACK_CHANNEL\n"
-		"  version\n"
-		"\n"
-		"  -c, --config FILE    configuration (default: $FIREBREAK_CONFIG, else built-in\n"
-		"                       defaults; see deploy/firebreak.yaml)\n");
+	        "usage: firebreak [-c FILE] COMMAND [ARGS]\n"
+	        "\n"
+	        "  triage --log FILE|- [--repo DIR] [--app NAME] [--yes|--no|--pause]\n"
+	        "         [--set PATH=VALUE ...] [--user NAME]\n"
+	        "                       run the whole graph on one log excerpt\n"
+	        "  decide ID approve|reject|edit [--set PATH=VALUE ...] [--note TEXT]\n"
+	        "         --user NAME [--version N]\n"
+	        "                       decide on a waiting incident and resume it\n"
+	        "  classify [--json]    classify a log excerpt read on stdin\n"
+	        "  incidents list [--all] [--json]\n"
+	        "  incidents show ID [--json]\n"
+	        "  resume               run every incident that has a due job\n"
+	        "  check-config [FILE]  validate a configuration file\n"
+	        "  serve                the Slack daemon (Socket Mode); needs SLACK_APP_TOKEN,\n"
+	        "                       SLACK_BOT_TOKEN and SLACK_CHANNEL\n"
+	        "  version\n"
+	        "\n"
+	        "  -c, --config FILE    configuration (default: $FIREBREAK_CONFIG, else built-in\n"
+	        "                       defaults; see deploy/firebreak.yaml)\n");
 }
 
 int main(int argc, char **argv)

@@ -29,30 +29,29 @@ typedef struct {
 } secret;
 
 static secret secrets[] = {
-	{"private_key", 0,
-	 "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE "
-	 "KEY-----|\\z)",
-	 NULL},
-	{"authorization", 3,
-	 "(?i)\\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|x-amz-security-token)"
-	 "(\"?[ \\t]*[:=][ \\t]*\"?)([^\\[\"\\r\\n][^\"\\r\\n]*)",
-	 NULL},
-	{"password", 2, "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[]+:)([^@\\s/\\[][^@\\s/]*)(@)", NULL},
-	{"aws_secret", 3,
-	 "(?i)\\b(aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|"
-	 "aws_secret)(\"?\\s*[:=]\\s*\"?)([A-Za-z0-9/+=]{16,})",
-	 NULL},
-	{"password", 3,
-	 "(?i)\\b([\\w.-]*?(?:password|passwd|pwd|secret|token|api_?key|apikey|access_?key|"
-	 "private_?key|credentials?))(\"?[ \\t]*[=:][ \\t]*[\"']?)([^\\s\"'&,;\\[\\]{}()<>][^\\s\"'&,;"
-	 "\\]{}()<>]*)",
-	 NULL},
-	{"slack_token", 1, "\\b(xox[abprs]-[A-Za-z0-9-]{10,}|xapp-\\d-[A-Za-z0-9-]{10,})", NULL},
-	{"slack_webhook", 1, "hooks\\.slack\\.com/services/(T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)",
-	 NULL},
-	{"github_token", 1, "\\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", NULL},
-	{"aws_access_key", 1, "\\b((?:AKIA|ASIA)[A-Z0-9]{16})\\b", NULL},
-	{"jwt", 1, "\\b(eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,})", NULL},
+    {"private_key", 0,
+     "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE "
+     "KEY-----|\\z)",
+     NULL},
+    {"authorization", 3,
+     "(?i)\\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|x-amz-security-token)"
+     "(\"?[ \\t]*[:=][ \\t]*\"?)([^\\[\"\\r\\n][^\"\\r\\n]*)",
+     NULL},
+    {"password", 2, "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[]+:)([^@\\s/\\[][^@\\s/]*)(@)", NULL},
+    {"aws_secret", 3,
+     "(?i)\\b(aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|"
+     "aws_secret)(\"?\\s*[:=]\\s*\"?)([A-Za-z0-9/+=]{16,})",
+     NULL},
+    {"password", 3,
+     "(?i)\\b([\\w.-]*?(?:password|passwd|pwd|secret|token|api_?key|apikey|access_?key|"
+     "private_?key|credentials?))(\"?[ \\t]*[=:][ \\t]*[\"']?)([^\\s\"'&,;\\[\\]{}()<>][^\\s\"'&,;"
+     "\\]{}()<>]*)",
+     NULL},
+    {"slack_token", 1, "\\b(xox[abprs]-[A-Za-z0-9-]{10,}|xapp-\\d-[A-Za-z0-9-]{10,})", NULL},
+    {"slack_webhook", 1, "hooks\\.slack\\.com/services/(T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)", NULL},
+    {"github_token", 1, "\\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", NULL},
+    {"aws_access_key", 1, "\\b((?:AKIA|ASIA)[A-Z0-9]{16})\\b", NULL},
+    {"jwt", 1, "\\b(eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,})", NULL},
 };
 #define NSECRETS (sizeof(secrets) / sizeof(secrets[0]))
 
@@ -66,7 +65,7 @@ static void compile_all(void)
 		int err;
 		PCRE2_SIZE off;
 		secrets[i].code = pcre2_compile((PCRE2_SPTR)secrets[i].re, PCRE2_ZERO_TERMINATED,
-						PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
+		                                PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
 		if (!secrets[i].code) {
 			compiled_ok = 0;
 			continue;
@@ -77,7 +76,7 @@ static void compile_all(void)
 
 /* Replaces every match of one pattern's secret group in in -> out. */
 static fb_err mask_one(const secret *s, const char *in, size_t len, fb_buf *out,
-		       pcre2_match_data *md)
+                       pcre2_match_data *md)
 {
 	PCRE2_SIZE pos = 0;
 	fb_err rc = FB_OK;

@@ -49,7 +49,7 @@ static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step 
 		lines += *p == '\n';
 	cJSON_AddNumberToObject(patch(st), "excerpt_lines", (double)lines + (ex[0] != '\0'));
 	snprintf(st->detail, sizeof(st->detail), "%zu bytes from %s", strlen(ex),
-		 sget(state, "source"));
+	         sget(state, "source"));
 	go(st, "classify");
 	return FB_OK;
 }
@@ -66,15 +66,13 @@ static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step
 		return rc;
 	apps = oget(cls, "apps");
 	ns = oget(cls, "namespace");
-	const char *app = *hint ? hint
-				: (cJSON_GetArraySize(apps) > 0
-					   ? cJSON_GetArrayItem(apps, 0)->valuestring
-					   : "");
+	const char *app =
+	    *hint ? hint
+	          : (cJSON_GetArraySize(apps) > 0 ? cJSON_GetArrayItem(apps, 0)->valuestring : "");
 	cJSON_AddStringToObject(patch(st), "app", app);
 	cJSON_AddStringToObject(patch(st), "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
 	snprintf(st->detail, sizeof(st->detail), "category=%s severity=%s rule=%s app=%s",
-		 sget(cls, "category"), sget(cls, "severity"), sget(cls, "rule"),
-		 *app ? app : "-");
+	         sget(cls, "category"), sget(cls, "severity"), sget(cls, "rule"), *app ? app : "-");
 	cJSON_AddItemToObject(patch(st), "classification", cls);
 	go(st, "analyze");
 	return FB_OK;
@@ -114,7 +112,7 @@ static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step 
 		go(st, "report");
 	} else {
 		snprintf(st->detail, sizeof(st->detail), "%s: %s", sget(prop, "action"),
-			 sget(prop, "summary"));
+		         sget(prop, "summary"));
 		go(st, "await_decision");
 	}
 	cJSON_AddItemToObject(patch(st), "proposal", prop);
@@ -141,9 +139,10 @@ static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
 
 	consume_decision(state, st, d);
 	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, sget(d, "user"),
-		 *sget(d, "note") ? ": " : "", sget(d, "note"));
+	         *sget(d, "note") ? ": " : "", sget(d, "note"));
 	if (!strcmp(a, "approve")) {
-		cJSON_AddItemToObject(patch(st), "approved_by", cJSON_CreateString(sget(d, "user")));
+		cJSON_AddItemToObject(patch(st), "approved_by",
+		                      cJSON_CreateString(sget(d, "user")));
 		go(st, "apply");
 	} else if (!strcmp(a, "reject")) {
 		cJSON_AddStringToObject(patch(st), "result", "rejected");
@@ -217,16 +216,18 @@ static void commit_text(const cJSON *state, char *subject, size_t ssz, fb_buf *b
 	const cJSON *prop = oget(state, "proposal"), *e;
 	const cJSON *cls = oget(state, "classification");
 	const cJSON *last = cJSON_GetArrayItem(oget(state, "decisions"),
-					       cJSON_GetArraySize(oget(state, "decisions")) - 1);
+	                                       cJSON_GetArraySize(oget(state, "decisions")) - 1);
 
 	snprintf(subject, ssz, "firebreak: %s", sget(prop, "summary"));
-	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s", sget(oget(state, "analysis"),
-									     "root_cause"),
-		      sget(cls, "evidence"), sget(prop, "action"),
-		      *sget(prop, "file") ? sget(prop, "file") : "the repository");
+	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s",
+	              sget(oget(state, "analysis"), "root_cause"), sget(cls, "evidence"),
+	              sget(prop, "action"),
+	              *sget(prop, "file") ? sget(prop, "file") : "the repository");
 	cJSON_ArrayForEach(e, oget(prop, "edits"))
+	{
 		fb_buf_printf(body, "\n  %s: %s -> %s", sget(e, "path"),
-			      *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"));
+		              *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"));
+	}
 	if (last && *sget(last, "note"))
 		fb_buf_printf(body, "\nNote: %s", sget(last, "note"));
 }
@@ -248,12 +249,12 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	fb_buf_init(&body, 16 * 1024);
 	commit_text(state, subject, sizeof(subject), &body);
 	fb_commit_info info = {
-		.incident_id = sget(state, "id"),
-		.subject = subject,
-		.body = fb_buf_str(&body),
-		.category = sget(oget(state, "classification"), "category"),
-		.approved_by = sget(state, "approved_by"),
-		.slack_thread = sget(state, "slack_thread"),
+	    .incident_id = sget(state, "id"),
+	    .subject = subject,
+	    .body = fb_buf_str(&body),
+	    .category = sget(oget(state, "classification"), "category"),
+	    .approved_by = sget(state, "approved_by"),
+	    .slack_thread = sget(state, "slack_thread"),
 	};
 	rc = fb_gitops_apply(env->gitops, ch, n, &info, hex, &pushed);
 	fb_buf_free(&body);
@@ -277,7 +278,7 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
 	cJSON_AddNullToObject(patch(st), "apply_error");
 	snprintf(st->detail, sizeof(st->detail), "committed %.12s on %s%s", hex,
-		 env->cfg->gitops.branch, pushed ? " and pushed" : "");
+	         env->cfg->gitops.branch, pushed ? " and pushed" : "");
 	go(st, "verify");
 	return FB_OK;
 }
@@ -314,10 +315,9 @@ static fb_err node_report(const fb_graph_env *env, const cJSON *state, fb_step *
 }
 
 static const fb_node nodes[] = {
-	{"collect", node_collect},   {"classify", node_classify},
-	{"analyze", node_analyze},   {"propose", node_propose},
-	{"await_decision", node_await}, {"apply", node_apply},
-	{"verify", node_verify},     {"report", node_report},
+    {"collect", node_collect}, {"classify", node_classify},    {"analyze", node_analyze},
+    {"propose", node_propose}, {"await_decision", node_await}, {"apply", node_apply},
+    {"verify", node_verify},   {"report", node_report},
 };
 
 const fb_node *fb_nodes_find(const char *name)

@@ -117,8 +117,8 @@ static int names_app(const ctx *c, const char *path)
  * to the app: the one whose path names the app or its container, else the
  * top-level one, else the only one.  Writes "" for "none, create at top
  * level"; returns 0 when several fit equally (ambiguous). */
-static int pick_block(ctx *c, const fb_yaml_doc *doc, const char *key, const char *child,
-		      char *out, size_t outsz)
+static int pick_block(ctx *c, const fb_yaml_doc *doc, const char *key, const char *child, char *out,
+                      size_t outsz)
 {
 	char **paths = NULL;
 	size_t n = 0;
@@ -242,7 +242,8 @@ static void propose_oom(ctx *c)
 	}
 	if (!pick_block(c, doc, "resources", "limits", block, sizeof(block))) {
 		fb_yaml_doc_free(doc);
-		manual(c, "%s has several resources blocks and none is clearly %s's", c->file, c->app);
+		manual(c, "%s has several resources blocks and none is clearly %s's", c->file,
+		       c->app);
 		return;
 	}
 	if (!block[0])
@@ -277,8 +278,8 @@ static void propose_oom(ctx *c)
 	if (!edit(c, lim_path, cur_lim[0] ? cur_lim : NULL, new_lim))
 		return;
 	final_lim = str(c->overrides, lim_path) ? str(c->overrides, lim_path) : new_lim;
-	if (cur_req[0] &&
-	    fb_quantity_raise(cur_req, factor, max, new_req, sizeof(new_req), &capped_req) == FB_OK) {
+	if (cur_req[0] && fb_quantity_raise(cur_req, factor, max, new_req, sizeof(new_req),
+	                                    &capped_req) == FB_OK) {
 		if (qty_value(new_req) > qty_value(final_lim))
 			snprintf(new_req, sizeof(new_req), "%s", final_lim);
 		if (!edit(c, req_path, cur_req, new_req))
@@ -286,8 +287,8 @@ static void propose_oom(ctx *c)
 	}
 	char summary[400];
 	snprintf(summary, sizeof(summary), "Raise the memory limit of %s from %s to %s%s", c->app,
-		 cur_lim[0] ? cur_lim : base, final_lim,
-		 capped ? " (capped by policy.max_memory)" : "");
+	         cur_lim[0] ? cur_lim : base, final_lim,
+	         capped ? " (capped by policy.max_memory)" : "");
 	cJSON_AddStringToObject(c->out, "summary", summary);
 	cJSON_AddBoolToObject(c->out, "capped", capped);
 }
@@ -335,7 +336,8 @@ static void propose_image(ctx *c, int after_change_only)
 		return;
 	}
 	for (size_t i = 0; i < n && !prev[0]; i++)
-		if (tag_in(hist[i].content, hist[i].len, tag_path, t, sizeof(t)) && strcmp(t, cur)) {
+		if (tag_in(hist[i].content, hist[i].len, tag_path, t, sizeof(t)) &&
+		    strcmp(t, cur)) {
 			snprintf(prev, sizeof(prev), "%s", t);
 			prev_commit = hist[i].commit;
 		}
@@ -343,12 +345,14 @@ static void propose_image(ctx *c, int after_change_only)
 		/* only right after the tag changed: the newest change to the file
 		 * must be the one that introduced the current tag, and recent */
 		int recent = n > 0 && (int64_t)time(NULL) - hist[0].time <=
-					      c->cfg->policy.image_change_window;
-		int newest = n > 1 && tag_in(hist[1].content, hist[1].len, tag_path, t, sizeof(t)) &&
-			     strcmp(t, cur) != 0;
+		                          c->cfg->policy.image_change_window;
+		int newest = n > 1 &&
+		             tag_in(hist[1].content, hist[1].len, tag_path, t, sizeof(t)) &&
+		             strcmp(t, cur) != 0;
 		if (!recent || !newest) {
 			fb_file_versions_free(hist, n);
-			manual(c, "the crash loop does not follow a recent image change in %s", c->file);
+			manual(c, "the crash loop does not follow a recent image change in %s",
+			       c->file);
 			return;
 		}
 	}
@@ -358,8 +362,9 @@ static void propose_image(ctx *c, int after_change_only)
 		return;
 	}
 	char summary[700];
-	snprintf(summary, sizeof(summary), "Roll the image tag of %s back from %s to %s (as of %.12s)",
-		 c->app, cur, prev, prev_commit);
+	snprintf(summary, sizeof(summary),
+	         "Roll the image tag of %s back from %s to %s (as of %.12s)", c->app, cur, prev,
+	         prev_commit);
 	fb_file_versions_free(hist, n);
 	if (!edit(c, tag_path, cur, prev))
 		return;
@@ -391,11 +396,12 @@ static void propose_disk(ctx *c)
 		manual(c, "%s sets no persistence.size to grow", c->file);
 		return;
 	}
-	fb_err rc = fb_quantity_raise(cur, c->cfg->policy.disk_factor, c->cfg->policy.max_disk, next,
-				      sizeof(next), &capped);
+	fb_err rc = fb_quantity_raise(cur, c->cfg->policy.disk_factor, c->cfg->policy.max_disk,
+	                              next, sizeof(next), &capped);
 	if (rc) {
-		manual(c, rc == FB_ECONFLICT ? "the volume (%s) is already at policy.max_disk"
-					     : "cannot grow the volume %s",
+		manual(c,
+		       rc == FB_ECONFLICT ? "the volume (%s) is already at policy.max_disk"
+		                          : "cannot grow the volume %s",
 		       cur);
 		return;
 	}
@@ -403,7 +409,7 @@ static void propose_disk(ctx *c)
 		return;
 	char summary[300];
 	snprintf(summary, sizeof(summary), "Grow the volume of %s from %s to %s", c->app, cur,
-		 str(c->overrides, path) ? str(c->overrides, path) : next);
+	         str(c->overrides, path) ? str(c->overrides, path) : next);
 	cJSON_AddStringToObject(c->out, "summary", summary);
 	cJSON_AddBoolToObject(c->out, "capped", capped);
 }
@@ -449,8 +455,8 @@ static void propose_revert(ctx *c)
 		char *old = NULL, *d = NULL;
 		size_t oldlen = 0;
 		fb_gitops_read(c->g, ch[i].path, &old, &oldlen, NULL);
-		if (fb_gitops_diff(ch[i].path, old ? old : "", oldlen, ch[i].content ? ch[i].content : "",
-				   ch[i].len, &d) == FB_OK)
+		if (fb_gitops_diff(ch[i].path, old ? old : "", oldlen,
+		                   ch[i].content ? ch[i].content : "", ch[i].len, &d) == FB_OK)
 			fb_buf_addstr(&diffs, d);
 		free(d);
 		free(old);
@@ -465,7 +471,7 @@ static void propose_revert(ctx *c)
 	cJSON_AddStringToObject(rv, "subject", subject);
 	char summary[400];
 	snprintf(summary, sizeof(summary), "Revert %.12s \"%s\", the latest change to %s", hex,
-		 subject, dir);
+	         subject, dir);
 	cJSON_AddStringToObject(c->out, "summary", summary);
 	cJSON_AddStringToObject(c->out, "diff", fb_buf_str(&diffs));
 	fb_buf_free(&diffs);
@@ -500,7 +506,7 @@ static const char *pick_app(const cJSON *state)
 }
 
 fb_err fb_propose(fb_gitops *g, const fb_config *cfg, const cJSON *state, const cJSON *overrides,
-		  cJSON **out)
+                  cJSON **out)
 {
 	ctx c = {.g = g, .cfg = cfg, .state = state, .overrides = overrides};
 	const char *cat;
@@ -534,7 +540,8 @@ fb_err fb_propose(fb_gitops *g, const fb_config *cfg, const cJSON *state, const 
 		cJSON_ReplaceItemInObject(c.out, "changes", cJSON_CreateArray());
 		cJSON_DeleteItemFromObject(c.out, "diff");
 		if (!cJSON_GetObjectItemCaseSensitive(c.out, "summary"))
-			cJSON_AddStringToObject(c.out, "summary", "No automatic fix: a person decides");
+			cJSON_AddStringToObject(c.out, "summary",
+			                        "No automatic fix: a person decides");
 	}
 	free(c.text);
 	free(c.orig);
@@ -551,23 +558,25 @@ fb_err fb_propose_validate(const fb_config *cfg, const char *path, const char *v
 		return fb_error_set(FB_EINVAL, "%s: a value is required", path);
 	if (strlen(value) > 128 || strpbrk(value, "\n\r\t\"'#{}[],&*!|>%@`"))
 		return fb_error_set(FB_EINVAL, "%s: \"%.40s\" is not a plain value", path, value);
-	if ((n >= 6 && !strcmp(path + n - 6, "memory")) || (n >= 4 && !strcmp(path + n - 4, "size"))) {
+	if ((n >= 6 && !strcmp(path + n - 6, "memory")) ||
+	    (n >= 4 && !strcmp(path + n - 4, "size"))) {
 		const char *cap = n >= 6 && !strcmp(path + n - 6, "memory") ? cfg->policy.max_memory
-									   : cfg->policy.max_disk;
+		                                                            : cfg->policy.max_disk;
 		if (fb_quantity_parse(value, &q) != FB_OK || q.value <= 0)
-			return fb_error_set(FB_EINVAL,
-					    "%s: \"%s\" is not a Kubernetes quantity like 1Gi or 1536Mi",
-					    path, value);
+			return fb_error_set(
+			    FB_EINVAL, "%s: \"%s\" is not a Kubernetes quantity like 1Gi or 1536Mi",
+			    path, value);
 		if (fb_quantity_parse(cap, &max) == FB_OK && q.value > max.value)
-			return fb_error_set(FB_EINVAL, "%s: %s is above the policy maximum %s", path,
-					    value, cap);
+			return fb_error_set(FB_EINVAL, "%s: %s is above the policy maximum %s",
+			                    path, value, cap);
 	}
 	if (n >= 3 && !strcmp(path + n - 3, "tag")) {
-		if (strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			    strlen(value) ||
+		if (strspn(value,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		        strlen(value) ||
 		    value[0] == '.' || value[0] == '-')
 			return fb_error_set(FB_EINVAL, "%s: \"%s\" is not a valid image tag", path,
-					    value);
+			                    value);
 	}
 	return FB_OK;
 }

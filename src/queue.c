@@ -103,7 +103,7 @@ void *fb_queue_pop(fb_queue *q, int64_t timeout_ms)
 	pthread_mutex_lock(&q->mu);
 	while (q->len == 0 && !q->poked && timeout_ms != 0) {
 		int r = timeout_ms < 0 ? pthread_cond_wait(&q->cv, &q->mu)
-				       : pthread_cond_timedwait(&q->cv, &q->mu, &until);
+		                       : pthread_cond_timedwait(&q->cv, &q->mu, &until);
 		if (r == ETIMEDOUT)
 			break;
 	}

@@ -34,12 +34,15 @@ void fb_report_classification(FILE *f, const cJSON *cls)
 	const cJSON *ns = oget(cls, "namespace");
 
 	fprintf(f, "Category:    %s (%s, rule %s, confidence %.2f)\n", sget(cls, "category"),
-		sget(cls, "severity"), *sget(cls, "rule") ? sget(cls, "rule") : "-",
-		cJSON_GetNumberValue(oget(cls, "confidence")));
+	        sget(cls, "severity"), *sget(cls, "rule") ? sget(cls, "rule") : "-",
+	        cJSON_GetNumberValue(oget(cls, "confidence")));
 	fprintf(f, "Apps:        ");
 	if (cJSON_GetArraySize(apps) == 0)
 		fprintf(f, "-");
-	cJSON_ArrayForEach(a, apps) fprintf(f, "%s%s", a == apps->child ? "" : ", ", a->valuestring);
+	cJSON_ArrayForEach(a, apps)
+	{
+		fprintf(f, "%s%s", a == apps->child ? "" : ", ", a->valuestring);
+	}
 	fprintf(f, "\nNamespace:   %s\n", cJSON_IsString(ns) ? ns->valuestring : "-");
 	if (*sget(cls, "evidence"))
 		fprintf(f, "Evidence:    %s\n", sget(cls, "evidence"));
@@ -61,11 +64,11 @@ static void report_proposal(FILE *f, const cJSON *prop)
 		fprintf(f, "  why manual: %s\n", sget(prop, "reason"));
 	if (*sget(prop, "file"))
 		fprintf(f, "  file:       %s (found by %s)\n", sget(prop, "file"),
-			sget(prop, "found_by"));
+		        sget(prop, "found_by"));
 	cJSON_ArrayForEach(e, oget(prop, "edits"))
-		fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", sget(e, "path"),
-			*sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"),
-			(int)cJSON_GetNumberValue(oget(e, "line")));
+	    fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", sget(e, "path"),
+	            *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"),
+	            (int)cJSON_GetNumberValue(oget(e, "line")));
 	if (*sget(prop, "diff"))
 		fprintf(f, "\n%s", sget(prop, "diff"));
 }
@@ -84,7 +87,8 @@ void fb_report_incident(FILE *f, const fb_incident_row *row, const cJSON *state)
 		fprintf(f, "\nRoot cause:  %s\n", sget(an, "root_cause"));
 		if (cJSON_GetArraySize(oget(an, "actions")) > 0)
 			fprintf(f, "Suggested actions:\n");
-		cJSON_ArrayForEach(a, oget(an, "actions")) fprintf(f, "  %d. %s\n", i++, a->valuestring);
+		cJSON_ArrayForEach(a, oget(an, "actions"))
+		    fprintf(f, "  %d. %s\n", i++, a->valuestring);
 	}
 	report_proposal(f, oget(state, "proposal"));
 }
@@ -96,11 +100,11 @@ void fb_report_result(FILE *f, const fb_incident_row *row, const cJSON *state)
 	fprintf(f, "\nResult:      %s\n", row->status);
 	if (ap)
 		fprintf(f, "Commit:      %s on %s%s (approved by %s)\n", sget(ap, "commit"),
-			sget(ap, "branch"), cJSON_IsTrue(oget(ap, "pushed")) ? ", pushed" : "",
-			sget(state, "approved_by"));
+		        sget(ap, "branch"), cJSON_IsTrue(oget(ap, "pushed")) ? ", pushed" : "",
+		        sget(state, "approved_by"));
 	if (v)
-		fprintf(f, "Verify:      %s%s%s\n", sget(v, "result"), *sget(v, "reason") ? " - " : "",
-			sget(v, "reason"));
+		fprintf(f, "Verify:      %s%s%s\n", sget(v, "result"),
+		        *sget(v, "reason") ? " - " : "", sget(v, "reason"));
 	if (*sget(state, "apply_error"))
 		fprintf(f, "Apply:       %s\n", sget(state, "apply_error"));
 	if (*sget(state, "error"))
@@ -121,20 +125,20 @@ void fb_report_list(FILE *f, fb_incident_row *const *rows, size_t n)
 {
 	char ts[32];
 	fprintf(f, "%-32s %-9s %-18s %-9s %-20s %s\n", "ID", "STATUS", "CATEGORY", "SEVERITY",
-		"APP", "CREATED");
+	        "APP", "CREATED");
 	for (size_t i = 0; i < n; i++) {
 		when(rows[i]->created_at, ts, sizeof(ts));
 		fprintf(f, "%-32s %-9s %-18s %-9s %-20s %s\n", rows[i]->id, rows[i]->status,
-			*rows[i]->category ? rows[i]->category : "-",
-			*rows[i]->severity ? rows[i]->severity : "-",
-			*rows[i]->app ? rows[i]->app : "-", ts);
+		        *rows[i]->category ? rows[i]->category : "-",
+		        *rows[i]->severity ? rows[i]->severity : "-",
+		        *rows[i]->app ? rows[i]->app : "-", ts);
 	}
 	if (n == 0)
 		fprintf(f, "(no incidents)\n");
 }
 
 cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state, const fb_timeline_entry *t,
-		      size_t n)
+                      size_t n)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", row->id);

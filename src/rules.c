@@ -29,9 +29,10 @@
 #define MAX_LINE_SCAN 4096 /* longest line looked at; longer ones are cut */
 #define EVIDENCE_MAX 400
 
-const char *const fb_categories[] = {"oom",           "crashloop",        "config_error",
-				     "resource_exhausted", "network_error", "image_pull_error",
-				     "task_failure",  "unknown",          "none"};
+const char *const fb_categories[] = {
+    "oom",           "crashloop",        "config_error", "resource_exhausted",
+    "network_error", "image_pull_error", "task_failure", "unknown",
+    "none"};
 const size_t fb_n_categories = sizeof(fb_categories) / sizeof(fb_categories[0]);
 
 extern const char fb_embedded_rules[];
@@ -87,7 +88,7 @@ typedef struct {
 } loader;
 
 static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -97,7 +98,7 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
-		      n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
+	              n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
 	ld->nerr++;
 }
 
@@ -126,7 +127,7 @@ static void compile_one(loader *ld, yaml_node_t *n, pattern_set *set)
 		return;
 	}
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-				       PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
+	                               PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof(msg));
@@ -202,7 +203,8 @@ static void load_rule(loader *ld, yaml_node_t *n, rule *r)
 		problem(ld, n, "a rule must be a mapping");
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = node(ld, p->key);
 		const char *k = scalar(kn);
 		if (k)
@@ -238,7 +240,8 @@ static void load_extractors(loader *ld, yaml_node_t *n, fb_rules *rs)
 		problem(ld, n, "extractors: expected a mapping of name: [patterns]");
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = node(ld, p->key);
 		const char *k = scalar(kn);
 		if (!k || rs->n_ex == MAX_EXTRACTORS) {
@@ -252,8 +255,9 @@ static void load_extractors(loader *ld, yaml_node_t *n, fb_rules *rs)
 			uint32_t groups = 0;
 			pcre2_pattern_info(e->patterns.re[i], PCRE2_INFO_CAPTURECOUNT, &groups);
 			if (groups < 1)
-				problem(ld, kn, "extractor \"%s\": pattern %zu has no capture group", k,
-					i + 1);
+				problem(ld, kn,
+				        "extractor \"%s\": pattern %zu has no capture group", k,
+				        i + 1);
 		}
 	}
 }
@@ -282,8 +286,7 @@ static void load_root(loader *ld, fb_rules *rs)
 		problem(ld, root, "no rules");
 }
 
-fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules **out,
-		      char **errors)
+fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules **out, char **errors)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -299,9 +302,9 @@ fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules *
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		fb_buf_printf(&ld.errors, "%s:%lu:%lu: %s\n", name,
-			      (unsigned long)parser.problem_mark.line + 1,
-			      (unsigned long)parser.problem_mark.column + 1,
-			      parser.problem ? parser.problem : "malformed YAML");
+		              (unsigned long)parser.problem_mark.line + 1,
+		              (unsigned long)parser.problem_mark.column + 1,
+		              parser.problem ? parser.problem : "malformed YAML");
 		ld.nerr++;
 	} else {
 		load_root(&ld, rs);
@@ -312,7 +315,7 @@ fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules *
 		*errors = fb_buf_take(&ld.errors);
 		fb_rules_free(rs);
 		return fb_error_set(FB_EINVAL, "%s: %d problem%s in the rules", name, ld.nerr,
-				    ld.nerr == 1 ? "" : "s");
+		                    ld.nerr == 1 ? "" : "s");
 	}
 	fb_buf_free(&ld.errors);
 	*out = rs;
@@ -326,7 +329,7 @@ fb_err fb_rules_load(const char *path, fb_rules **out, char **errors)
 
 	if (!path || !*path)
 		return fb_rules_parse(fb_embedded_rules, fb_embedded_rules_len,
-				      "(embedded rules.yaml)", out, errors);
+		                      "(embedded rules.yaml)", out, errors);
 	*out = NULL;
 	*errors = NULL;
 	fb_buf_init(&b, 4 * 1024 * 1024);
@@ -402,7 +405,8 @@ void fb_rules_pod_to_app(const char *pod, char *out, size_t outsz)
 	if (*d2 == '-' && d2 > pod && hl >= 6 && hl <= 10 && k8s_suffix(d2 + 1, hl))
 		snprintf(out, outsz, "%.*s", (int)(d2 - pod), pod);
 	else if (*d2 == '-' && d2 > pod && hl >= 8 && strspn(d2 + 1, "0123456789") == hl)
-		snprintf(out, outsz, "%.*s", (int)(d2 - pod), pod); /* CronJob: name-<epoch min>-<5> */
+		snprintf(out, outsz, "%.*s", (int)(d2 - pod),
+		         pod); /* CronJob: name-<epoch min>-<5> */
 	else
 		snprintf(out, outsz, "%.*s", (int)(d1 - pod), pod);
 }
@@ -443,7 +447,8 @@ void fb_rules_signature(const char *line, size_t len, char *out, size_t outsz)
 			size_t ndig = strspn(line + i, "0123456789");
 			if (ndig >= j - i)
 				fb_buf_addc(&b, '#');
-			else if (is_hexish(line + i, j - i) || (digit && k8s_suffix(line + i, j - i)))
+			else if (is_hexish(line + i, j - i) ||
+			         (digit && k8s_suffix(line + i, j - i)))
 				fb_buf_addstr(&b, "<id>");
 			else if (digit)
 				fb_buf_addc(&b, '#');
@@ -480,7 +485,8 @@ static hit best_rule(const fb_rules *rs, const char *text, size_t len, pcre2_mat
 			const rule *r = &rs->rules[i];
 			if (best.r && r->priority <= best.r->priority)
 				continue;
-			if (set_matches(&r->match, p, scan, md) && !set_matches(&r->unless, p, scan, md))
+			if (set_matches(&r->match, p, scan, md) &&
+			    !set_matches(&r->unless, p, scan, md))
 				best = (hit){r, p, scan};
 		}
 		p += ll + 1;
@@ -498,13 +504,14 @@ static int has_string(const cJSON *arr, const char *s)
 /* Runs every pattern of an extractor over the whole text and calls back
  * with each capture (group 1). */
 static void extract_all(const extractor *e, const char *text, size_t len, pcre2_match_data *md,
-			void (*fn)(void *, const char *), void *arg)
+                        void (*fn)(void *, const char *), void *arg)
 {
 	for (size_t i = 0; i < e->patterns.n; i++) {
 		PCRE2_SIZE off = 0;
 		int guard = 0;
 		while (off < len && guard++ < 64 &&
-		       pcre2_match(e->patterns.re[i], (PCRE2_SPTR)text, len, off, 0, md, NULL) >= 0) {
+		       pcre2_match(e->patterns.re[i], (PCRE2_SPTR)text, len, off, 0, md, NULL) >=
+		           0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			if (ov[2] != PCRE2_UNSET && ov[3] > ov[2]) {
 				char v[256];
@@ -543,7 +550,7 @@ static const extractor *find_ex(const fb_rules *rs, const char *name)
 }
 
 static void add_apps(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-		     cJSON *apps)
+                     cJSON *apps)
 {
 	static const struct {
 		const char *ex;
@@ -566,7 +573,7 @@ static void first_value(void *arg, const char *v)
 }
 
 static void add_facts(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-		      cJSON *facts)
+                      cJSON *facts)
 {
 	for (size_t i = 0; i < rs->n_ex; i++) {
 		const extractor *e = &rs->ex[i];

@@ -168,8 +168,8 @@ static int eligible(fb_sender *s, const item *it, int64_t now, int64_t *wait)
 	return 1;
 }
 
-static void report(fb_sender *s, item *it, fb_send_status st, const char *called,
-		   const char *ts, const char *error)
+static void report(fb_sender *s, item *it, fb_send_status st, const char *called, const char *ts,
+                   const char *error)
 {
 	fb_send_result *res = calloc(1, sizeof(*res));
 	if (!res)
@@ -227,7 +227,8 @@ static void take_newest_card(fb_sender *s, item *it)
 		return;
 	for (; p; p = next) {
 		next = p->next;
-		if (strcmp(p->row->method, "card") || strcmp(p->row->incident_id, it->row->incident_id))
+		if (strcmp(p->row->method, "card") ||
+		    strcmp(p->row->incident_id, it->row->incident_id))
 			continue;
 		char *body = it->row->body;
 		it->row->body = p->row->body;
@@ -264,7 +265,7 @@ static char *build_call(fb_sender *s, item *it, char called[40])
 }
 
 static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
-			  fb_slack_result *res)
+                          fb_slack_result *res)
 {
 	int64_t now = mono_ms();
 
@@ -301,13 +302,15 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 	} else {
 		int64_t d = 500LL << (it->row->attempts < 7 ? it->row->attempts : 7);
 		it->not_before = now + d;
-		fb_log(FB_LOG_WARN, "slack.call_retry", "method=%s error=\"%s\" attempt=%ld in_ms=%lld",
-		       called, res->error, it->row->attempts, (long long)d);
+		fb_log(FB_LOG_WARN, "slack.call_retry",
+		       "method=%s error=\"%s\" attempt=%ld in_ms=%lld", called, res->error,
+		       it->row->attempts, (long long)d);
 	}
-	int trigger_gone = !strcmp(it->row->method, "views.open") &&
-			   now - it->submitted > TRIGGER_WINDOW_MS;
+	int trigger_gone =
+	    !strcmp(it->row->method, "views.open") && now - it->submitted > TRIGGER_WINDOW_MS;
 	if (it->row->attempts >= MAX_TRIES || trigger_gone) {
-		report(s, it, FB_SEND_FAILED, called, NULL, trigger_gone ? "trigger_expired" : res->error);
+		report(s, it, FB_SEND_FAILED, called, NULL,
+		       trigger_gone ? "trigger_expired" : res->error);
 		unlink_item(s, it);
 		return;
 	}

@@ -64,8 +64,8 @@ typedef struct {
 	fb_queue *wq;
 	pthread_t worker;
 	int worker_started;
-	int busy;               /* a task is on the worker */
-	char next_id[64];       /* the incident whose next step is due at once */
+	int busy;         /* a task is on the worker */
+	char next_id[64]; /* the incident whose next step is due at once */
 
 	/* ack latency inside the daemon: envelope read -> ack handed back */
 	int64_t *lat_us;
@@ -217,16 +217,17 @@ static void handle_result(server *s, fb_send_result *r)
 			fb_store_rollback(s->store);
 	}
 	if (rc)
-		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"", (long long)r->id,
-		       fb_error_last());
+		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"",
+		       (long long)r->id, fb_error_last());
 	if (r->status == FB_SEND_FAILED && !strcmp(r->method, "views.open") && r->notify_user[0]) {
 		fb_dispatch_notify(&s->disp, r->channel, r->notify_user, "modal_failed");
 		flush_outbox(s);
 	}
 	if (r->status != FB_SEND_RETRY)
-		fb_log(FB_LOG_INFO, "slack.sent", "outbox=%lld method=%s called=%s status=%s%s%s ms=%lld",
-		       (long long)r->id, r->method, r->called, names[r->status],
-		       r->error[0] ? " error=" : "", r->error, (long long)r->latency_ms);
+		fb_log(FB_LOG_INFO, "slack.sent",
+		       "outbox=%lld method=%s called=%s status=%s%s%s ms=%lld", (long long)r->id,
+		       r->method, r->called, names[r->status], r->error[0] ? " error=" : "",
+		       r->error, (long long)r->latency_ms);
 }
 
 static void handle_envelope(server *s, emsg *m)
@@ -282,7 +283,8 @@ static void dispatch_due(server *s)
 		id = ids[0];
 	}
 	if (fb_graph_task_take(&s->env, id, &t) != FB_OK)
-		fb_log(FB_LOG_ERROR, "engine.take_failed", "id=%s error=\"%s\"", id, fb_error_last());
+		fb_log(FB_LOG_ERROR, "engine.take_failed", "id=%s error=\"%s\"", id,
+		       fb_error_last());
 	s->next_id[0] = '\0';
 	if (!t)
 		return;
@@ -317,7 +319,8 @@ static void reload(server *s)
 		free(errors);
 		return;
 	}
-	if (strcmp(next.store.path, s->cfg.store.path) || strcmp(next.slack.api_url, s->cfg.slack.api_url) ||
+	if (strcmp(next.store.path, s->cfg.store.path) ||
+	    strcmp(next.slack.api_url, s->cfg.slack.api_url) ||
 	    strcmp(next.slack.app_token, s->cfg.slack.app_token) ||
 	    strcmp(next.slack.bot_token, s->cfg.slack.bot_token) ||
 	    strcmp(next.gitops.repo, s->cfg.gitops.repo))
@@ -334,8 +337,8 @@ static void reload(server *s)
 	fb_tmpl_free(s->tmpl);
 	s->tmpl = t;
 	s->disp.tmpl = t;
-	fb_log(FB_LOG_INFO, "config.reloaded", "path=%s approvers=%zu", s->config_path ? s->config_path : "-",
-	       s->cfg.slack.n_approvers);
+	fb_log(FB_LOG_INFO, "config.reloaded", "path=%s approvers=%zu",
+	       s->config_path ? s->config_path : "-", s->cfg.slack.n_approvers);
 }
 
 static void engine_loop(server *s)
@@ -388,14 +391,15 @@ static void sleep_ms(long ms)
 static int check_tokens(const fb_config *cfg)
 {
 	if (strncmp(cfg->slack.app_token, "xapp-", 5)) {
-		fprintf(stderr, "firebreak: SLACK_APP_TOKEN %s (an app-level token, xapp-..., with "
-				"connections:write)\n",
-			cfg->slack.app_token[0] ? "is not an xapp- token" : "is not set");
+		fprintf(stderr,
+		        "firebreak: SLACK_APP_TOKEN %s (an app-level token, xapp-..., with "
+		        "connections:write)\n",
+		        cfg->slack.app_token[0] ? "is not an xapp- token" : "is not set");
 		return 0;
 	}
 	if (strncmp(cfg->slack.bot_token, "xoxb-", 5)) {
 		fprintf(stderr, "firebreak: SLACK_BOT_TOKEN %s (the bot token, xoxb-...)\n",
-			cfg->slack.bot_token[0] ? "is not an xoxb- token" : "is not set");
+		        cfg->slack.bot_token[0] ? "is not an xoxb- token" : "is not set");
 		return 0;
 	}
 	return 1;
@@ -417,12 +421,15 @@ static int auth_test(server *s)
 		if (!rc && res.ok) {
 			const cJSON *u = cJSON_GetObjectItemCaseSensitive(res.body, "user_id");
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(res.body, "team");
-			snprintf(s->bot_user, sizeof(s->bot_user), "%s", cJSON_IsString(u) ? u->valuestring : "");
+			snprintf(s->bot_user, sizeof(s->bot_user), "%s",
+			         cJSON_IsString(u) ? u->valuestring : "");
 			fb_log(FB_LOG_INFO, "slack.auth_ok", "bot_user=%s team=%s", s->bot_user,
 			       cJSON_IsString(t) ? t->valuestring : "-");
 			ok = 1;
 		} else if (!rc) {
-			fprintf(stderr, "firebreak: Slack refused SLACK_BOT_TOKEN (auth.test: %s)\n", res.error);
+			fprintf(stderr,
+			        "firebreak: Slack refused SLACK_BOT_TOKEN (auth.test: %s)\n",
+			        res.error);
 			fb_slack_result_free(&res);
 			break;
 		} else {
@@ -430,7 +437,7 @@ static int auth_test(server *s)
 			       res.error);
 			if (attempt == 5)
 				fprintf(stderr, "firebreak: cannot reach Slack at %s: %s\n",
-					s->cfg.slack.api_url, res.error);
+				        s->cfg.slack.api_url, res.error);
 			else
 				sleep_ms(1000L * attempt);
 		}
@@ -448,7 +455,7 @@ static int open_all(server *s)
 
 	if (fb_rules_load(s->cfg.rules.path, &s->rules, &errors) != FB_OK) {
 		fprintf(stderr, "%sfirebreak: cannot load the rules: %s\n", errors ? errors : "",
-			fb_error_last());
+		        fb_error_last());
 		free(errors);
 		return 0;
 	}
@@ -467,9 +474,13 @@ static int open_all(server *s)
 		return 0;
 	}
 	/* the engine commits; the worker runs nodes with the repository */
-	s->env = (fb_graph_env){&s->cfg, s->rules, s->store, NULL,
-				s->cfg.crash_after[0] ? s->cfg.crash_after : NULL,
-				fb_dispatch_on_step, &s->disp};
+	s->env = (fb_graph_env){&s->cfg,
+	                        s->rules,
+	                        s->store,
+	                        NULL,
+	                        s->cfg.crash_after[0] ? s->cfg.crash_after : NULL,
+	                        fb_dispatch_on_step,
+	                        &s->disp};
 	s->wenv = (fb_graph_env){&s->cfg, s->rules, NULL, s->gitops, NULL, NULL, NULL};
 	if (fb_queue_new(4, &s->wq) != FB_OK)
 		return 0;
@@ -481,9 +492,14 @@ static int open_all(server *s)
 static int start_threads(server *s)
 {
 	fb_sender_opts so = {s->cfg.slack.api_url, s->cfg.slack.bot_token,
-			     s->cfg.slack.post_interval_ms, on_result, s};
-	fb_socket_opts ko = {s->cfg.slack.api_url, s->cfg.slack.app_token, s->cfg.slack.ping_interval,
-			     s->cfg.slack.dead_after, on_envelope, on_fatal, s};
+	                     s->cfg.slack.post_interval_ms, on_result, s};
+	fb_socket_opts ko = {s->cfg.slack.api_url,
+	                     s->cfg.slack.app_token,
+	                     s->cfg.slack.ping_interval,
+	                     s->cfg.slack.dead_after,
+	                     on_envelope,
+	                     on_fatal,
+	                     s};
 
 	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
 		s->worker_started = 1;
@@ -564,18 +580,21 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 		fb_log(FB_LOG_WARN, "policy.open",
 		       "reason=\"slack.approvers is empty: anyone in the channel may approve\"");
 	if (!*s->cfg.slack.channel)
-		fb_log(FB_LOG_WARN, "slack.no_channel",
-		       "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
+		fb_log(
+		    FB_LOG_WARN, "slack.no_channel",
+		    "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
 	if (!start_threads(s))
 		goto out;
 	fb_log(FB_LOG_INFO, "serve.started", "store=%s repo=%s channel=%s", s->cfg.store.path,
-	       s->gitops ? s->cfg.gitops.repo : "-", *s->cfg.slack.channel ? s->cfg.slack.channel : "-");
+	       s->gitops ? s->cfg.gitops.repo : "-",
+	       *s->cfg.slack.channel ? s->cfg.slack.channel : "-");
 	flush_outbox(s); /* rows a previous run committed but did not send */
 	engine_loop(s);
 	rc = s->fatal ? 1 : 0;
 	log_latency(s);
-	fb_log(FB_LOG_INFO, "serve.stopping", "envelopes=%ld duplicates=%ld decisions=%ld refusals=%ld",
-	       s->disp.envelopes, s->disp.duplicates, s->disp.decisions, s->disp.refusals);
+	fb_log(FB_LOG_INFO, "serve.stopping",
+	       "envelopes=%ld duplicates=%ld decisions=%ld refusals=%ld", s->disp.envelopes,
+	       s->disp.duplicates, s->disp.decisions, s->disp.refusals);
 out:
 	close_all(s);
 	curl_global_cleanup();

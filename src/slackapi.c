@@ -63,11 +63,11 @@ fb_err fb_slackapi_new(const char *base_url, const char *token, fb_slackapi **ou
 		free(api);
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	}
-	snprintf(api->base, sizeof(api->base), "%s%s", base_url,
-		 base_url[n - 1] == '/' ? "" : "/");
+	snprintf(api->base, sizeof(api->base), "%s%s", base_url, base_url[n - 1] == '/' ? "" : "/");
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 	api->headers = curl_slist_append(NULL, auth);
-	api->headers = curl_slist_append(api->headers, "Content-Type: application/json; charset=utf-8");
+	api->headers =
+	    curl_slist_append(api->headers, "Content-Type: application/json; charset=utf-8");
 	explicit_bzero(auth, sizeof(auth));
 	fb_buf_init(&api->rx, RESPONSE_MAX);
 	curl_easy_setopt(api->curl, CURLOPT_HTTPHEADER, api->headers);
@@ -102,9 +102,10 @@ void fb_slack_result_free(fb_slack_result *res)
 
 int fb_slackapi_fatal_error(const char *e)
 {
-	static const char *fatal[] = {"invalid_auth", "not_authed", "token_revoked",
-				      "token_expired", "account_inactive", "not_allowed_token_type",
-				      "missing_scope", "team_disabled", "user_removed_from_team"};
+	static const char *fatal[] = {
+	    "invalid_auth",  "not_authed",       "token_revoked",
+	    "token_expired", "account_inactive", "not_allowed_token_type",
+	    "missing_scope", "team_disabled",    "user_removed_from_team"};
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		if (!strcmp(e, fatal[i]))
 			return 1;
@@ -115,7 +116,7 @@ int fb_slackapi_fatal_error(const char *e)
 static void collect_messages(fb_slack_result *res)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(res->body, "response_metadata"), "messages");
+	    cJSON_GetObjectItemCaseSensitive(res->body, "response_metadata"), "messages");
 	const cJSON *it;
 	size_t o = 0;
 	cJSON_ArrayForEach(it, m)
@@ -123,7 +124,7 @@ static void collect_messages(fb_slack_result *res)
 		if (!cJSON_IsString(it))
 			continue;
 		int w = snprintf(res->messages + o, sizeof(res->messages) - o, "%s%s",
-				 o ? " | " : "", it->valuestring);
+		                 o ? " | " : "", it->valuestring);
 		if (w < 0 || (size_t)w >= sizeof(res->messages) - o)
 			break;
 		o += (size_t)w;
@@ -138,7 +139,7 @@ static fb_err interpret(fb_slackapi *api, const char *method, fb_slack_result *r
 		res->retry_after = api->retry_after ? api->retry_after : 1;
 		snprintf(res->error, sizeof(res->error), "ratelimited");
 		return fb_error_set(FB_EIO, "%s: rate limited, retry after %lds", method,
-				    res->retry_after);
+		                    res->retry_after);
 	}
 	if (res->http_status >= 500 || res->http_status != 200) {
 		snprintf(res->error, sizeof(res->error), "http_%ld", res->http_status);
@@ -153,13 +154,13 @@ static fb_err interpret(fb_slackapi *api, const char *method, fb_slack_result *r
 	err = cJSON_GetObjectItemCaseSensitive(res->body, "error");
 	if (!res->ok)
 		snprintf(res->error, sizeof(res->error), "%s",
-			 cJSON_IsString(err) ? err->valuestring : "unknown_error");
+		         cJSON_IsString(err) ? err->valuestring : "unknown_error");
 	collect_messages(res);
 	return FB_OK;
 }
 
 fb_err fb_slackapi_call(fb_slackapi *api, const char *method, const char *json,
-			fb_slack_result *res)
+                        fb_slack_result *res)
 {
 	char url[640];
 	CURLcode cc;

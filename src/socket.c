@@ -57,8 +57,8 @@ struct fb_socket {
 	pthread_cond_t cv;
 	int stop, want_url, fatal;
 	int64_t url_not_before;
-	char *url;    /* a fresh URL waiting for the io thread */
-	out *sendq;   /* frames from other threads */
+	char *url;  /* a fresh URL waiting for the io thread */
+	out *sendq; /* frames from other threads */
 	fb_socket_stats stats;
 
 	/* io thread only */
@@ -137,10 +137,11 @@ static int64_t fetch_once(fb_socket *s, fb_slackapi *api, int *failures)
 	}
 	if (!rc && fb_slackapi_fatal_error(res.error)) {
 		char why[256];
-		snprintf(why, sizeof(why),
-			 "apps.connections.open refused the app token: %s (check SLACK_APP_TOKEN: an "
-			 "xapp- token with connections:write)",
-			 res.error);
+		snprintf(
+		    why, sizeof(why),
+		    "apps.connections.open refused the app token: %s (check SLACK_APP_TOKEN: an "
+		    "xapp- token with connections:write)",
+		    res.error);
 		fb_slack_result_free(&res);
 		s->o.on_fatal(s->o.ctx, why);
 		return -1;
@@ -304,7 +305,8 @@ static void schedule_reconnect(fb_socket *s, int64_t min_ms)
 		d = jitter(min_ms);
 	if (s->failures == 1 && min_ms == 0)
 		d = 0; /* the first drop reconnects at once */
-	fb_log(FB_LOG_INFO, "socket.reconnect", "in_ms=%lld failures=%d", (long long)d, s->failures);
+	fb_log(FB_LOG_INFO, "socket.reconnect", "in_ms=%lld failures=%d", (long long)d,
+	       s->failures);
 	lws_sul_schedule(s->ctx, 0, &s->sul, reconnect_cb, d * 1000);
 }
 
@@ -427,7 +429,7 @@ static void on_disconnect(fb_socket *s, conn *c, const char *reason)
 	fb_log(FB_LOG_INFO, "socket.disconnect", "conn=%d reason=%s", c->id, reason);
 	if (!strcmp(reason, "link_disabled")) {
 		s->o.on_fatal(s->o.ctx, "Slack disabled Socket Mode for this app (link_disabled): "
-					"turn it on again under Settings > Socket Mode");
+		                        "turn it on again under Settings > Socket Mode");
 		pthread_mutex_lock(&s->mu);
 		s->fatal = 1;
 		pthread_mutex_unlock(&s->mu);
@@ -552,7 +554,7 @@ static void on_wake(fb_socket *s)
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		    size_t len)
+                    size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	fb_socket *s = lws_context_user(ctx);
@@ -582,18 +584,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (c && c->state != C_FREE)
 			conn_closed(s, c, c->close_me ? "replaced" : "peer_or_timeout");
 		break;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_wake(s);
-		break;
-	default:
-		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: on_wake(s); break;
+	default: break;
 	}
 	return 0;
 }
 
 static const struct lws_protocols protocols[] = {
-	{"firebreak-slack", callback, 0, 16384, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
+    {"firebreak-slack", callback, 0, 16384, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 static void lws_to_log(int level, const char *line)
@@ -660,11 +659,11 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->policy = (lws_retry_bo_t){.retry_ms_table = unused_table,
-				     .retry_ms_table_count = 1,
-				     .conceal_count = 0,
-				     .secs_since_valid_ping = (uint16_t)o->ping_interval,
-				     .secs_since_valid_hangup = (uint16_t)o->dead_after,
-				     .jitter_percent = 0};
+	                             .retry_ms_table_count = 1,
+	                             .conceal_count = 0,
+	                             .secs_since_valid_ping = (uint16_t)o->ping_interval,
+	                             .secs_since_valid_hangup = (uint16_t)o->dead_after,
+	                             .jitter_percent = 0};
 	lws_set_log_level(LLL_ERR, lws_to_log);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;

@@ -43,120 +43,120 @@ enum {
 	S_COUNT
 };
 
-#define INC_COLS                                                                             \
-	"id, status, node, category, severity, app, namespace, source, fingerprint, version, " \
+#define INC_COLS                                                                                   \
+	"id, status, node, category, severity, app, namespace, source, fingerprint, version, "     \
 	"card_channel, card_ts, created_at, updated_at, state"
 
 static const char *const sql_text[S_COUNT] = {
-	[S_INC_INSERT] = "INSERT INTO incidents (" INC_COLS ") VALUES "
-			 "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-	[S_INC_UPDATE] = "UPDATE incidents SET status=?2, node=?3, category=?4, severity=?5, "
-			 "app=?6, namespace=?7, source=?8, fingerprint=?9, version=?10, "
-			 "updated_at=?14, state=?15 WHERE id=?1", /* the card: fb_store_card_set */
-	[S_INC_GET] = "SELECT " INC_COLS " FROM incidents WHERE id=?1",
-	[S_INC_LIST_OPEN] = "SELECT " INC_COLS " FROM incidents WHERE status IN "
-			    "('open','waiting','manual') ORDER BY created_at DESC, id DESC",
-	[S_INC_LIST_ALL] = "SELECT " INC_COLS " FROM incidents ORDER BY created_at DESC, id DESC",
-	[S_CKPT_ADD] = "INSERT INTO checkpoints (incident_id, seq, node, next, state, created_at) "
-		       "VALUES (?1, (SELECT COALESCE(MAX(seq),0)+1 FROM checkpoints WHERE "
-		       "incident_id=?1), ?2, ?3, ?4, ?5)",
-	[S_CKPT_COUNT] = "SELECT COUNT(*) FROM checkpoints WHERE incident_id=?1",
-	[S_TL_ADD] = "INSERT INTO timeline (incident_id, ts, actor, event, detail) "
-		     "VALUES (?1,?2,?3,?4,?5)",
-	[S_TL_LIST] = "SELECT ts, actor, event, detail FROM timeline WHERE incident_id=?1 "
-		      "ORDER BY id",
-	[S_JOB_CLEAR] = "DELETE FROM jobs WHERE incident_id=?1",
-	[S_JOB_ADD] = "INSERT INTO jobs (incident_id, node, run_at, attempts, created_at) "
-		      "VALUES (?1,?2,?3,0,?4)",
-	[S_JOB_GET] = "SELECT id, incident_id, node, run_at, attempts FROM jobs "
-		      "WHERE incident_id=?1",
-	[S_JOB_RETRY] = "UPDATE jobs SET attempts=attempts+1, run_at=?2 WHERE id=?1",
-	[S_JOBS_DUE] = "SELECT incident_id FROM jobs WHERE run_at <= ?1 ORDER BY run_at, id "
-		       "LIMIT ?2",
-	[S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (id, kind, received_at) VALUES (?1,?2,?3)",
-	[S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
-	[S_OUT_ADD] = "INSERT INTO outbox (incident_id, method, channel, body, created_at) "
-		      "VALUES (?1,?2,?3,?4,?5)",
-	[S_OUT_PENDING] = "SELECT o.id, o.incident_id, o.method, o.channel, o.body, o.attempts, "
-			  "COALESCE(i.card_ts,'') FROM outbox o LEFT JOIN incidents i "
-			  "ON i.id=o.incident_id WHERE o.status='pending' AND o.id > ?1 ORDER BY o.id",
-	[S_OUT_DONE] = "UPDATE outbox SET status=?2, result=?3, attempts=attempts+1, sent_at=?4 "
-		       "WHERE id=?1",
-	[S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
-	[S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
-	[S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
-			   "VALUES (?1,?2,?3,?4,?5)",
+    [S_INC_INSERT] = "INSERT INTO incidents (" INC_COLS ") VALUES "
+                     "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+    [S_INC_UPDATE] = "UPDATE incidents SET status=?2, node=?3, category=?4, severity=?5, "
+                     "app=?6, namespace=?7, source=?8, fingerprint=?9, version=?10, "
+                     "updated_at=?14, state=?15 WHERE id=?1", /* the card: fb_store_card_set */
+    [S_INC_GET] = "SELECT " INC_COLS " FROM incidents WHERE id=?1",
+    [S_INC_LIST_OPEN] = "SELECT " INC_COLS " FROM incidents WHERE status IN "
+                        "('open','waiting','manual') ORDER BY created_at DESC, id DESC",
+    [S_INC_LIST_ALL] = "SELECT " INC_COLS " FROM incidents ORDER BY created_at DESC, id DESC",
+    [S_CKPT_ADD] = "INSERT INTO checkpoints (incident_id, seq, node, next, state, created_at) "
+                   "VALUES (?1, (SELECT COALESCE(MAX(seq),0)+1 FROM checkpoints WHERE "
+                   "incident_id=?1), ?2, ?3, ?4, ?5)",
+    [S_CKPT_COUNT] = "SELECT COUNT(*) FROM checkpoints WHERE incident_id=?1",
+    [S_TL_ADD] = "INSERT INTO timeline (incident_id, ts, actor, event, detail) "
+                 "VALUES (?1,?2,?3,?4,?5)",
+    [S_TL_LIST] = "SELECT ts, actor, event, detail FROM timeline WHERE incident_id=?1 "
+                  "ORDER BY id",
+    [S_JOB_CLEAR] = "DELETE FROM jobs WHERE incident_id=?1",
+    [S_JOB_ADD] = "INSERT INTO jobs (incident_id, node, run_at, attempts, created_at) "
+                  "VALUES (?1,?2,?3,0,?4)",
+    [S_JOB_GET] = "SELECT id, incident_id, node, run_at, attempts FROM jobs "
+                  "WHERE incident_id=?1",
+    [S_JOB_RETRY] = "UPDATE jobs SET attempts=attempts+1, run_at=?2 WHERE id=?1",
+    [S_JOBS_DUE] = "SELECT incident_id FROM jobs WHERE run_at <= ?1 ORDER BY run_at, id "
+                   "LIMIT ?2",
+    [S_INBOX_ADD] = "INSERT OR IGNORE INTO inbox (id, kind, received_at) VALUES (?1,?2,?3)",
+    [S_INBOX_PRUNE] = "DELETE FROM inbox WHERE received_at < ?1",
+    [S_OUT_ADD] = "INSERT INTO outbox (incident_id, method, channel, body, created_at) "
+                  "VALUES (?1,?2,?3,?4,?5)",
+    [S_OUT_PENDING] = "SELECT o.id, o.incident_id, o.method, o.channel, o.body, o.attempts, "
+                      "COALESCE(i.card_ts,'') FROM outbox o LEFT JOIN incidents i "
+                      "ON i.id=o.incident_id WHERE o.status='pending' AND o.id > ?1 ORDER BY o.id",
+    [S_OUT_DONE] = "UPDATE outbox SET status=?2, result=?3, attempts=attempts+1, sent_at=?4 "
+                   "WHERE id=?1",
+    [S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
+    [S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
+    [S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
+                       "VALUES (?1,?2,?3,?4,?5)",
 };
 
 static const char *const migrations[] = {
-	/* 1: the core */
-	"CREATE TABLE incidents ("
-	" id TEXT PRIMARY KEY,"
-	" status TEXT NOT NULL,"
-	" node TEXT NOT NULL,"
-	" category TEXT NOT NULL DEFAULT '',"
-	" severity TEXT NOT NULL DEFAULT '',"
-	" app TEXT NOT NULL DEFAULT '',"
-	" namespace TEXT NOT NULL DEFAULT '',"
-	" source TEXT NOT NULL DEFAULT '',"
-	" fingerprint TEXT NOT NULL DEFAULT '',"
-	" version INTEGER NOT NULL DEFAULT 0,"
-	" card_channel TEXT NOT NULL DEFAULT '',"
-	" card_ts TEXT NOT NULL DEFAULT '',"
-	" created_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL,"
-	" state TEXT NOT NULL);"
-	"CREATE INDEX incidents_status ON incidents(status);"
-	"CREATE INDEX incidents_fingerprint ON incidents(fingerprint);"
-	"CREATE TABLE checkpoints ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id TEXT NOT NULL REFERENCES incidents(id),"
-	" seq INTEGER NOT NULL,"
-	" node TEXT NOT NULL,"
-	" next TEXT NOT NULL,"
-	" state TEXT NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" UNIQUE (incident_id, seq));"
-	"CREATE TABLE timeline ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id TEXT NOT NULL REFERENCES incidents(id),"
-	" ts INTEGER NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" event TEXT NOT NULL,"
-	" detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX timeline_incident ON timeline(incident_id, id);"
-	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id TEXT NOT NULL UNIQUE REFERENCES incidents(id),"
-	" node TEXT NOT NULL,"
-	" run_at INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL);"
-	"CREATE INDEX jobs_due ON jobs(run_at);",
-	/* 2: Slack - the envelope dedupe, the outbox, feedback */
-	"CREATE TABLE inbox ("
-	" id TEXT PRIMARY KEY,"
-	" kind TEXT NOT NULL,"
-	" received_at INTEGER NOT NULL);"
-	"CREATE TABLE outbox ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id TEXT NOT NULL DEFAULT '',"
-	" method TEXT NOT NULL,"
-	" channel TEXT NOT NULL DEFAULT '',"
-	" body TEXT NOT NULL,"
-	" status TEXT NOT NULL DEFAULT 'pending',"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" result TEXT NOT NULL DEFAULT '',"
-	" created_at INTEGER NOT NULL,"
-	" sent_at INTEGER);"
-	"CREATE INDEX outbox_pending ON outbox(status, id);"
-	"CREATE TABLE feedback ("
-	" id INTEGER PRIMARY KEY,"
-	" incident_id TEXT NOT NULL REFERENCES incidents(id),"
-	" user TEXT NOT NULL,"
-	" verdict TEXT NOT NULL,"
-	" reason TEXT NOT NULL DEFAULT '',"
-	" created_at INTEGER NOT NULL);",
+    /* 1: the core */
+    "CREATE TABLE incidents ("
+    " id TEXT PRIMARY KEY,"
+    " status TEXT NOT NULL,"
+    " node TEXT NOT NULL,"
+    " category TEXT NOT NULL DEFAULT '',"
+    " severity TEXT NOT NULL DEFAULT '',"
+    " app TEXT NOT NULL DEFAULT '',"
+    " namespace TEXT NOT NULL DEFAULT '',"
+    " source TEXT NOT NULL DEFAULT '',"
+    " fingerprint TEXT NOT NULL DEFAULT '',"
+    " version INTEGER NOT NULL DEFAULT 0,"
+    " card_channel TEXT NOT NULL DEFAULT '',"
+    " card_ts TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " state TEXT NOT NULL);"
+    "CREATE INDEX incidents_status ON incidents(status);"
+    "CREATE INDEX incidents_fingerprint ON incidents(fingerprint);"
+    "CREATE TABLE checkpoints ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id TEXT NOT NULL REFERENCES incidents(id),"
+    " seq INTEGER NOT NULL,"
+    " node TEXT NOT NULL,"
+    " next TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " UNIQUE (incident_id, seq));"
+    "CREATE TABLE timeline ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id TEXT NOT NULL REFERENCES incidents(id),"
+    " ts INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX timeline_incident ON timeline(incident_id, id);"
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id TEXT NOT NULL UNIQUE REFERENCES incidents(id),"
+    " node TEXT NOT NULL,"
+    " run_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX jobs_due ON jobs(run_at);",
+    /* 2: Slack - the envelope dedupe, the outbox, feedback */
+    "CREATE TABLE inbox ("
+    " id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " received_at INTEGER NOT NULL);"
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id TEXT NOT NULL DEFAULT '',"
+    " method TEXT NOT NULL,"
+    " channel TEXT NOT NULL DEFAULT '',"
+    " body TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending',"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " result TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " sent_at INTEGER);"
+    "CREATE INDEX outbox_pending ON outbox(status, id);"
+    "CREATE TABLE feedback ("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id TEXT NOT NULL REFERENCES incidents(id),"
+    " user TEXT NOT NULL,"
+    " verdict TEXT NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -219,8 +219,8 @@ static fb_err migrate(fb_store *st)
 		return db_error(st, "reading schema version");
 	if (v > N_MIGRATIONS)
 		return fb_error_set(FB_EDB,
-				    "database schema version %d is newer than this firebreak (%d)",
-				    v, N_MIGRATIONS);
+		                    "database schema version %d is newer than this firebreak (%d)",
+		                    v, N_MIGRATIONS);
 	for (; v < N_MIGRATIONS; v++) {
 		fb_err rc = exec(st, "BEGIN IMMEDIATE");
 		if (!rc)
@@ -241,8 +241,7 @@ static fb_err migrate(fb_store *st)
 fb_err fb_store_open(const char *path, int readonly, fb_store **out)
 {
 	fb_store *st = calloc(1, sizeof(*st));
-	int flags = readonly ? SQLITE_OPEN_READONLY
-			     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	fb_err rc;
 
 	*out = NULL;
@@ -251,7 +250,7 @@ fb_err fb_store_open(const char *path, int readonly, fb_store **out)
 	st->readonly = readonly;
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = fb_error_set(FB_EDB, "opening %s: %s", path,
-				  st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		                  st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		fb_store_free(st);
 		return rc;
 	}
@@ -263,7 +262,7 @@ fb_err fb_store_open(const char *path, int readonly, fb_store **out)
 		rc = migrate(st);
 	if (!rc && readonly && user_version(st) != N_MIGRATIONS)
 		rc = fb_error_set(FB_EDB, "%s: schema version %d, expected %d", path,
-				  user_version(st), N_MIGRATIONS);
+		                  user_version(st), N_MIGRATIONS);
 	if (rc) {
 		rc = fb_error_wrap(rc, "%s", path);
 		fb_store_free(st);
@@ -289,7 +288,7 @@ static sqlite3_stmt *stmt(fb_store *st, int which)
 	sqlite3_stmt *s = st->stmt[which];
 	if (!s) {
 		if (sqlite3_prepare_v3(st->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
-				       &st->stmt[which], NULL) != SQLITE_OK) {
+		                       &st->stmt[which], NULL) != SQLITE_OK) {
 			db_error(st, "preparing a statement");
 			return NULL;
 		}
@@ -514,7 +513,7 @@ fb_err fb_store_incident_list(fb_store *st, int all, fb_incident_row ***rows, si
 	if (r != SQLITE_DONE) {
 		fb_incident_rows_free(v, len);
 		return r == SQLITE_ROW ? fb_error_set(FB_ENOMEM, "out of memory")
-				       : db_error(st, "listing incidents");
+		                       : db_error(st, "listing incidents");
 	}
 	*rows = v;
 	*n = len;
@@ -522,7 +521,7 @@ fb_err fb_store_incident_list(fb_store *st, int all, fb_incident_row ***rows, si
 }
 
 fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char *node,
-			       const char *next, const char *state)
+                               const char *next, const char *state)
 {
 	sqlite3_stmt *s = stmt(st, S_CKPT_ADD);
 	if (!s)
@@ -551,7 +550,7 @@ fb_err fb_store_checkpoint_count(fb_store *st, const char *incident_id, long *n)
 }
 
 fb_err fb_store_timeline_add(fb_store *st, const char *incident_id, const char *actor,
-			     const char *event, const char *detail)
+                             const char *event, const char *detail)
 {
 	sqlite3_stmt *s = stmt(st, S_TL_ADD);
 	if (!s)
@@ -565,7 +564,7 @@ fb_err fb_store_timeline_add(fb_store *st, const char *incident_id, const char *
 }
 
 fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline_entry **out,
-			      size_t *n)
+                              size_t *n)
 {
 	sqlite3_stmt *s = stmt(st, S_TL_LIST);
 	fb_timeline_entry *v = NULL;
@@ -600,7 +599,7 @@ fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline
 	if (r != SQLITE_DONE) {
 		fb_timeline_free(v, len);
 		return r == SQLITE_ROW ? fb_error_set(FB_ENOMEM, "out of memory")
-				       : db_error(st, "reading the timeline");
+		                       : db_error(st, "reading the timeline");
 	}
 	*out = v;
 	*n = len;
@@ -715,7 +714,7 @@ fb_err fb_store_inbox_prune(fb_store *st, int64_t before)
 }
 
 fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *method,
-			   const char *channel, const char *body, int64_t *id)
+                           const char *channel, const char *body, int64_t *id)
 {
 	sqlite3_stmt *s = stmt(st, S_OUT_ADD);
 	fb_err rc;
@@ -777,7 +776,7 @@ fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out,
 	if (r != SQLITE_DONE) {
 		fb_outbox_rows_free(v, len);
 		return r == SQLITE_ROW ? fb_error_set(FB_ENOMEM, "out of memory")
-				       : db_error(st, "reading the outbox");
+		                       : db_error(st, "reading the outbox");
 	}
 	*out = v;
 	*n = len;
@@ -806,8 +805,7 @@ fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result)
 	return step_done(st, s, "updating the outbox");
 }
 
-fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel,
-			 const char *ts)
+fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel, const char *ts)
 {
 	sqlite3_stmt *s = stmt(st, S_CARD_SET);
 	if (!s)
@@ -819,7 +817,7 @@ fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *chan
 }
 
 fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
-			     const char *verdict, const char *reason)
+                             const char *verdict, const char *reason)
 {
 	sqlite3_stmt *s = stmt(st, S_FEEDBACK_ADD);
 	if (!s)

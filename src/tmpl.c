@@ -176,7 +176,8 @@ static fb_err put_var(const scope *sc, const char *name, int escape, int depth, 
 	size_t n = strlen(name);
 
 	if (!strncmp(name, "t.", 2))
-		return depth < 2 ? expand(sc, msg_raw(sc->t, name + 2), escape, depth + 1, out) : FB_OK;
+		return depth < 2 ? expand(sc, msg_raw(sc->t, name + 2), escape, depth + 1, out)
+		                 : FB_OK;
 	v = lookup(sc, name);
 	if (cJSON_IsNumber(v)) {
 		snprintf(num, sizeof(num), "%ld", (long)v->valuedouble);
@@ -195,7 +196,8 @@ static fb_err expand(const scope *sc, const char *s, int escape, int depth, fb_b
 	while (*s && !rc) {
 		const char *open = strstr(s, "{{"), *close;
 		char name[64];
-		if (!open || !(close = strstr(open + 2, "}}")) || close - open - 2 >= (long)sizeof(name))
+		if (!open || !(close = strstr(open + 2, "}}")) ||
+		    close - open - 2 >= (long)sizeof(name))
 			return fb_buf_addstr(out, s);
 		if ((rc = fb_buf_add(out, s, (size_t)(open - s))))
 			break;
@@ -267,7 +269,7 @@ static cJSON *render_node(const scope *sc, const cJSON *node, const cJSON *paren
 			if (cJSON_IsString(kv)) {
 				/* mrkdwn text, and a message's top-level text, are escaped */
 				int esc = !strcmp(kv->string, "text") &&
-					  (root || !strcmp(type_of(node), "mrkdwn"));
+				          (root || !strcmp(type_of(node), "mrkdwn"));
 				fb_buf b;
 				fb_buf_init(&b, OUT_MAX);
 				expand(sc, kv->valuestring, esc, 0, &b);
@@ -316,11 +318,13 @@ static size_t limit_for(const char *container, const char *key)
 		const char *container, *key;
 		size_t max;
 	} limits[] = {
-		{"modal", "title", 24},	 {"modal", "submit", 24},   {"modal", "close", 24},
-		{"button", "text", 75},	 {"header", "text", 150},   {"section", "fields", 2000},
-		{"context", "elements", 2000}, {"input", "label", 2000}, {"input", "hint", 2000},
-		{"plain_text_input", "placeholder", 150}, {"confirm", "title", 100},
-		{"confirm", "text", 300}, {"confirm", "confirm", 30}, {"confirm", "deny", 30},
+	    {"modal", "title", 24},        {"modal", "submit", 24},
+	    {"modal", "close", 24},        {"button", "text", 75},
+	    {"header", "text", 150},       {"section", "fields", 2000},
+	    {"context", "elements", 2000}, {"input", "label", 2000},
+	    {"input", "hint", 2000},       {"plain_text_input", "placeholder", 150},
+	    {"confirm", "title", 100},     {"confirm", "text", 300},
+	    {"confirm", "confirm", 30},    {"confirm", "deny", 30},
 	};
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		if (!strcmp(limits[i].container, container) && !strcmp(limits[i].key, key))
@@ -332,7 +336,10 @@ static void clamp(cJSON *node, const char *container)
 {
 	cJSON *kv;
 	if (cJSON_IsArray(node)) {
-		cJSON_ArrayForEach(kv, node) clamp(kv, container);
+		cJSON_ArrayForEach(kv, node)
+		{
+			clamp(kv, container);
+		}
 		return;
 	}
 	if (!cJSON_IsObject(node))
@@ -344,15 +351,16 @@ static void clamp(cJSON *node, const char *container)
 		me = "confirm";
 	cJSON_ArrayForEach(kv, node)
 	{
-		if (cJSON_IsObject(kv) && (!strcmp(type_of(kv), "plain_text") ||
-					   !strcmp(type_of(kv), "mrkdwn")))
+		if (cJSON_IsObject(kv) &&
+		    (!strcmp(type_of(kv), "plain_text") || !strcmp(type_of(kv), "mrkdwn")))
 			clip(kv, limit_for(me, kv->string));
 		else if (cJSON_IsArray(kv) &&
-			 (!strcmp(kv->string, "fields") || !strcmp(me, "context"))) {
+		         (!strcmp(kv->string, "fields") || !strcmp(me, "context"))) {
 			cJSON *el;
 			cJSON_ArrayForEach(el, kv)
 			{
-				if (!strcmp(type_of(el), "mrkdwn") || !strcmp(type_of(el), "plain_text"))
+				if (!strcmp(type_of(el), "mrkdwn") ||
+				    !strcmp(type_of(el), "plain_text"))
 					clip(el, limit_for(me, kv->string));
 				else
 					clamp(el, me);
@@ -382,7 +390,8 @@ fb_err fb_tmpl_render(const fb_tmpl *t, const char *name, const cJSON *vars, cJS
 		cJSON *wrap = cJSON_CreateObject();
 		cJSON_AddStringToObject(wrap, "text", text->valuestring);
 		clip(wrap, TEXT_MAX);
-		cJSON_SetValuestring(text, cJSON_GetObjectItemCaseSensitive(wrap, "text")->valuestring);
+		cJSON_SetValuestring(text,
+		                     cJSON_GetObjectItemCaseSensitive(wrap, "text")->valuestring);
 		cJSON_Delete(wrap);
 	}
 	return FB_OK;

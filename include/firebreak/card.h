@@ -19,7 +19,7 @@
 
 /* *diff_cut is set when the card shows only the start of the diff. */
 fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state,
-			cJSON **out, int *diff_cut);
+                        cJSON **out, int *diff_cut);
 /* The whole diff as thread messages (an array), for a diff the card cut. */
 fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out);
 /* One progress line for the card's thread. */

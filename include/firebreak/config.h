@@ -60,10 +60,10 @@ typedef struct {
 		char locale[8];
 		char approvers[FB_CFG_LIST_MAX][64];
 		size_t n_approvers;
-		char api_url[FB_CFG_STR];  /* SLACK_API_URL */
-		long post_interval_ms;     /* pacing of posts per channel */
-		long ping_interval;        /* seconds between client pings */
-		long dead_after;           /* seconds without a pong: reconnect */
+		char api_url[FB_CFG_STR];   /* SLACK_API_URL */
+		long post_interval_ms;      /* pacing of posts per channel */
+		long ping_interval;         /* seconds between client pings */
+		long dead_after;            /* seconds without a pong: reconnect */
 		char app_token[FB_CFG_STR]; /* secret: SLACK_APP_TOKEN (xapp-) */
 		char bot_token[FB_CFG_STR]; /* secret: SLACK_BOT_TOKEN (xoxb-) */
 	} slack;
@@ -74,9 +74,9 @@ typedef struct {
 	char crash_after[32];
 
 	struct {
-		long max_attempts;   /* a failing node is retried this many times */
-		long retry_delay;    /* seconds before the first retry, doubled */
-		long verify_delay;   /* seconds between verification checks */
+		long max_attempts; /* a failing node is retried this many times */
+		long retry_delay;  /* seconds before the first retry, doubled */
+		long verify_delay; /* seconds between verification checks */
 		long verify_max_checks;
 	} engine;
 } fb_config;

@@ -34,7 +34,7 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key);
 
 /* The graph's on_step hook: the card and its thread (fb_graph_env). */
-fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
-			   const cJSON *state, const char *node, const char *detail);
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
+                           const char *node, const char *detail);
 
 #endif

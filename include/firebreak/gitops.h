@@ -16,22 +16,22 @@ typedef struct fb_gitops fb_gitops;
 
 typedef struct {
 	char commit[41];
-	int64_t time; /* committer time, seconds */
+	int64_t time;  /* committer time, seconds */
 	char *content; /* the file at that commit, NULL when absent (owned) */
 	size_t len;
 } fb_file_version;
 
 typedef struct {
 	char path[512];
-	char base_blob[41]; /* blob at the tip when proposed; "" = new file */
+	char base_blob[41];  /* blob at the tip when proposed; "" = new file */
 	const char *content; /* the new content; NULL deletes the file */
 	size_t len;
 } fb_change;
 
 typedef struct {
 	const char *incident_id;
-	const char *subject;  /* first line of the commit message */
-	const char *body;     /* what and why */
+	const char *subject; /* first line of the commit message */
+	const char *body;    /* what and why */
 	const char *category;
 	const char *approved_by;
 	const char *slack_thread; /* optional trailer */
@@ -48,21 +48,20 @@ void fb_gitops_free(fb_gitops *g);
  * found it: an Argo CD Application manifest, the values_path template, or
  * a unique <app>/values.yaml.  FB_ENOTFOUND when none applies. */
 fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t pathsz, char *how,
-			     size_t howsz);
+                             size_t howsz);
 
 /* The branch tip's commit id. */
 fb_err fb_gitops_tip(fb_gitops *g, char hex[41]);
 /* A file at the branch tip: content (malloc'd) and blob id. */
-fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *len,
-		      char blob[41]);
+fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *len, char blob[41]);
 /* The versions of path in the commits that changed it, newest first. */
 fb_err fb_gitops_history(fb_gitops *g, const char *path, size_t max, fb_file_version **out,
-			 size_t *n);
+                         size_t *n);
 void fb_file_versions_free(fb_file_version *v, size_t n);
 
 /* The newest non-merge commit that touched anything under prefix. */
 fb_err fb_gitops_last_change(fb_gitops *g, const char *prefix, char hex[41], char *summary,
-			     size_t summarysz);
+                             size_t summarysz);
 /* The file changes that revert commit hex on top of the tip (cleanly, or
  * FB_ECONFLICT).  Each change's content is malloc'd: free with
  * fb_changes_free. */
@@ -71,7 +70,7 @@ void fb_changes_free(fb_change *c, size_t n);
 
 /* A unified diff of one file, made by libgit2. */
 fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const char *new_text,
-		      size_t newlen, char **diff);
+                      size_t newlen, char **diff);
 
 /* The commit on the branch whose message has "Incident-Id: id", if any. */
 fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, char hex[41]);
@@ -83,7 +82,7 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, cha
  * with FB_ESTATE when the working tree has unrelated changes and with
  * FB_ECONFLICT when a file changed since it was proposed.
  */
-fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n,
-		       const fb_commit_info *info, char hex[41], int *pushed);
+fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
+                       char hex[41], int *pushed);
 
 #endif

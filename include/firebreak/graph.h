@@ -27,8 +27,8 @@
 typedef struct {
 	const fb_config *cfg;
 	const fb_rules *rules;
-	fb_store *store;   /* the read-write connection */
-	fb_gitops *gitops; /* NULL when no repository is usable */
+	fb_store *store;         /* the read-write connection */
+	fb_gitops *gitops;       /* NULL when no repository is usable */
 	const char *crash_after; /* test hook: _exit(137) after this node's commit */
 	/*
 	 * Called inside the transaction that commits a node's step, so what
@@ -36,15 +36,15 @@ typedef struct {
 	 * state change or not at all.  NULL in the CLI.
 	 */
 	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
-			  const char *node, const char *detail);
+	                  const char *node, const char *detail);
 	void *hook_ctx;
 } fb_graph_env;
 
 /* What one node run produced. */
 typedef struct {
-	cJSON *patch; /* top-level keys replace the state's; null deletes */
-	char next[32];  /* a node name, "pause" or "end" */
-	int64_t delay_ms; /* run next after this long (verify re-checks) */
+	cJSON *patch;      /* top-level keys replace the state's; null deletes */
+	char next[32];     /* a node name, "pause" or "end" */
+	int64_t delay_ms;  /* run next after this long (verify re-checks) */
 	char detail[1024]; /* the timeline line */
 } fb_step;
 
@@ -59,8 +59,8 @@ typedef struct {
 const fb_node *fb_nodes_find(const char *name);
 
 typedef struct {
-	const char *source;       /* cli, slack, loki, alertmanager, api */
-	const char *text;         /* the excerpt, raw: masked before it is stored */
+	const char *source; /* cli, slack, loki, alertmanager, api */
+	const char *text;   /* the excerpt, raw: masked before it is stored */
 	size_t len;
 	const char *app;          /* optional: the app, when the caller knows it */
 	const char *triggered_by; /* the person or source that raised it */
@@ -98,7 +98,7 @@ typedef struct {
 	const char *note;
 	const char *const *sets; /* "path=value" for edit */
 	size_t n_sets;
-	long version; /* the card version the user saw; -1 = current */
+	long version;    /* the card version the user saw; -1 = current */
 	const char *via; /* cli, slack, api */
 } fb_decision;
 

@@ -21,7 +21,7 @@
  * fix: it answers "manual" with the reason.
  */
 fb_err fb_propose(fb_gitops *g, const fb_config *cfg, const cJSON *state, const cJSON *overrides,
-		  cJSON **out);
+                  cJSON **out);
 
 /* Checks a person's value for an edit path ("resources.limits.memory" must
  * be a quantity within policy; "image.tag" a valid tag).  On failure

@@ -18,7 +18,7 @@ void fb_report_timeline(FILE *f, const fb_timeline_entry *t, size_t n);
 void fb_report_list(FILE *f, fb_incident_row *const *rows, size_t n);
 
 /* {"id","status","node",...,"state":{...},"timeline":[...]} */
-cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state,
-		      const fb_timeline_entry *t, size_t n);
+cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state, const fb_timeline_entry *t,
+                      size_t n);
 
 #endif

@@ -26,7 +26,7 @@ int fb_severity_valid(const char *s);
  * *errors lists every problem as file:line: message (free it). */
 fb_err fb_rules_load(const char *path, fb_rules **out, char **errors);
 fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules **out,
-		      char **errors);
+                      char **errors);
 void fb_rules_free(fb_rules *rules);
 size_t fb_rules_count(const fb_rules *rules);
 

@@ -27,14 +27,14 @@ typedef enum { FB_SENT, FB_SEND_FAILED, FB_SUPERSEDED, FB_SEND_RETRY } fb_send_s
 typedef struct {
 	int64_t id;
 	char incident_id[64];
-	char method[40];  /* the row's method */
-	char called[40];  /* the Web API method actually called */
+	char method[40]; /* the row's method */
+	char called[40]; /* the Web API method actually called */
 	fb_send_status status;
 	char channel[64]; /* for a card: where it is */
 	char ts[32];      /* for a card post: its ts (a string, never a float) */
 	char error[160];
 	char notify_user[32]; /* from the row's "_notify_user": who to tell on failure */
-	int64_t latency_ms; /* from submit to Slack's answer */
+	int64_t latency_ms;   /* from submit to Slack's answer */
 } fb_send_result;
 
 typedef struct {

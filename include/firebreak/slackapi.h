@@ -37,7 +37,7 @@ void fb_slackapi_free(fb_slackapi *api);
  * res is always filled and must be released with fb_slack_result_free().
  */
 fb_err fb_slackapi_call(fb_slackapi *api, const char *method, const char *json,
-			fb_slack_result *res);
+                        fb_slack_result *res);
 void fb_slack_result_free(fb_slack_result *res);
 
 /* True for the error codes that mean the token itself is bad: retrying

@@ -36,9 +36,9 @@ typedef struct {
 } fb_socket_opts;
 
 typedef struct {
-	int open;              /* connections that said hello */
-	long connects;         /* connections opened since start */
-	long url_fetches;      /* apps.connections.open calls that succeeded */
+	int open;         /* connections that said hello */
+	long connects;    /* connections opened since start */
+	long url_fetches; /* apps.connections.open calls that succeeded */
 	long envelopes;
 } fb_socket_stats;
 

@@ -71,13 +71,13 @@ void fb_incident_row_free(fb_incident_row *row);
 void fb_incident_rows_free(fb_incident_row **rows, size_t n);
 
 fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char *node,
-			       const char *next, const char *state);
+                               const char *next, const char *state);
 fb_err fb_store_checkpoint_count(fb_store *st, const char *incident_id, long *n);
 
 fb_err fb_store_timeline_add(fb_store *st, const char *incident_id, const char *actor,
-			     const char *event, const char *detail);
+                             const char *event, const char *detail);
 fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline_entry **out,
-			      size_t *n);
+                              size_t *n);
 void fb_timeline_free(fb_timeline_entry *entries, size_t n);
 
 /* One pending job per incident: adding replaces any pending one. */
@@ -106,7 +106,7 @@ typedef struct {
 fb_err fb_store_inbox_add(fb_store *st, const char *id, const char *kind, int *dup);
 fb_err fb_store_inbox_prune(fb_store *st, int64_t before);
 fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *method,
-			   const char *channel, const char *body, int64_t *id);
+                           const char *channel, const char *body, int64_t *id);
 /* Every pending row with an id above after, oldest first. */
 fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out, size_t *n);
 void fb_outbox_rows_free(fb_outbox_row *rows, size_t n);
@@ -114,9 +114,9 @@ void fb_outbox_rows_free(fb_outbox_row *rows, size_t n);
 fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const char *result);
 fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result);
 fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel,
-			 const char *ts);
+                         const char *ts);
 fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
-			     const char *verdict, const char *reason);
+                             const char *verdict, const char *reason);
 
 int64_t fb_now_ms(void);
 
