@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firebreak/json.h"
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 
@@ -17,17 +18,6 @@
 #define ROOT_CAUSE_MAX 1500
 #define PART_MAX 2800
 #define PARTS_MAX 10
-
-static const char *sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static const cJSON *oget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
 
 static void put(cJSON *vars, const char *k, const char *v)
 {
@@ -101,10 +91,10 @@ static void status_line(const fb_tmpl *t, fb_buf *b, const char *key, const cJSO
 
 static void decision_line(const fb_tmpl *t, fb_buf *b, const cJSON *state)
 {
-	const cJSON *hist = oget(state, "decisions");
+	const cJSON *hist = fb_json_get(state, "decisions");
 	const cJSON *last = cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1);
-	const char *a = sget(last, "action");
-	const cJSON *at = oget(last, "at");
+	const char *a = fb_json_str(last, "action");
+	const cJSON *at = fb_json_get(last, "at");
 	char w[96];
 
 	if (!last || (strcmp(a, "approve") && strcmp(a, "reject")))
@@ -112,15 +102,15 @@ static void decision_line(const fb_tmpl *t, fb_buf *b, const cJSON *state)
 	when(cJSON_IsNumber(at) ? at->valuedouble : 0, w, sizeof(w));
 	/* a mention and a date token: trusted mrkdwn (the _md suffix) */
 	cJSON *v = cJSON_CreateObject();
-	char *who = fb_card_who(sget(last, "user"));
+	char *who = fb_card_who(fb_json_str(last, "user"));
 	put(v, "who_md", who);
 	put(v, "when_md", w);
 	free(who);
 	status_line(t, b, strcmp(a, "approve") ? "status_rejected" : "status_approved", v);
 	cJSON_Delete(v);
-	if (*sget(last, "note")) {
+	if (*fb_json_str(last, "note")) {
 		fb_buf_addstr(b, " _");
-		fb_mrkdwn_escape(b, sget(last, "note"));
+		fb_mrkdwn_escape(b, fb_json_str(last, "note"));
 		fb_buf_addstr(b, "_");
 	}
 }
@@ -128,16 +118,16 @@ static void decision_line(const fb_tmpl *t, fb_buf *b, const cJSON *state)
 static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state, cJSON *vars,
                    fb_buf *b)
 {
-	const cJSON *ap = oget(state, "apply"), *vf = oget(state, "verify");
-	const char *result = sget(state, "result");
+	const cJSON *ap = fb_json_get(state, "apply"), *vf = fb_json_get(state, "verify");
+	const char *result = fb_json_str(state, "result");
 
 	decision_line(t, b, state);
 	if (cJSON_IsObject(ap)) {
 		char hash[16];
-		snprintf(hash, sizeof(hash), "%.7s", sget(ap, "commit"));
+		snprintf(hash, sizeof(hash), "%.7s", fb_json_str(ap, "commit"));
 		put(vars, "commit", hash);
-		put(vars, "branch", sget(ap, "branch"));
-		char *p = cJSON_IsTrue(oget(ap, "pushed"))
+		put(vars, "branch", fb_json_str(ap, "branch"));
+		char *p = cJSON_IsTrue(fb_json_get(ap, "pushed"))
 		              ? fb_tmpl_format(t, "status_pushed", vars, 1)
 		              : strdup("");
 		put(vars, "pushed", p);
@@ -145,18 +135,18 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *st
 		status_line(t, b, "status_committed", vars);
 	}
 	if (cJSON_IsObject(vf)) {
-		put(vars, "result", sget(vf, "result"));
+		put(vars, "result", fb_json_str(vf, "result"));
 		status_line(t, b, "status_verify", vars);
 	}
-	if (*sget(state, "apply_error")) {
-		put(vars, "error", sget(state, "apply_error"));
+	if (*fb_json_str(state, "apply_error")) {
+		put(vars, "error", fb_json_str(state, "apply_error"));
 		status_line(t, b, "status_apply_error", vars);
 	}
 	if (!strcmp(row->status, "waiting")) {
 		status_line(t, b, "status_waiting", vars);
 	} else if (!strcmp(row->node, "end")) {
-		put(vars, "reason", sget(oget(state, "proposal"), "reason"));
-		put(vars, "error", sget(state, "error"));
+		put(vars, "reason", fb_json_str(fb_json_get(state, "proposal"), "reason"));
+		put(vars, "error", fb_json_str(state, "error"));
 		if (!strcmp(result, "resolved"))
 			status_line(t, b, "status_resolved", vars);
 		else if (!strcmp(result, "manual"))
@@ -193,7 +183,7 @@ static size_t count_lines(const char *s)
 
 static void diff_vars(const fb_tmpl *t, const cJSON *prop, cJSON *vars, int *diff_cut)
 {
-	const char *diff = sget(prop, "diff");
+	const char *diff = fb_json_str(prop, "diff");
 	size_t cut = cut_lines(diff, FB_CARD_DIFF_MAX);
 	char *s = strndup(diff, cut);
 
@@ -214,8 +204,8 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
                         cJSON **out, int *diff_cut)
 {
 	cJSON *vars = cJSON_CreateObject();
-	const cJSON *prop = oget(state, "proposal");
-	const cJSON *cls = oget(state, "classification");
+	const cJSON *prop = fb_json_get(state, "proposal");
+	const cJSON *cls = fb_json_get(state, "classification");
 	char title[300], value[128], version[24];
 	fb_buf st;
 	fb_err rc;
@@ -236,16 +226,19 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 	put(vars, "severity", *row->severity ? row->severity : "-");
 	put(vars, "app", *row->app ? row->app : "-");
 	put(vars, "namespace", *row->ns ? row->ns : "-");
-	put_clipped(vars, "evidence", sget(cls, "evidence"), EVIDENCE_MAX);
-	put_clipped(vars, "root_cause", sget(oget(state, "analysis"), "root_cause"),
+	put_clipped(vars, "evidence", fb_json_str(cls, "evidence"), EVIDENCE_MAX);
+	put_clipped(vars, "root_cause", fb_json_str(fb_json_get(state, "analysis"), "root_cause"),
 	            ROOT_CAUSE_MAX);
-	put(vars, "action", *sget(prop, "summary") ? sget(prop, "summary") : sget(prop, "reason"));
-	put(vars, "file", sget(prop, "file"));
+	put(vars, "action",
+	    *fb_json_str(prop, "summary") ? fb_json_str(prop, "summary")
+	                                  : fb_json_str(prop, "reason"));
+	put(vars, "file", fb_json_str(prop, "file"));
 	diff_vars(t, prop, vars, diff_cut);
 	put(vars, "button_value", value);
-	if (!strcmp(row->status, "waiting") && strcmp(sget(prop, "action"), "manual")) {
+	if (!strcmp(row->status, "waiting") && strcmp(fb_json_str(prop, "action"), "manual")) {
 		put(vars, "buttons", "1");
-		put(vars, "editable", cJSON_GetArraySize(oget(prop, "edits")) > 0 ? "1" : "");
+		put(vars, "editable",
+		    cJSON_GetArraySize(fb_json_get(prop, "edits")) > 0 ? "1" : "");
 	}
 	fb_buf_init(&st, 8192);
 	status(t, row, state, vars, &st);
@@ -260,8 +253,8 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 
 fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 {
-	const cJSON *prop = oget(state, "proposal");
-	const char *diff = sget(prop, "diff");
+	const cJSON *prop = fb_json_get(state, "proposal");
+	const char *diff = fb_json_str(prop, "diff");
 	cJSON *arr = cJSON_CreateArray();
 	size_t total = 0;
 
@@ -273,8 +266,8 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 		char *s = strndup(diff + off, cut);
 		cJSON *vars = cJSON_CreateObject(), *msg = NULL;
 		snprintf(part, sizeof(part), "%zu/%zu", i + 1, total);
-		put(vars, "id", sget(state, "id"));
-		put(vars, "file", sget(prop, "file"));
+		put(vars, "id", fb_json_str(state, "id"));
+		put(vars, "file", fb_json_str(prop, "file"));
 		put(vars, "part", part);
 		put(vars, "diff", s ? s : "");
 		free(s);
@@ -290,18 +283,18 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 fb_err fb_card_decision_line(const fb_tmpl *t, const cJSON *decision, cJSON **out)
 {
 	cJSON *v = cJSON_CreateObject(), *msg = NULL;
-	char *who = fb_card_who(sget(decision, "user"));
-	const char *note = sget(decision, "note");
+	char *who = fb_card_who(fb_json_str(decision, "user"));
+	const char *note = fb_json_str(decision, "note");
 	fb_err rc;
 
 	put(v, "who_md", who);
-	put(v, "action", sget(decision, "action"));
+	put(v, "action", fb_json_str(decision, "action"));
 	put(v, "note", note);
 	put(v, "sep", *note ? ": " : "");
 	char *line = fb_tmpl_format(t, "thread_decision", v, 1);
 	put(v, "icon", ":ballot_box_with_check:");
 	put(v, "line_md", line);
-	put(v, "line", sget(decision, "action"));
+	put(v, "line", fb_json_str(decision, "action"));
 	free(line);
 	free(who);
 	rc = fb_tmpl_render(t, "thread", v, &msg);
@@ -409,14 +402,14 @@ fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON
 
 fb_err fb_card_modal_edit(const fb_tmpl *t, const cJSON *state, const char *meta, cJSON **out)
 {
-	const cJSON *prop = oget(state, "proposal");
+	const cJSON *prop = fb_json_get(state, "proposal");
 	cJSON *vars = cJSON_CreateObject();
 	fb_err rc;
 
 	put(vars, "meta", meta);
-	put(vars, "file", *sget(prop, "file") ? sget(prop, "file") : "-");
+	put(vars, "file", *fb_json_str(prop, "file") ? fb_json_str(prop, "file") : "-");
 	/* edits in the order of the diff: the memory limit first for an OOM */
-	cJSON_AddItemToObject(vars, "edits", cJSON_Duplicate(oget(prop, "edits"), 1));
+	cJSON_AddItemToObject(vars, "edits", cJSON_Duplicate(fb_json_get(prop, "edits"), 1));
 	rc = fb_tmpl_render(t, "modal_edit", vars, out);
 	cJSON_Delete(vars);
 	return rc;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firebreak/json.h"
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 #include "firebreak/dispatch.h"
@@ -23,17 +24,6 @@
 
 #define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
 #define MAX_SETS 16
-
-static const char *sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static const cJSON *oget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
 
 /* ---- outbox ---- */
 
@@ -44,7 +34,7 @@ static fb_err out_put(fb_dispatch *d, const char *incident, const char *method, 
 	char *json;
 	if (!body)
 		return fb_error_set(FB_ENOMEM, "out of memory");
-	if (channel && *channel && !oget(body, "channel"))
+	if (channel && *channel && !fb_json_get(body, "channel"))
 		cJSON_AddStringToObject(body, "channel", channel);
 	json = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
@@ -90,7 +80,7 @@ static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view, const 
 
 static const char *card_channel(fb_dispatch *d, const cJSON *state)
 {
-	const char *c = sget(state, "slack_channel");
+	const char *c = fb_json_str(state, "slack_channel");
 	(void)d;
 	return c;
 }
@@ -101,7 +91,7 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	fb_dispatch *d = ctx;
 	const char *channel = card_channel(d, state);
 	cJSON *card = NULL;
-	int cut = 0, after_edit = cJSON_GetArraySize(oget(state, "decisions")) > 0;
+	int cut = 0, after_edit = cJSON_GetArraySize(fb_json_get(state, "decisions")) > 0;
 	fb_err rc;
 
 	(void)st;
@@ -116,7 +106,7 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
-		const cJSON *hist = oget(state, "decisions");
+		const cJSON *hist = fb_json_get(state, "decisions");
 		if (!strcmp(node, "await_decision"))
 			rc = fb_card_decision_line(
 			    d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
@@ -201,7 +191,7 @@ static fb_err create_incident(fb_dispatch *d, const char *text, const char *user
 
 static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJSON **reply)
 {
-	const char *user = sget(p, "user_id"), *channel = sget(p, "channel_id");
+	const char *user = fb_json_str(p, "user_id"), *channel = fb_json_str(p, "channel_id");
 	char id[64];
 	fb_err rc;
 
@@ -209,7 +199,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 		cJSON *view = NULL;
 		if ((rc = fb_card_modal_trigger(d->tmpl, channel, &view)))
 			return rc;
-		return open_view(d, sget(p, "trigger_id"), view, user, channel);
+		return open_view(d, fb_json_str(p, "trigger_id"), view, user, channel);
 	}
 	if ((rc = create_incident(d, rest, user, channel, id))) {
 		if (rc != FB_EINVAL)
@@ -241,7 +231,7 @@ static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 		cJSON *blocks = cJSON_GetObjectItemCaseSensitive(*reply, "blocks"), *b, *next;
 		for (b = blocks ? blocks->child : NULL; b; b = next) {
 			next = b->next;
-			if (!strcmp(sget(b, "type"), "actions"))
+			if (!strcmp(fb_json_str(b, "type"), "actions"))
 				cJSON_Delete(cJSON_DetachItemViaPointer(blocks, b));
 		}
 		cJSON_AddStringToObject(*reply, "response_type", "ephemeral");
@@ -266,7 +256,7 @@ static fb_err slash_list(fb_dispatch *d, const char *arg, cJSON **reply)
 static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply)
 {
 	char id[64] = "", verdict[16] = "";
-	const char *user = sget(p, "user_id");
+	const char *user = fb_json_str(p, "user_id");
 	const char *reason = "";
 	fb_incident_row *row = NULL;
 	fb_err rc;
@@ -308,7 +298,7 @@ static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, c
 
 static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
 {
-	const char *cmd = sget(p, "command"), *text = sget(p, "text");
+	const char *cmd = fb_json_str(p, "command"), *text = fb_json_str(p, "text");
 	char word[32] = "", arg[96] = "";
 	const char *rest;
 
@@ -386,17 +376,17 @@ static int may_open(fb_dispatch *d, const char *id, long version, const char *ac
 
 static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 {
-	const cJSON *a = cJSON_GetArrayItem(oget(p, "actions"), 0);
-	const char *action = sget(a, "action_id");
-	const char *user = sget(oget(p, "user"), "id");
-	const char *channel = sget(oget(p, "channel"), "id");
+	const cJSON *a = cJSON_GetArrayItem(fb_json_get(p, "actions"), 0);
+	const char *action = fb_json_str(a, "action_id");
+	const char *user = fb_json_str(fb_json_get(p, "user"), "id");
+	const char *channel = fb_json_str(fb_json_get(p, "channel"), "id");
 	char id[64], meta[160];
 	long version;
 	fb_err rc = FB_OK;
 
 	if (!*channel)
-		channel = sget(oget(p, "container"), "channel_id");
-	if (!parse_value(sget(a, "value"), id, &version, NULL, 0) || !*user) {
+		channel = fb_json_str(fb_json_get(p, "container"), "channel_id");
+	if (!parse_value(fb_json_str(a, "value"), id, &version, NULL, 0) || !*user) {
 		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s", action);
 		return FB_OK;
 	}
@@ -424,20 +414,20 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 		cJSON_Delete(state);
 		fb_incident_row_free(row);
 	}
-	return rc ? rc : open_view(d, sget(p, "trigger_id"), view, user, channel);
+	return rc ? rc : open_view(d, fb_json_str(p, "trigger_id"), view, user, channel);
 }
 
 /* ---- modal submissions ---- */
 
 static const char *input_value(const cJSON *values, const char *block)
 {
-	return sget(oget(oget(values, block), "value"), "value");
+	return fb_json_str(fb_json_get(fb_json_get(values, block), "value"), "value");
 }
 
 /* Validates an edit; invalid values become response_action errors. */
 static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, cJSON **ack)
 {
-	const cJSON *values = oget(oget(view, "state"), "values"), *blk;
+	const cJSON *values = fb_json_get(fb_json_get(view, "state"), "values"), *blk;
 	char id[64], channel[64];
 	long version;
 	char *sets[MAX_SETS];
@@ -445,13 +435,14 @@ static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, c
 	cJSON *errors = cJSON_CreateObject();
 	fb_err rc = FB_OK;
 
-	if (!parse_value(sget(view, "private_metadata"), id, &version, channel, sizeof(channel))) {
+	if (!parse_value(fb_json_str(view, "private_metadata"), id, &version, channel,
+	                 sizeof(channel))) {
 		cJSON_Delete(errors);
 		return FB_OK;
 	}
 	cJSON_ArrayForEach(blk, values)
 	{
-		const char *v = sget(oget(blk, "value"), "value");
+		const char *v = fb_json_str(fb_json_get(blk, "value"), "value");
 		if (strncmp(blk->string, "set:", 4) || n == MAX_SETS)
 			continue;
 		while (isspace((unsigned char)*v))
@@ -487,9 +478,10 @@ static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, c
 
 static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 {
-	const cJSON *view = oget(p, "view");
-	const cJSON *values = oget(oget(view, "state"), "values");
-	const char *cb = sget(view, "callback_id"), *user = sget(oget(p, "user"), "id");
+	const cJSON *view = fb_json_get(p, "view");
+	const cJSON *values = fb_json_get(fb_json_get(view, "state"), "values");
+	const char *cb = fb_json_str(view, "callback_id"),
+	           *user = fb_json_str(fb_json_get(p, "user"), "id");
 	char id[64], channel[64];
 	long version;
 
@@ -498,7 +490,7 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 	if (!strcmp(cb, "edit"))
 		return submit_edit(d, view, user, ack);
 	if (!strcmp(cb, "reject")) {
-		if (!parse_value(sget(view, "private_metadata"), id, &version, channel,
+		if (!parse_value(fb_json_str(view, "private_metadata"), id, &version, channel,
 		                 sizeof(channel)))
 			return FB_OK;
 		fb_decision dec = {.action = "reject",
@@ -510,7 +502,7 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 	}
 	if (!strcmp(cb, "trigger")) {
 		const char *log = input_value(values, "log");
-		const char *chan = sget(view, "private_metadata");
+		const char *chan = fb_json_str(view, "private_metadata");
 		fb_err rc;
 		rc = *log ? create_incident(d, log, user, chan, id)
 		          : fb_error_set(FB_EINVAL, "the log excerpt is empty");
@@ -535,9 +527,9 @@ static fb_err handle(fb_dispatch *d, const char *type, const cJSON *p, cJSON **p
 		return handle_slash(d, p, payload);
 	if (strcmp(type, "interactive"))
 		return FB_OK; /* events_api and the rest: acked, nothing to do */
-	if (!strcmp(sget(p, "type"), "block_actions"))
+	if (!strcmp(fb_json_str(p, "type"), "block_actions"))
 		return handle_click(d, p);
-	if (!strcmp(sget(p, "type"), "view_submission"))
+	if (!strcmp(fb_json_str(p, "type"), "view_submission"))
 		return handle_submission(d, p, payload);
 	return FB_OK;
 }
@@ -556,8 +548,8 @@ static char *make_ack(const char *eid, cJSON *payload)
 fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char **ack)
 {
 	cJSON *env = cJSON_ParseWithLength(json, len), *payload = NULL;
-	const char *eid = sget(env, "envelope_id"), *type = sget(env, "type");
-	const char *event_id = sget(oget(env, "payload"), "event_id");
+	const char *eid = fb_json_str(env, "envelope_id"), *type = fb_json_str(env, "type");
+	const char *event_id = fb_json_str(fb_json_get(env, "payload"), "event_id");
 	fb_store *st = d->env->store;
 	int dup = 0;
 	fb_err rc;
@@ -581,7 +573,7 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 		goto out;
 	}
 	if (!rc)
-		rc = handle(d, type, oget(env, "payload"), &payload);
+		rc = handle(d, type, fb_json_get(env, "payload"), &payload);
 	if (!rc)
 		rc = fb_store_commit(st);
 	if (rc) {

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "firebreak/json.h"
 #include "firebreak/graph.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
@@ -26,12 +27,6 @@
 
 #define EXCERPT_MAX (256u * 1024u)
 #define MAX_STEPS 64 /* a runaway edit/verify loop stops here */
-
-static const char *sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 static void new_id(char id[64])
 {
@@ -66,11 +61,12 @@ static void merge(cJSON *state, const cJSON *patch)
 static void denormalise(fb_incident_row *row, const cJSON *state)
 {
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(state, "classification");
-	snprintf(row->category, sizeof(row->category), "%s", sget(cls, "category"));
-	snprintf(row->severity, sizeof(row->severity), "%s", sget(cls, "severity"));
-	snprintf(row->app, sizeof(row->app), "%s", sget(state, "app"));
-	snprintf(row->ns, sizeof(row->ns), "%s", sget(state, "namespace"));
-	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s", sget(state, "fingerprint"));
+	snprintf(row->category, sizeof(row->category), "%s", fb_json_str(cls, "category"));
+	snprintf(row->severity, sizeof(row->severity), "%s", fb_json_str(cls, "severity"));
+	snprintf(row->app, sizeof(row->app), "%s", fb_json_str(state, "app"));
+	snprintf(row->ns, sizeof(row->ns), "%s", fb_json_str(state, "namespace"));
+	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s",
+	         fb_json_str(state, "fingerprint"));
 }
 
 /* The state carries the id too: rewrite it after a redraw. */
@@ -166,7 +162,7 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 
 static const char *final_status(const cJSON *state)
 {
-	const char *r = sget(state, "result");
+	const char *r = fb_json_str(state, "result");
 	return *r ? r : "resolved";
 }
 
@@ -443,7 +439,7 @@ static int proposed_path(const cJSON *state, const char *path)
 	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
 	const cJSON *e;
-	cJSON_ArrayForEach(e, edits) if (!strcmp(sget(e, "path"), path)) return 1;
+	cJSON_ArrayForEach(e, edits) if (!strcmp(fb_json_str(e, "path"), path)) return 1;
 	return 0;
 }
 
@@ -484,7 +480,7 @@ static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row
 	if (!fb_config_is_approver(env->cfg, d->user))
 		return fb_error_set(FB_ESTATE, "%s is not in slack.approvers", d->user);
 	if (env->cfg->policy.four_eyes && !strcmp(a, "approve") &&
-	    !strcmp(sget(state, "triggered_by"), d->user))
+	    !strcmp(fb_json_str(state, "triggered_by"), d->user))
 		return fb_error_set(
 		    FB_ESTATE, "policy.four_eyes: %s raised this incident and may not approve it",
 		    d->user);

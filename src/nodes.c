@@ -10,21 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firebreak/json.h"
 #include "firebreak/analyze.h"
 #include "firebreak/buf.h"
 #include "firebreak/graph.h"
 #include "firebreak/propose.h"
-
-static const char *sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static const cJSON *oget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
 
 static void go(fb_step *st, const char *next)
 {
@@ -42,37 +32,38 @@ static cJSON *patch(fb_step *st)
  * measured.  Sources that gather context (Loki, Kubernetes) add it here. */
 static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const char *ex = sget(state, "excerpt");
+	const char *ex = fb_json_str(state, "excerpt");
 	size_t lines = 0;
 	(void)env;
 	for (const char *p = ex; *p; p++)
 		lines += *p == '\n';
 	cJSON_AddNumberToObject(patch(st), "excerpt_lines", (double)lines + (ex[0] != '\0'));
 	snprintf(st->detail, sizeof(st->detail), "%zu bytes from %s", strlen(ex),
-	         sget(state, "source"));
+	         fb_json_str(state, "source"));
 	go(st, "classify");
 	return FB_OK;
 }
 
 static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const char *ex = sget(state, "excerpt");
-	const char *hint = sget(state, "app_hint");
+	const char *ex = fb_json_str(state, "excerpt");
+	const char *hint = fb_json_str(state, "app_hint");
 	cJSON *cls = NULL;
 	const cJSON *apps, *ns;
 	fb_err rc = fb_rules_classify(env->rules, ex, strlen(ex), &cls);
 
 	if (rc)
 		return rc;
-	apps = oget(cls, "apps");
-	ns = oget(cls, "namespace");
+	apps = fb_json_get(cls, "apps");
+	ns = fb_json_get(cls, "namespace");
 	const char *app =
 	    *hint ? hint
 	          : (cJSON_GetArraySize(apps) > 0 ? cJSON_GetArrayItem(apps, 0)->valuestring : "");
 	cJSON_AddStringToObject(patch(st), "app", app);
 	cJSON_AddStringToObject(patch(st), "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
 	snprintf(st->detail, sizeof(st->detail), "category=%s severity=%s rule=%s app=%s",
-	         sget(cls, "category"), sget(cls, "severity"), sget(cls, "rule"), *app ? app : "-");
+	         fb_json_str(cls, "category"), fb_json_str(cls, "severity"),
+	         fb_json_str(cls, "rule"), *app ? app : "-");
 	cJSON_AddItemToObject(patch(st), "classification", cls);
 	go(st, "analyze");
 	return FB_OK;
@@ -81,16 +72,17 @@ static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step
 /* Severity routes: info and "none" are recorded only. */
 static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const cJSON *cls = oget(state, "classification");
+	const cJSON *cls = fb_json_get(state, "classification");
 	cJSON *an = NULL;
-	fb_err rc = fb_analyze(cls, sget(state, "app"), &an);
+	fb_err rc = fb_analyze(cls, fb_json_str(state, "app"), &an);
 	(void)env;
 
 	if (rc)
 		return rc;
-	snprintf(st->detail, sizeof(st->detail), "%s", sget(an, "root_cause"));
+	snprintf(st->detail, sizeof(st->detail), "%s", fb_json_str(an, "root_cause"));
 	cJSON_AddItemToObject(patch(st), "analysis", an);
-	if (!strcmp(sget(cls, "category"), "none") || !strcmp(sget(cls, "severity"), "info")) {
+	if (!strcmp(fb_json_str(cls, "category"), "none") ||
+	    !strcmp(fb_json_str(cls, "severity"), "info")) {
 		cJSON_AddStringToObject(patch(st), "result", "recorded");
 		go(st, "report");
 	} else {
@@ -102,17 +94,18 @@ static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step 
 static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
 	cJSON *prop = NULL;
-	fb_err rc = fb_propose(env->gitops, env->cfg, state, oget(state, "overrides"), &prop);
+	fb_err rc =
+	    fb_propose(env->gitops, env->cfg, state, fb_json_get(state, "overrides"), &prop);
 
 	if (rc)
 		return rc;
-	if (!strcmp(sget(prop, "action"), "manual")) {
-		snprintf(st->detail, sizeof(st->detail), "manual: %s", sget(prop, "reason"));
+	if (!strcmp(fb_json_str(prop, "action"), "manual")) {
+		snprintf(st->detail, sizeof(st->detail), "manual: %s", fb_json_str(prop, "reason"));
 		cJSON_AddStringToObject(patch(st), "result", "manual");
 		go(st, "report");
 	} else {
-		snprintf(st->detail, sizeof(st->detail), "%s: %s", sget(prop, "action"),
-		         sget(prop, "summary"));
+		snprintf(st->detail, sizeof(st->detail), "%s: %s", fb_json_str(prop, "action"),
+		         fb_json_str(prop, "summary"));
 		go(st, "await_decision");
 	}
 	cJSON_AddItemToObject(patch(st), "proposal", prop);
@@ -123,7 +116,7 @@ static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step 
  * of this node after a crash cannot act on it twice. */
 static void consume_decision(const cJSON *state, fb_step *st, const cJSON *d)
 {
-	cJSON *hist = cJSON_Duplicate(oget(state, "decisions"), 1);
+	cJSON *hist = cJSON_Duplicate(fb_json_get(state, "decisions"), 1);
 	if (!cJSON_IsArray(hist)) {
 		cJSON_Delete(hist);
 		hist = cJSON_CreateArray();
@@ -135,26 +128,26 @@ static void consume_decision(const cJSON *state, fb_step *st, const cJSON *d)
 
 static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
 {
-	const char *a = sget(d, "action");
+	const char *a = fb_json_str(d, "action");
 
 	consume_decision(state, st, d);
-	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, sget(d, "user"),
-	         *sget(d, "note") ? ": " : "", sget(d, "note"));
+	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, fb_json_str(d, "user"),
+	         *fb_json_str(d, "note") ? ": " : "", fb_json_str(d, "note"));
 	if (!strcmp(a, "approve")) {
 		cJSON_AddItemToObject(patch(st), "approved_by",
-		                      cJSON_CreateString(sget(d, "user")));
+		                      cJSON_CreateString(fb_json_str(d, "user")));
 		go(st, "apply");
 	} else if (!strcmp(a, "reject")) {
 		cJSON_AddStringToObject(patch(st), "result", "rejected");
 		go(st, "report");
 	} else { /* edit: the person's values become overrides for propose */
-		cJSON *ov = cJSON_Duplicate(oget(state, "overrides"), 1);
+		cJSON *ov = cJSON_Duplicate(fb_json_get(state, "overrides"), 1);
 		const cJSON *it;
 		if (!cJSON_IsObject(ov)) {
 			cJSON_Delete(ov);
 			ov = cJSON_CreateObject();
 		}
-		cJSON_ArrayForEach(it, oget(d, "set"))
+		cJSON_ArrayForEach(it, fb_json_get(d, "set"))
 		{
 			cJSON_DeleteItemFromObjectCaseSensitive(ov, it->string);
 			cJSON_AddItemToObject(ov, it->string, cJSON_Duplicate(it, 1));
@@ -169,13 +162,14 @@ static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
  * this warning-level category for this app. */
 static fb_err node_await(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const cJSON *d = oget(state, "decision");
-	const cJSON *cls = oget(state, "classification");
+	const cJSON *d = fb_json_get(state, "decision");
+	const cJSON *cls = fb_json_get(state, "classification");
 
 	if (cJSON_IsObject(d))
 		return route_decision(state, d, st);
-	if (!strcmp(sget(cls, "severity"), "warning") &&
-	    fb_config_auto_apply(env->cfg, sget(cls, "category"), sget(state, "app"))) {
+	if (!strcmp(fb_json_str(cls, "severity"), "warning") &&
+	    fb_config_auto_apply(env->cfg, fb_json_str(cls, "category"),
+	                         fb_json_str(state, "app"))) {
 		cJSON *auto_d = cJSON_CreateObject();
 		cJSON_AddStringToObject(auto_d, "action", "approve");
 		cJSON_AddStringToObject(auto_d, "user", "policy.auto_apply");
@@ -191,7 +185,7 @@ static fb_err node_await(const fb_graph_env *env, const cJSON *state, fb_step *s
 
 static fb_err collect_changes(const cJSON *prop, fb_change **out, size_t *n)
 {
-	const cJSON *changes = oget(prop, "changes"), *c;
+	const cJSON *changes = fb_json_get(prop, "changes"), *c;
 	size_t cnt = (size_t)cJSON_GetArraySize(changes), i = 0;
 	fb_change *v = calloc(cnt ? cnt : 1, sizeof(*v));
 
@@ -199,9 +193,9 @@ static fb_err collect_changes(const cJSON *prop, fb_change **out, size_t *n)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	cJSON_ArrayForEach(c, changes)
 	{
-		const cJSON *content = oget(c, "content");
-		snprintf(v[i].path, sizeof(v[i].path), "%s", sget(c, "path"));
-		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", sget(c, "base_blob"));
+		const cJSON *content = fb_json_get(c, "content");
+		snprintf(v[i].path, sizeof(v[i].path), "%s", fb_json_str(c, "path"));
+		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", fb_json_str(c, "base_blob"));
 		v[i].content = cJSON_IsString(content) ? content->valuestring : NULL;
 		v[i].len = v[i].content ? strlen(v[i].content) : 0;
 		i++;
@@ -213,28 +207,30 @@ static fb_err collect_changes(const cJSON *prop, fb_change **out, size_t *n)
 
 static void commit_text(const cJSON *state, char *subject, size_t ssz, fb_buf *body)
 {
-	const cJSON *prop = oget(state, "proposal"), *e;
-	const cJSON *cls = oget(state, "classification");
-	const cJSON *last = cJSON_GetArrayItem(oget(state, "decisions"),
-	                                       cJSON_GetArraySize(oget(state, "decisions")) - 1);
+	const cJSON *prop = fb_json_get(state, "proposal"), *e;
+	const cJSON *cls = fb_json_get(state, "classification");
+	const cJSON *last =
+	    cJSON_GetArrayItem(fb_json_get(state, "decisions"),
+	                       cJSON_GetArraySize(fb_json_get(state, "decisions")) - 1);
 
-	snprintf(subject, ssz, "firebreak: %s", sget(prop, "summary"));
+	snprintf(subject, ssz, "firebreak: %s", fb_json_str(prop, "summary"));
 	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s",
-	              sget(oget(state, "analysis"), "root_cause"), sget(cls, "evidence"),
-	              sget(prop, "action"),
-	              *sget(prop, "file") ? sget(prop, "file") : "the repository");
-	cJSON_ArrayForEach(e, oget(prop, "edits"))
+	              fb_json_str(fb_json_get(state, "analysis"), "root_cause"),
+	              fb_json_str(cls, "evidence"), fb_json_str(prop, "action"),
+	              *fb_json_str(prop, "file") ? fb_json_str(prop, "file") : "the repository");
+	cJSON_ArrayForEach(e, fb_json_get(prop, "edits"))
 	{
-		fb_buf_printf(body, "\n  %s: %s -> %s", sget(e, "path"),
-		              *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"));
+		fb_buf_printf(body, "\n  %s: %s -> %s", fb_json_str(e, "path"),
+		              *fb_json_str(e, "old") ? fb_json_str(e, "old") : "(unset)",
+		              fb_json_str(e, "new"));
 	}
-	if (last && *sget(last, "note"))
-		fb_buf_printf(body, "\nNote: %s", sget(last, "note"));
+	if (last && *fb_json_str(last, "note"))
+		fb_buf_printf(body, "\nNote: %s", fb_json_str(last, "note"));
 }
 
 static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const cJSON *prop = oget(state, "proposal");
+	const cJSON *prop = fb_json_get(state, "proposal");
 	fb_change *ch = NULL;
 	size_t n = 0;
 	char subject[512], hex[41];
@@ -249,12 +245,12 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	fb_buf_init(&body, 16 * 1024);
 	commit_text(state, subject, sizeof(subject), &body);
 	fb_commit_info info = {
-	    .incident_id = sget(state, "id"),
+	    .incident_id = fb_json_str(state, "id"),
 	    .subject = subject,
 	    .body = fb_buf_str(&body),
-	    .category = sget(oget(state, "classification"), "category"),
-	    .approved_by = sget(state, "approved_by"),
-	    .slack_thread = sget(state, "slack_thread"),
+	    .category = fb_json_str(fb_json_get(state, "classification"), "category"),
+	    .approved_by = fb_json_str(state, "approved_by"),
+	    .slack_thread = fb_json_str(state, "slack_thread"),
 	};
 	rc = fb_gitops_apply(env->gitops, ch, n, &info, hex, &pushed);
 	fb_buf_free(&body);
@@ -299,12 +295,12 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 
 static fb_err node_report(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	const char *result = sget(state, "result");
+	const char *result = fb_json_str(state, "result");
 	(void)env;
 
-	if (*sget(state, "error"))
+	if (*fb_json_str(state, "error"))
 		result = "failed";
-	else if (!*result && cJSON_IsObject(oget(state, "apply")))
+	else if (!*result && cJSON_IsObject(fb_json_get(state, "apply")))
 		result = "resolved";
 	else if (!*result)
 		result = "manual";

@@ -7,18 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "firebreak/json.h"
 #include "firebreak/report.h"
-
-static const char *sget(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static const cJSON *oget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
 
 static void when(int64_t ms, char *out, size_t outsz)
 {
@@ -30,12 +20,13 @@ static void when(int64_t ms, char *out, size_t outsz)
 
 void fb_report_classification(FILE *f, const cJSON *cls)
 {
-	const cJSON *apps = oget(cls, "apps"), *a, *facts = oget(cls, "facts"), *it;
-	const cJSON *ns = oget(cls, "namespace");
+	const cJSON *apps = fb_json_get(cls, "apps"), *a, *facts = fb_json_get(cls, "facts"), *it;
+	const cJSON *ns = fb_json_get(cls, "namespace");
 
-	fprintf(f, "Category:    %s (%s, rule %s, confidence %.2f)\n", sget(cls, "category"),
-	        sget(cls, "severity"), *sget(cls, "rule") ? sget(cls, "rule") : "-",
-	        cJSON_GetNumberValue(oget(cls, "confidence")));
+	fprintf(f, "Category:    %s (%s, rule %s, confidence %.2f)\n", fb_json_str(cls, "category"),
+	        fb_json_str(cls, "severity"),
+	        *fb_json_str(cls, "rule") ? fb_json_str(cls, "rule") : "-",
+	        cJSON_GetNumberValue(fb_json_get(cls, "confidence")));
 	fprintf(f, "Apps:        ");
 	if (cJSON_GetArraySize(apps) == 0)
 		fprintf(f, "-");
@@ -44,8 +35,8 @@ void fb_report_classification(FILE *f, const cJSON *cls)
 		fprintf(f, "%s%s", a == apps->child ? "" : ", ", a->valuestring);
 	}
 	fprintf(f, "\nNamespace:   %s\n", cJSON_IsString(ns) ? ns->valuestring : "-");
-	if (*sget(cls, "evidence"))
-		fprintf(f, "Evidence:    %s\n", sget(cls, "evidence"));
+	if (*fb_json_str(cls, "evidence"))
+		fprintf(f, "Evidence:    %s\n", fb_json_str(cls, "evidence"));
 	if (cJSON_GetArraySize(facts) > 0) {
 		fprintf(f, "Facts:      ");
 		cJSON_ArrayForEach(it, facts) fprintf(f, " %s=%s", it->string, it->valuestring);
@@ -58,57 +49,58 @@ static void report_proposal(FILE *f, const cJSON *prop)
 	const cJSON *e;
 	if (!prop)
 		return;
-	fprintf(f, "\nProposed fix: %s\n", sget(prop, "summary"));
-	fprintf(f, "  action:     %s\n", sget(prop, "action"));
-	if (*sget(prop, "reason"))
-		fprintf(f, "  why manual: %s\n", sget(prop, "reason"));
-	if (*sget(prop, "file"))
-		fprintf(f, "  file:       %s (found by %s)\n", sget(prop, "file"),
-		        sget(prop, "found_by"));
-	cJSON_ArrayForEach(e, oget(prop, "edits"))
-	    fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", sget(e, "path"),
-	            *sget(e, "old") ? sget(e, "old") : "(unset)", sget(e, "new"),
-	            (int)cJSON_GetNumberValue(oget(e, "line")));
-	if (*sget(prop, "diff"))
-		fprintf(f, "\n%s", sget(prop, "diff"));
+	fprintf(f, "\nProposed fix: %s\n", fb_json_str(prop, "summary"));
+	fprintf(f, "  action:     %s\n", fb_json_str(prop, "action"));
+	if (*fb_json_str(prop, "reason"))
+		fprintf(f, "  why manual: %s\n", fb_json_str(prop, "reason"));
+	if (*fb_json_str(prop, "file"))
+		fprintf(f, "  file:       %s (found by %s)\n", fb_json_str(prop, "file"),
+		        fb_json_str(prop, "found_by"));
+	cJSON_ArrayForEach(e, fb_json_get(prop, "edits"))
+	    fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", fb_json_str(e, "path"),
+	            *fb_json_str(e, "old") ? fb_json_str(e, "old") : "(unset)",
+	            fb_json_str(e, "new"), (int)cJSON_GetNumberValue(fb_json_get(e, "line")));
+	if (*fb_json_str(prop, "diff"))
+		fprintf(f, "\n%s", fb_json_str(prop, "diff"));
 }
 
 void fb_report_incident(FILE *f, const fb_incident_row *row, const cJSON *state)
 {
-	const cJSON *an = oget(state, "analysis"), *a;
+	const cJSON *an = fb_json_get(state, "analysis"), *a;
 	int i = 1;
 
 	fprintf(f, "Incident:    %s\n", row->id);
-	if (oget(state, "classification"))
-		fb_report_classification(f, oget(state, "classification"));
-	if (*sget(state, "app"))
-		fprintf(f, "App:         %s\n", sget(state, "app"));
+	if (fb_json_get(state, "classification"))
+		fb_report_classification(f, fb_json_get(state, "classification"));
+	if (*fb_json_str(state, "app"))
+		fprintf(f, "App:         %s\n", fb_json_str(state, "app"));
 	if (an) {
-		fprintf(f, "\nRoot cause:  %s\n", sget(an, "root_cause"));
-		if (cJSON_GetArraySize(oget(an, "actions")) > 0)
+		fprintf(f, "\nRoot cause:  %s\n", fb_json_str(an, "root_cause"));
+		if (cJSON_GetArraySize(fb_json_get(an, "actions")) > 0)
 			fprintf(f, "Suggested actions:\n");
-		cJSON_ArrayForEach(a, oget(an, "actions"))
+		cJSON_ArrayForEach(a, fb_json_get(an, "actions"))
 		    fprintf(f, "  %d. %s\n", i++, a->valuestring);
 	}
-	report_proposal(f, oget(state, "proposal"));
+	report_proposal(f, fb_json_get(state, "proposal"));
 }
 
 void fb_report_result(FILE *f, const fb_incident_row *row, const cJSON *state)
 {
-	const cJSON *ap = oget(state, "apply"), *v = oget(state, "verify");
+	const cJSON *ap = fb_json_get(state, "apply"), *v = fb_json_get(state, "verify");
 
 	fprintf(f, "\nResult:      %s\n", row->status);
 	if (ap)
-		fprintf(f, "Commit:      %s on %s%s (approved by %s)\n", sget(ap, "commit"),
-		        sget(ap, "branch"), cJSON_IsTrue(oget(ap, "pushed")) ? ", pushed" : "",
-		        sget(state, "approved_by"));
+		fprintf(f, "Commit:      %s on %s%s (approved by %s)\n", fb_json_str(ap, "commit"),
+		        fb_json_str(ap, "branch"),
+		        cJSON_IsTrue(fb_json_get(ap, "pushed")) ? ", pushed" : "",
+		        fb_json_str(state, "approved_by"));
 	if (v)
-		fprintf(f, "Verify:      %s%s%s\n", sget(v, "result"),
-		        *sget(v, "reason") ? " - " : "", sget(v, "reason"));
-	if (*sget(state, "apply_error"))
-		fprintf(f, "Apply:       %s\n", sget(state, "apply_error"));
-	if (*sget(state, "error"))
-		fprintf(f, "Error:       %s\n", sget(state, "error"));
+		fprintf(f, "Verify:      %s%s%s\n", fb_json_str(v, "result"),
+		        *fb_json_str(v, "reason") ? " - " : "", fb_json_str(v, "reason"));
+	if (*fb_json_str(state, "apply_error"))
+		fprintf(f, "Apply:       %s\n", fb_json_str(state, "apply_error"));
+	if (*fb_json_str(state, "error"))
+		fprintf(f, "Error:       %s\n", fb_json_str(state, "error"));
 }
 
 void fb_report_timeline(FILE *f, const fb_timeline_entry *t, size_t n)
