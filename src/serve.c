@@ -221,7 +221,6 @@ static void handle_result(server *s, fb_send_result *r)
 		       (long long)r->id, fb_error_last());
 	if (r->status == FB_SEND_FAILED && !strcmp(r->method, "views.open") && r->notify_user[0]) {
 		fb_dispatch_notify(&s->disp, r->channel, r->notify_user, "modal_failed");
-		flush_outbox(s);
 	}
 	if (r->status != FB_SEND_RETRY)
 		fb_log(FB_LOG_INFO, "slack.sent",
@@ -252,6 +251,7 @@ static void *worker_main(void *arg)
 {
 	server *s = arg;
 	fb_graph_task *t;
+
 	while ((t = fb_queue_pop(s->wq, -1))) {
 		emsg *m = calloc(1, sizeof(*m));
 		fb_graph_task_run(&s->wenv, t);
@@ -341,6 +341,45 @@ static void reload(server *s)
 	       s->config_path ? s->config_path : "-", s->cfg.slack.n_approvers);
 }
 
+#define BATCH_MAX 256
+
+/*
+ * One round: everything queued, envelopes first (a person is waiting for
+ * the ack; each is its own transaction), then the worker's step, then the
+ * sender's results together in one transaction (one fsync for many).
+ */
+static void engine_round(server *s, emsg *first)
+{
+	emsg *batch[BATCH_MAX];
+	size_t n = 0;
+
+	for (emsg *m = first; m && n < BATCH_MAX; m = n < BATCH_MAX ? fb_queue_pop(s->q, 0) : NULL)
+		batch[n++] = m;
+	for (size_t i = 0; i < n; i++) {
+		if (batch[i]->kind == M_ENVELOPE)
+			handle_envelope(s, batch[i]);
+		else if (batch[i]->kind == M_FATAL) {
+			fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", batch[i]->why);
+			fprintf(stderr, "firebreak: %s\n", batch[i]->why);
+			s->fatal = 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (batch[i]->kind == M_TASK)
+			task_done(s, batch[i]->task);
+	int outer = fb_store_begin(s->store) == FB_OK;
+	for (size_t i = 0; i < n; i++)
+		if (batch[i]->kind == M_RESULT)
+			handle_result(s, batch[i]->res);
+	if (outer && fb_store_commit(s->store) != FB_OK) {
+		fb_store_rollback(s->store);
+		fb_log(FB_LOG_ERROR, "outbox.update_failed", "error=\"%s\"", fb_error_last());
+	}
+	flush_outbox(s);
+	for (size_t i = 0; i < n; i++)
+		emsg_free(batch[i]);
+}
+
 static void engine_loop(server *s)
 {
 	while (!got_term && !s->fatal) {
@@ -350,33 +389,15 @@ static void engine_loop(server *s)
 			got_hup = 0;
 			reload(s);
 		}
-		for (; m; m = fb_queue_pop(s->q, 0)) {
-			if (m->kind == M_ENVELOPE)
-				handle_envelope(s, m);
-			else if (m->kind == M_RESULT)
-				handle_result(s, m->res);
-			else if (m->kind == M_TASK)
-				task_done(s, m->task);
-			else {
-				fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", m->why);
-				fprintf(stderr, "firebreak: %s\n", m->why);
-				s->fatal = 1;
-			}
-			emsg_free(m);
-			if (s->fatal)
-				break;
-		}
-		dispatch_due(s);
+		if (m)
+			engine_round(s, m);
+		if (!s->fatal)
+			dispatch_due(s);
 	}
 	while (s->busy) { /* let the step in flight commit: it may have pushed */
 		emsg *m = fb_queue_pop(s->q, 1000);
-		if (!m)
-			continue;
-		if (m->kind == M_TASK)
-			task_done(s, m->task);
-		else if (m->kind == M_RESULT)
-			handle_result(s, m->res);
-		emsg_free(m);
+		if (m)
+			engine_round(s, m);
 	}
 }
 
