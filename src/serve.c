@@ -232,8 +232,12 @@ static void handle_result(server *s, fb_send_result *r)
 static void handle_envelope(server *s, emsg *m)
 {
 	char *ack = NULL;
-	if (fb_dispatch_envelope(&s->disp, m->json, m->len, &ack) != FB_OK)
-		return; /* nothing committed: not acked, so Slack may send it again */
+	if (fb_dispatch_envelope(&s->disp, m->json, m->len, &ack) != FB_OK) {
+		/* nothing committed: not acked, so Slack may send it again */
+		fb_log(FB_LOG_WARN, "slack.envelope_refused", "bytes=%zu error=\"%s\"", m->len,
+		       fb_error_last());
+		return;
+	}
 	fb_socket_send(s->sock, m->conn, ack);
 	if (s->lat_us && s->n_lat < LAT_MAX)
 		s->lat_us[s->n_lat++] = mono_us() - m->received;
@@ -394,11 +398,10 @@ static void engine_loop(server *s)
 		if (!s->fatal)
 			dispatch_due(s);
 	}
-	while (s->busy) { /* let the step in flight commit: it may have pushed */
-		emsg *m = fb_queue_pop(s->q, 1000);
+	/* drain: envelopes already read are answered, the step in flight commits */
+	for (emsg *m; (m = fb_queue_pop(s->q, s->busy ? 1000 : 0)) || s->busy;)
 		if (m)
 			engine_round(s, m);
-	}
 }
 
 /* ---- start-up ---- */
