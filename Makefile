@@ -38,7 +38,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	libwebsockets-dev libcurl4-openssl-dev libcjson-dev libgit2-dev \
 	libyaml-dev libsqlite3-dev libpcre2-dev libssl-dev libcmocka-dev sqlite3 \
 	python3 python3-aiohttp python3-pytest \
-	clang-format cppcheck valgrind
+	clang-format cppcheck valgrind prometheus prometheus-alertmanager
 
 .PHONY: all deps check unit integration demo bench install lint clean
 

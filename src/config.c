@@ -69,6 +69,7 @@ static const key_def keys[] = {
     {"slack", "post_interval_ms", K_LONG, F(slack.post_interval_ms)},
     {"slack", "ping_interval", K_DURATION, F(slack.ping_interval)},
     {"slack", "dead_after", K_DURATION, F(slack.dead_after)},
+    {"http", "listen", K_STR, F(http.listen)},
     {"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
     {"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
     {"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
@@ -103,6 +104,7 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->slack.post_interval_ms = 1000;
 	cfg->slack.ping_interval = 10;
 	cfg->slack.dead_after = 30;
+	set_str(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");
 	cfg->engine.max_attempts = 3;
 	cfg->engine.retry_delay = 5;
 	cfg->engine.verify_delay = 60;
@@ -424,6 +426,8 @@ static void validate(loader *ld, fb_config *cfg)
 		problem(ld, NULL, "gitops.values_path: must contain {app}");
 	if (cfg->engine.max_attempts < 1)
 		problem(ld, NULL, "engine.max_attempts: must be at least 1");
+	if (cfg->http.listen[0] && (!strrchr(cfg->http.listen, ':') || cfg->http.listen[0] == ':'))
+		problem(ld, NULL, "http.listen: expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
 	if (strncmp(cfg->slack.api_url, "https://", 8) && strncmp(cfg->slack.api_url, "http://", 7))
 		problem(ld, NULL, "slack.api_url: must be an http:// or https:// URL");
 	if (cfg->slack.ping_interval < 1 || cfg->slack.dead_after <= cfg->slack.ping_interval)
@@ -478,6 +482,8 @@ void fb_config_apply_env(fb_config *cfg)
 	    {"SLACK_API_URL", F(slack.api_url)},
 	    {"SLACK_APP_TOKEN", F(slack.app_token)},
 	    {"SLACK_BOT_TOKEN", F(slack.bot_token)},
+	    {"FIREBREAK_HTTP_LISTEN", F(http.listen)},
+	    {"FIREBREAK_API_KEY", F(api.key)},
 	    {"LOGNAME", F(user)},
 	    {"USER", F(user)},
 	    {"FIREBREAK_CRASH_AFTER", F(crash_after)},

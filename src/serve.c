@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "firebreak/dispatch.h"
+#include "firebreak/http.h"
+#include "firebreak/metrics.h"
 #include "firebreak/log.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
@@ -66,6 +68,15 @@ typedef struct {
 	int worker_started;
 	int busy;         /* a task is on the worker */
 	char next_id[64]; /* the incident whose next step is due at once */
+
+	/* /health, /metrics, /api/v1 (served by the io thread) */
+	fb_metrics *metrics;
+	fb_http_opts http;
+	struct lws_protocols http_proto;
+	char http_iface[64];
+	int http_port;
+	int64_t last_refresh;
+	long seen_dup, seen_dec, seen_ref;
 
 	/* ack latency inside the daemon: envelope read -> ack handed back */
 	int64_t *lat_us;
@@ -219,6 +230,11 @@ static void handle_result(server *s, fb_send_result *r)
 	if (rc)
 		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"",
 		       (long long)r->id, fb_error_last());
+	static const fb_metric by_status[] = {FB_M_SLACK_SENT, FB_M_SLACK_FAILED,
+	                                      FB_M_SLACK_SUPERSEDED, FB_M_SLACK_RETRIED};
+	fb_metrics_add(s->metrics, by_status[r->status], 1);
+	if (r->status == FB_SEND_RETRY && !strcmp(r->error, "ratelimited"))
+		fb_metrics_add(s->metrics, FB_M_SLACK_RATE_LIMITED, 1);
 	if (r->status == FB_SEND_FAILED && !strcmp(r->method, "views.open") && r->notify_user[0]) {
 		fb_dispatch_notify(&s->disp, r->channel, r->notify_user, "modal_failed");
 	}
@@ -236,8 +252,11 @@ static void handle_envelope(server *s, emsg *m)
 		/* nothing committed: not acked, so Slack may send it again */
 		fb_log(FB_LOG_WARN, "slack.envelope_refused", "bytes=%zu error=\"%s\"", m->len,
 		       fb_error_last());
+		fb_metrics_add(s->metrics, FB_M_ENVELOPES_REFUSED, 1);
 		return;
 	}
+	fb_metrics_add(s->metrics, FB_M_ENVELOPES, 1);
+	fb_metrics_ack_latency(s->metrics, mono_us() - m->received);
 	fb_socket_send(s->sock, m->conn, ack);
 	if (s->lat_us && s->n_lat < LAT_MAX)
 		s->lat_us[s->n_lat++] = mono_us() - m->received;
@@ -303,9 +322,11 @@ static void task_done(server *s, fb_graph_task *t)
 {
 	int more = 0;
 	s->busy = 0;
+	fb_metrics_add(s->metrics, FB_M_STEPS, 1);
 	if (fb_graph_task_finish(&s->env, t, &more) != FB_OK)
-		fb_log(FB_LOG_ERROR, "engine.step_failed", "id=%s error=\"%s\"",
-		       fb_graph_task_incident(t), fb_error_last());
+		fb_metrics_add(s->metrics, FB_M_STEP_FAILURES, 1),
+		    fb_log(FB_LOG_ERROR, "engine.step_failed", "id=%s error=\"%s\"",
+		           fb_graph_task_incident(t), fb_error_last());
 	if (more) /* keep walking this incident before starting another */
 		snprintf(s->next_id, sizeof(s->next_id), "%s", fb_graph_task_incident(t));
 	flush_outbox(s);
@@ -384,6 +405,37 @@ static void engine_round(server *s, emsg *first)
 		emsg_free(batch[i]);
 }
 
+/* Once a second: the gauges, the dispatcher's counters, the link. */
+static void refresh_metrics(server *s)
+{
+	char status[12][16];
+	long counts[12], depth = 0;
+	size_t n = 0;
+	fb_socket_stats ss;
+	int ok = fb_store_incident_counts(s->store, status, counts, 12, &n) == FB_OK &&
+	         fb_store_outbox_depth(s->store, &depth) == FB_OK;
+	int64_t now = fb_now_ms();
+
+	if (now - s->last_refresh < 1000)
+		return;
+	s->last_refresh = now;
+	if (ok) {
+		fb_metrics_set_incidents(s->metrics, (const char(*)[16])status, counts, n);
+		fb_metrics_set_outbox(s->metrics, depth);
+	}
+	fb_metrics_engine_beat(s->metrics, ok);
+	fb_metrics_add(s->metrics, FB_M_DUPLICATES, s->disp.duplicates - s->seen_dup);
+	fb_metrics_add(s->metrics, FB_M_DECISIONS, s->disp.decisions - s->seen_dec);
+	fb_metrics_add(s->metrics, FB_M_REFUSALS, s->disp.refusals - s->seen_ref);
+	s->seen_dup = s->disp.duplicates;
+	s->seen_dec = s->disp.decisions;
+	s->seen_ref = s->disp.refusals;
+	if (s->sock) {
+		fb_socket_stats_get(s->sock, &ss);
+		fb_metrics_slack_link(s->metrics, ss.open, ss.connects);
+	}
+}
+
 static void engine_loop(server *s)
 {
 	while (!got_term && !s->fatal) {
@@ -397,6 +449,7 @@ static void engine_loop(server *s)
 			engine_round(s, m);
 		if (!s->fatal)
 			dispatch_due(s);
+		refresh_metrics(s);
 	}
 	/* drain: envelopes already read are answered, the step in flight commits */
 	for (emsg *m; (m = fb_queue_pop(s->q, s->busy ? 1000 : 0)) || s->busy;)
@@ -513,6 +566,18 @@ static int open_all(server *s)
 	return 1;
 }
 
+static int health_cb(void *ctx, char *why, size_t why_sz)
+{
+	server *s = ctx;
+	return fb_metrics_health(s->metrics, why, why_sz);
+}
+
+static void metrics_cb(void *ctx, fb_buf *out)
+{
+	server *s = ctx;
+	fb_metrics_render(s->metrics, out);
+}
+
 static int start_threads(server *s)
 {
 	fb_sender_opts so = {s->cfg.slack.api_url, s->cfg.slack.bot_token,
@@ -525,6 +590,19 @@ static int start_threads(server *s)
 	                     on_fatal,
 	                     s};
 
+	if (s->cfg.http.listen[0]) {
+		if (fb_http_parse_listen(s->cfg.http.listen, s->http_iface, sizeof(s->http_iface),
+		                         &s->http_port) != FB_OK) {
+			fprintf(stderr, "firebreak: %s\n", fb_error_last());
+			return 0;
+		}
+		s->http =
+		    (fb_http_opts){s->cfg.store.path, s->cfg.api.key, health_cb, metrics_cb, s};
+		s->http_proto = fb_http_protocol(&s->http);
+		ko.http = &s->http_proto;
+		ko.http_iface = s->http_iface;
+		ko.http_port = s->http_port;
+	}
 	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
 		s->worker_started = 1;
 	if (!s->worker_started || fb_sender_start(&so, &s->sender) != FB_OK ||
@@ -558,6 +636,7 @@ static void close_all(server *s)
 	explicit_bzero(s->cfg.slack.app_token, sizeof(s->cfg.slack.app_token));
 	explicit_bzero(s->cfg.slack.bot_token, sizeof(s->cfg.slack.bot_token));
 	explicit_bzero(s->cfg.gitops.token, sizeof(s->cfg.gitops.token));
+	explicit_bzero(s->cfg.api.key, sizeof(s->cfg.api.key));
 }
 
 static void install_signals(void)
@@ -588,6 +667,7 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 	}
 	s->config_path = config_path;
 	s->lat_us = malloc(LAT_MAX * sizeof(int64_t));
+	s->metrics = fb_metrics_new();
 	if (fb_config_load(config_path, &s->cfg, &errors) != FB_OK) {
 		fprintf(stderr, "%sfirebreak: %s\n", errors ? errors : "", fb_error_last());
 		free(errors);
@@ -609,6 +689,9 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 		    "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
 	if (!start_threads(s))
 		goto out;
+	if (s->cfg.http.listen[0])
+		fb_log(FB_LOG_INFO, "http.listening", "addr=%s api=%s", s->cfg.http.listen,
+		       s->cfg.api.key[0] ? "on" : "off");
 	fb_log(FB_LOG_INFO, "serve.started", "store=%s repo=%s channel=%s", s->cfg.store.path,
 	       s->gitops ? s->cfg.gitops.repo : "-",
 	       *s->cfg.slack.channel ? s->cfg.slack.channel : "-");
@@ -623,6 +706,7 @@ out:
 	close_all(s);
 	curl_global_cleanup();
 	free(s->lat_us);
+	fb_metrics_free(s->metrics);
 	free(s);
 	return rc;
 }

@@ -29,6 +29,7 @@
 #define MAX_CONNS 4
 #define FRAME_MAX (1024u * 1024u) /* the largest message we accept */
 #define HELD_MAX 1000             /* acks kept while no connection is open */
+#define SLACK_PROTOCOL "firebreak-slack"
 
 enum { C_FREE, C_CONNECTING, C_WAITING, C_OPEN, C_RETIRING };
 
@@ -68,6 +69,8 @@ struct fb_socket {
 	size_t n_held;
 	lws_sorted_usec_list_t sul;
 	lws_retry_bo_t policy;
+	struct lws_protocols protocols[3]; /* [http,] slack, end */
+	char iface[64];
 };
 
 static const uint32_t unused_table[] = {1000};
@@ -354,6 +357,7 @@ static void connect_url(fb_socket *s, char *url)
 	ci.protocol = NULL;
 	ci.ssl_connection = strcmp(prot, "wss") ? 0 : LCCSCF_USE_SSL;
 	ci.retry_and_idle_policy = &s->policy;
+	ci.local_protocol_name = SLACK_PROTOCOL;
 	ci.opaque_user_data = c;
 	ci.pwsi = &c->wsi;
 	fb_log(FB_LOG_INFO, "socket.connecting", "conn=%d scheme=%s host=%s", c->id, prot, host);
@@ -590,10 +594,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	return 0;
 }
 
-static const struct lws_protocols protocols[] = {
-    {"firebreak-slack", callback, 0, 16384, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+static const struct lws_protocols slack_protocol = {SLACK_PROTOCOL, callback, 0, 16384, 0, NULL, 0};
 
 static void lws_to_log(int level, const char *line)
 {
@@ -667,12 +668,25 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	lws_set_log_level(LLL_ERR, lws_to_log);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
+	if (o->http) { /* the server's protocol first: it serves plain HTTP */
+		s->protocols[0] = *o->http;
+		s->protocols[1] = slack_protocol;
+		snprintf(s->iface, sizeof(s->iface), "%s", o->http_iface);
+		info.port = o->http_port;
+		info.iface = s->iface;
+	} else {
+		s->protocols[0] = slack_protocol;
+	}
+	info.protocols = s->protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.fd_limit_per_thread = 64; /* not ulimit -n: keeps the idle RSS small */
 	info.user = s;
 	if (!(s->ctx = lws_create_context(&info))) {
 		fb_socket_stop(s);
+		if (o->http)
+			return fb_error_set(
+			    FB_EIO, "cannot listen on %s:%d (in use, or not an address here?)",
+			    o->http_iface, o->http_port);
 		return fb_error_set(FB_EIO, "cannot create the libwebsockets context");
 	}
 	if (pthread_create(&s->fetch_thread, NULL, fetch_main, s) == 0)

@@ -40,6 +40,8 @@ enum {
 	S_OUT_RETRY,
 	S_CARD_SET,
 	S_FEEDBACK_ADD,
+	S_INC_COUNTS,
+	S_OUT_DEPTH,
 	S_COUNT
 };
 
@@ -84,6 +86,8 @@ static const char *const sql_text[S_COUNT] = {
                    "WHERE id=?1",
     [S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
     [S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
+    [S_INC_COUNTS] = "SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status",
+    [S_OUT_DEPTH] = "SELECT COUNT(*) FROM outbox WHERE status='pending'",
     [S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
                        "VALUES (?1,?2,?3,?4,?5)",
 };
@@ -828,4 +832,34 @@ fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *
 	bind_text(s, 4, reason);
 	sqlite3_bind_int64(s, 5, fb_now_ms());
 	return step_done(st, s, "storing feedback");
+}
+
+fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, size_t max,
+                                size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, S_INC_COUNTS);
+	int r;
+	*n = 0;
+	if (!s)
+		return FB_EDB;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		col_copy(s, 0, status[*n], 16);
+		counts[(*n)++] = (long)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE || r == SQLITE_ROW ? FB_OK : db_error(st, "counting incidents");
+}
+
+fb_err fb_store_outbox_depth(fb_store *st, long *depth)
+{
+	sqlite3_stmt *s = stmt(st, S_OUT_DEPTH);
+	if (!s)
+		return FB_EDB;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return db_error(st, "counting the outbox");
+	}
+	*depth = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return FB_OK;
 }

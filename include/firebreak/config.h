@@ -68,6 +68,14 @@ typedef struct {
 		char bot_token[FB_CFG_STR]; /* secret: SLACK_BOT_TOKEN (xoxb-) */
 	} slack;
 
+	struct {
+		char listen[128]; /* ADDRESS:PORT; "" = no HTTP server */
+	} http;
+
+	struct {
+		char key[FB_CFG_STR]; /* secret: FIREBREAK_API_KEY; "" = the API is off */
+	} api;
+
 	/* From the environment only: who runs the CLI (USER) and the test
 	 * hook FIREBREAK_CRASH_AFTER. */
 	char user[64];

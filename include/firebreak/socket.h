@@ -19,6 +19,7 @@
 #define FIREBREAK_SOCKET_H
 
 #include <stddef.h>
+#include <libwebsockets.h>
 #include "firebreak/error.h"
 
 typedef struct fb_socket fb_socket;
@@ -33,6 +34,10 @@ typedef struct {
 	/* any thread: Socket Mode cannot continue (bad token, link disabled). */
 	void (*on_fatal)(void *ctx, const char *why);
 	void *ctx;
+	/* optional: the HTTP server served by the same context (http.h) */
+	const struct lws_protocols *http;
+	const char *http_iface;
+	int http_port;
 } fb_socket_opts;
 
 typedef struct {

@@ -67,8 +67,10 @@ class Daemon:
         with open(self.cfg, "w") as f:
             f.write("slack:\n  post_interval_ms: 20\n  ping_interval: 1s\n  dead_after: 3s\n"
                     "engine:\n  retry_delay: 1s\n")
+        self.http_port = free_port()
         self.env = dict(os.environ, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN,
                         SLACK_API_URL=sim.api_url, SLACK_CHANNEL=CHANNEL,
+                        FIREBREAK_HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
                         FIREBREAK_DB=self.db, GITOPS_REPO=self.repo, FIREBREAK_CONFIG="",
                         ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
         self.env.update(extra_env or {})
@@ -100,6 +102,26 @@ class Daemon:
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(port, path, key=None, method="GET", body=None):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(), r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("Content-Type", "")
 
 
 def new_repo(path):
@@ -409,6 +431,28 @@ def run_all(work, sim):
         time.sleep(0.5)
         check(sim.state()["counters"].get("views.open", 0) == opens + 1, "views.open retried")
 
+    @test("HTTP: /health is ok, /metrics counts what happened (promtool accepts it), the API is off without a key")
+    def _():
+        code, body, _t = http(d.http_port, "/health")
+        check(code == 200 and body.strip() == "ok", (code, body))
+        code, body, ctype = http(d.http_port, "/metrics")
+        check(code == 200 and ctype.startswith("text/plain"), (code, ctype))
+        for want in ("firebreak_slack_envelopes_total", 'firebreak_decisions_total{result="refused"}',
+                     'firebreak_incidents{status="resolved"}', "firebreak_ack_latency_seconds_bucket",
+                     "firebreak_slack_connected 1"):
+            check(want in body, f"{want} missing")
+        envs = int(re.search(r"^firebreak_slack_envelopes_total (\d+)", body, re.M).group(1))
+        check(envs >= 20, f"envelopes {envs}")
+        if shutil.which("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+            check(r.returncode == 0, r.stdout + r.stderr)
+        code, body, _t = http(d.http_port, "/api/v1/incidents")
+        check(code == 404 and "api.key" in body, (code, body))
+        code, body, _t = http(d.http_port, "/nope")
+        check(code == 404, code)
+        code, body, _t = http(d.http_port, "/health", method="POST", body=b"x" * 100)
+        check(code == 405, code)
+
     @test("SIGHUP with a broken config keeps running; SIGTERM exits 0")
     def _():
         good = open(d.cfg).read()
@@ -469,6 +513,8 @@ def run_all(work, sim):
     with open(d3.cfg, "w") as f:
         f.write(cfg)
 
+    d3.env["FIREBREAK_API_KEY"] = "k-" + "7" * 30
+
     @test("policy: a non-approver and the person who raised it are refused, ephemerally; an approver decides")
     def _():
         d3.start()
@@ -490,6 +536,26 @@ def run_all(work, sim):
         sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
         sim.wait_for(lambda s: (lambda c: c and "Committed" in card_text(c))(card_for(s, iid)))
         check(commits_for(d3.repo, iid) == 1, "commits != 1")
+
+    @test("HTTP API: refused without the key or with a wrong one; lists and shows incidents with it")
+    def _():
+        key = d3.env["FIREBREAK_API_KEY"]
+        code, body, _t = http(d3.http_port, "/api/v1/incidents")
+        check(code == 401, (code, body))
+        code, body, _t = http(d3.http_port, "/api/v1/incidents", key="wrong")
+        check(code == 401, (code, body))
+        code, body, ctype = http(d3.http_port, "/api/v1/incidents?all=1", key=key)
+        check(code == 200 and ctype.startswith("application/json"), (code, ctype))
+        incs = json.loads(body)
+        check(incs and incs[0]["id"].startswith("incident-"), incs)
+        code, body, _t = http(d3.http_port, "/api/v1/incidents/" + incs[0]["id"], key=key)
+        one = json.loads(body)
+        check(code == 200 and one["timeline"] and one["state"]["id"] == incs[0]["id"], body[:300])
+        code, body, _t = http(d3.http_port, "/api/v1/incidents/incident-nope", key=key)
+        check(code == 404, code)
+        code, body, _t = http(d3.http_port, "/api/v1/status", key=key)
+        check(code == 200 and json.loads(body)["status"] == "ok", body)
+        check(key not in d3.log(), "the API key was logged")
 
     @test("/incidents trigger with no text opens a form; its submission raises an incident")
     def _():
