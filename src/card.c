@@ -138,6 +138,8 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *st
 		put(vars, "result", fb_json_str(vf, "result"));
 		status_line(t, b, "status_verify", vars);
 	}
+	if (!strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved"))
+		status_line(t, b, "status_alert_resolved", vars);
 	if (*fb_json_str(state, "apply_error")) {
 		put(vars, "error", fb_json_str(state, "apply_error"));
 		status_line(t, b, "status_apply_error", vars);

@@ -113,6 +113,8 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 		cJSON_AddStringToObject(state, "app_hint", sig->app);
 	if (sig->channel && *sig->channel)
 		cJSON_AddStringToObject(state, "slack_channel", sig->channel);
+	if (sig->fingerprint && *sig->fingerprint)
+		cJSON_AddStringToObject(state, "fingerprint", sig->fingerprint);
 	if (sig->decision)
 		cJSON_AddItemToObject(state, "decision", cJSON_Duplicate(sig->decision, 1));
 	if (sig->overrides && cJSON_GetArraySize(sig->overrides) > 0)
@@ -123,6 +125,8 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	snprintf(row.status, sizeof(row.status), "open");
 	snprintf(row.node, sizeof(row.node), "collect");
 	snprintf(row.source, sizeof(row.source), "%s", sig->source ? sig->source : "cli");
+	snprintf(row.fingerprint, sizeof(row.fingerprint), "%s",
+	         sig->fingerprint ? sig->fingerprint : "");
 	row.created_at = row.updated_at = fb_now_ms();
 	row.state = cJSON_PrintUnformatted(state);
 	cJSON_Delete(state);

@@ -12,6 +12,7 @@
  */
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,57 @@
 
 #define ANSWER_MAX (4u * 1024u * 1024u)
 
+#define HOOK_BODY_MAX (1024u * 1024u)
+#define PENDING_MAX 256
+
 typedef struct {
 	fb_buf body;
 	const char *type;
 	unsigned int status;
 	size_t sent;
+	int headers_sent, ready;
+	int hook; /* a webhook body is arriving */
+	int too_big;
+	long id;   /* the deferred request's id, 0 = none */
+	fb_buf in; /* the request body */
 } session;
 
 static const fb_http_opts *opts;
 static fb_store *ro; /* io thread only */
+static struct lws_context *context;
+
+/* Deferred answers: the io thread keeps id -> wsi; other threads hand
+ * completions over under the mutex and wake the io loop. */
+typedef struct done {
+	struct done *next;
+	long id;
+	unsigned int status;
+	char message[256];
+} done;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static done *completions;
+static struct {
+	long id;
+	struct lws *wsi;
+} pending[PENDING_MAX];
+static long next_id;
+
+void fb_http_complete(long id, unsigned int status, const char *message)
+{
+	done *d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->id = id;
+	d->status = status;
+	snprintf(d->message, sizeof(d->message), "%s", message);
+	pthread_mutex_lock(&mu);
+	d->next = completions;
+	completions = d;
+	pthread_mutex_unlock(&mu);
+	if (context)
+		lws_cancel_service(context);
+}
 
 fb_err fb_http_parse_listen(const char *listen, char *iface, size_t iface_sz, int *port)
 {
@@ -54,6 +97,7 @@ static void answer(session *ss, unsigned int status, const char *type, const cha
 	fb_buf_addstr(&ss->body, body);
 	ss->status = status;
 	ss->type = type;
+	ss->ready = 1;
 }
 
 static void answer_json(session *ss, unsigned int status, cJSON *o)
@@ -71,17 +115,20 @@ static void answer_error(session *ss, unsigned int status, const char *msg)
 	answer_json(ss, status, o);
 }
 
-static int authorised(struct lws *wsi)
+static int bearer_is(struct lws *wsi, const char *key)
 {
 	char hdr[600];
-	const char *key = opts->api_key;
 	size_t klen = strlen(key);
-
 	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
 		return 0;
 	if (strncmp(hdr, "Bearer ", 7) || strlen(hdr + 7) != klen)
 		return 0;
 	return CRYPTO_memcmp(hdr + 7, key, klen) == 0;
+}
+
+static int authorised(struct lws *wsi)
+{
+	return bearer_is(wsi, opts->api_key);
 }
 
 static cJSON *incident_json(const fb_incident_row *r, int with_state)
@@ -189,11 +236,91 @@ static void api(struct lws *wsi, session *ss, const char *path, const char *quer
 		answer_error(ss, 404, "no such route");
 }
 
+/* POST /hooks/alertmanager: authorised now, answered after the commit. */
+static void hook_begin(struct lws *wsi, session *ss)
+{
+	if (!opts->hook_token || !opts->hook_token[0]) {
+		answer_error(ss, 404, "the Alertmanager hook is off: set ALERTMANAGER_TOKEN");
+		return;
+	}
+	if (!bearer_is(wsi, opts->hook_token)) {
+		answer_error(ss, 401, "missing or wrong bearer token");
+		return;
+	}
+	ss->hook = 1;
+	ss->ready = 0;
+	fb_buf_init(&ss->in, HOOK_BODY_MAX);
+}
+
+static void hook_body_done(struct lws *wsi, session *ss)
+{
+	cJSON *j;
+	size_t slot = PENDING_MAX;
+
+	if (ss->too_big) {
+		answer_error(ss, 413, "the body is larger than 1 MiB");
+		return;
+	}
+	j = cJSON_ParseWithLength(fb_buf_str(&ss->in) ? fb_buf_str(&ss->in) : "", ss->in.len);
+	if (!cJSON_IsObject(j) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "alerts"))) {
+		cJSON_Delete(j);
+		answer_error(ss, 400, "not an Alertmanager webhook payload (version 4)");
+		return;
+	}
+	cJSON_Delete(j);
+	for (size_t i = 0; i < PENDING_MAX && slot == PENDING_MAX; i++)
+		if (!pending[i].wsi)
+			slot = i;
+	if (slot == PENDING_MAX) {
+		answer_error(ss, 503, "too many requests in flight");
+		return;
+	}
+	ss->id = ++next_id;
+	pending[slot].id = ss->id;
+	pending[slot].wsi = wsi;
+	if (!opts->hook(opts->ctx, ss->id, fb_buf_take(&ss->in), ss->in.len)) {
+		pending[slot].wsi = NULL;
+		ss->id = 0;
+		answer_error(ss, 503, "the engine is busy");
+	}
+}
+
+/* io thread: completions from the engine become answers. */
+static void drain_completions(void)
+{
+	done *d;
+	pthread_mutex_lock(&mu);
+	d = completions;
+	completions = NULL;
+	pthread_mutex_unlock(&mu);
+	while (d) {
+		done *next = d->next;
+		for (size_t i = 0; i < PENDING_MAX; i++) {
+			if (pending[i].wsi && pending[i].id == d->id) {
+				session *ss = lws_wsi_user(pending[i].wsi);
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, d->status < 300 ? "status" : "error",
+				                        d->message);
+				answer_json(ss, d->status, o);
+				lws_callback_on_writable(pending[i].wsi);
+				pending[i].wsi = NULL;
+			}
+		}
+		free(d);
+		d = next;
+	}
+}
+
 static void route(struct lws *wsi, session *ss, const char *path, int is_get)
 {
 	char query[128] = "";
 
 	lws_hdr_copy(wsi, query, sizeof(query), WSI_TOKEN_HTTP_URI_ARGS);
+	if (!is_get && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 &&
+	    !strcmp(path, "/hooks/alertmanager")) {
+		hook_begin(wsi, ss);
+		return;
+	}
 	if (!is_get) {
 		answer_error(ss, 405, "only GET is served here");
 		return;
@@ -205,11 +332,13 @@ static void route(struct lws *wsi, session *ss, const char *path, int is_get)
 		fb_buf_printf(&ss->body, "%s\n", ok ? "ok" : why);
 		ss->status = ok ? 200 : 503;
 		ss->type = "text/plain; charset=utf-8";
+		ss->ready = 1;
 	} else if (!strcmp(path, "/metrics")) {
 		fb_buf_reset(&ss->body);
 		opts->metrics(opts->ctx, &ss->body);
 		ss->status = 200;
 		ss->type = "text/plain; version=0.0.4; charset=utf-8";
+		ss->ready = 1;
 	} else if (!strncmp(path, "/api/", 5)) {
 		api(wsi, ss, path, query);
 	} else {
@@ -225,6 +354,7 @@ static int send_headers(struct lws *wsi, session *ss)
 	                                end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	ss->headers_sent = 1;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -254,28 +384,51 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
 	session *ss = user;
-	(void)len;
 
 	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT: context = lws_get_context(wsi); break;
 	case LWS_CALLBACK_HTTP: {
 		int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 		if (!ss->body.max) /* a keep-alive connection reuses its session */
 			fb_buf_init(&ss->body, ANSWER_MAX);
 		fb_buf_reset(&ss->body);
 		ss->sent = 0;
+		ss->headers_sent = ss->ready = ss->hook = ss->too_big = 0;
 		route(wsi, ss, in ? (const char *)in : "/", is_get);
-		return send_headers(wsi, ss);
+		if (ss->ready)
+			lws_callback_on_writable(wsi);
+		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		return 0; /* a body on a GET-only server is ignored; POST got 405 */
-	case LWS_CALLBACK_HTTP_WRITEABLE: return ss ? write_body(wsi, ss) : -1;
+		if (ss->hook && !ss->too_big && fb_buf_add(&ss->in, in, len) != FB_OK)
+			ss->too_big = 1;
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (ss->hook) {
+			hook_body_done(wsi, ss);
+			fb_buf_free(&ss->in);
+			if (ss->ready)
+				lws_callback_on_writable(wsi);
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!ss || !ss->ready)
+			return 0;
+		return ss->headers_sent ? write_body(wsi, ss) : send_headers(wsi, ss);
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (ss)
+		if (ss) {
+			for (size_t i = 0; i < PENDING_MAX; i++)
+				if (pending[i].wsi == wsi)
+					pending[i].wsi = NULL;
 			fb_buf_free(&ss->body);
+			fb_buf_free(&ss->in);
+		}
 		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain_completions(); break;
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
 		fb_store_free(ro);
 		ro = NULL;
+		context = NULL;
 		break;
 	default: break;
 	}

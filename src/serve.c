@@ -34,11 +34,12 @@
 
 #define IDLE_WAIT_MS 200 /* signals are noticed within this */
 
-enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK };
+enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK, M_HOOK };
 
 typedef struct {
 	int kind;
 	int conn;
+	long hook_id; /* M_HOOK: the HTTP request waiting for the answer */
 	char *json;
 	size_t len;
 	fb_send_result *res;
@@ -84,6 +85,8 @@ typedef struct {
 	int fatal;
 	char bot_user[64];
 } server;
+
+static void handle_hook(server *s, emsg *m);
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -383,6 +386,8 @@ static void engine_round(server *s, emsg *first)
 	for (size_t i = 0; i < n; i++) {
 		if (batch[i]->kind == M_ENVELOPE)
 			handle_envelope(s, batch[i]);
+		else if (batch[i]->kind == M_HOOK)
+			handle_hook(s, batch[i]);
 		else if (batch[i]->kind == M_FATAL) {
 			fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", batch[i]->why);
 			fprintf(stderr, "firebreak: %s\n", batch[i]->why);
@@ -566,6 +571,45 @@ static int open_all(server *s)
 	return 1;
 }
 
+/* io thread: a webhook body, answered once the engine has committed it */
+static int hook_cb(void *ctx, long id, char *body, size_t len)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(body);
+		return 0;
+	}
+	m->kind = M_HOOK;
+	m->json = body;
+	m->len = len;
+	m->hook_id = id;
+	if (fb_queue_push(s->q, m) != FB_OK) {
+		m->json = NULL; /* the caller still answers; the body is freed below */
+		free(body);
+		emsg_free(m);
+		return 0;
+	}
+	return 1;
+}
+
+static void handle_hook(server *s, emsg *m)
+{
+	long created = 0;
+	char msg[256];
+	fb_err rc = fb_dispatch_alertmanager(&s->disp, m->json, m->len, &created);
+
+	if (rc == FB_OK) {
+		snprintf(msg, sizeof(msg), "stored; %ld new incident%s", created,
+		         created == 1 ? "" : "s");
+		fb_http_complete(m->hook_id, 200, msg);
+		fb_log(FB_LOG_INFO, "alertmanager.received", "bytes=%zu new=%ld", m->len, created);
+	} else { /* 5xx: Alertmanager retries; 4xx: it drops */
+		fb_http_complete(m->hook_id, rc == FB_EINVAL ? 400 : 500, fb_error_last());
+		fb_log(FB_LOG_WARN, "alertmanager.refused", "error=\"%s\"", fb_error_last());
+	}
+}
+
 static int health_cb(void *ctx, char *why, size_t why_sz)
 {
 	server *s = ctx;
@@ -597,7 +641,8 @@ static int start_threads(server *s)
 			return 0;
 		}
 		s->http =
-		    (fb_http_opts){s->cfg.store.path, s->cfg.api.key, health_cb, metrics_cb, s};
+		    (fb_http_opts){s->cfg.store.path,         s->cfg.api.key, health_cb, metrics_cb,
+		                   s->cfg.alertmanager.token, hook_cb,        s};
 		s->http_proto = fb_http_protocol(&s->http);
 		ko.http = &s->http_proto;
 		ko.http_iface = s->http_iface;

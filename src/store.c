@@ -41,6 +41,7 @@ enum {
 	S_CARD_SET,
 	S_FEEDBACK_ADD,
 	S_INC_COUNTS,
+	S_INC_BY_FP,
 	S_OUT_DEPTH,
 	S_COUNT
 };
@@ -86,6 +87,8 @@ static const char *const sql_text[S_COUNT] = {
                    "WHERE id=?1",
     [S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
     [S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
+    [S_INC_BY_FP] = "SELECT " INC_COLS " FROM incidents WHERE fingerprint=?1 "
+                    "ORDER BY created_at DESC, id DESC LIMIT 1",
     [S_INC_COUNTS] = "SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status",
     [S_OUT_DEPTH] = "SELECT COUNT(*) FROM outbox WHERE status='pending'",
     [S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
@@ -862,4 +865,24 @@ fb_err fb_store_outbox_depth(fb_store *st, long *depth)
 	*depth = (long)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return FB_OK;
+}
+
+fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, fb_incident_row **out)
+{
+	sqlite3_stmt *s = stmt(st, S_INC_BY_FP);
+	int r;
+
+	*out = NULL;
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, fp);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*out = row_from(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_ROW)
+		return *out ? FB_OK : fb_error_set(FB_ENOMEM, "out of memory");
+	if (r == SQLITE_DONE)
+		return fb_error_set(FB_ENOTFOUND, "no incident with fingerprint %s", fp);
+	return db_error(st, "finding an incident");
 }

@@ -76,6 +76,10 @@ typedef struct {
 		char key[FB_CFG_STR]; /* secret: FIREBREAK_API_KEY; "" = the API is off */
 	} api;
 
+	struct {
+		char token[FB_CFG_STR]; /* secret: ALERTMANAGER_TOKEN; "" = the hook is off */
+	} alertmanager;
+
 	/* From the environment only: who runs the CLI (USER) and the test
 	 * hook FIREBREAK_CRASH_AFTER. */
 	char user[64];

@@ -30,6 +30,14 @@ typedef struct {
  */
 fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char **ack);
 
+/*
+ * An Alertmanager webhook body (version 4), in one transaction: a firing
+ * alert raises an incident (fingerprint "am:<alert fingerprint>"), or is
+ * noted on the open incident it repeats; a resolved one is recorded on
+ * its incident and shown on the card.  *created counts new incidents.
+ */
+fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, long *created);
+
 /* Tells a user, ephemerally, the catalog message key (its own transaction). */
 fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key);
 

@@ -67,6 +67,7 @@ typedef struct {
 	const cJSON *decision;    /* optional: a decision given up front (--yes) */
 	const cJSON *overrides;   /* optional: values a person already chose (--set) */
 	const char *channel;      /* optional: the Slack channel for the card */
+	const char *fingerprint;  /* optional: what makes a repeat the same problem */
 } fb_signal;
 
 /* Creates an incident (masked excerpt, first job: collect). */

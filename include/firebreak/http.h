@@ -20,8 +20,17 @@ typedef struct {
 	int (*health)(void *ctx, char *why, size_t why_sz);
 	/* any thread: Prometheus text exposition appended to out */
 	void (*metrics)(void *ctx, fb_buf *out);
+	/* POST /hooks/alertmanager (on when hook_token is set): a JSON body
+	 * that parsed, handed over (the callee owns it).  The answer is sent
+	 * when fb_http_complete(id, ...) is called, after the engine commits.
+	 * Returns 0 when the body could not be queued (503 at once). */
+	const char *hook_token;
+	int (*hook)(void *ctx, long id, char *body, size_t len);
 	void *ctx;
 } fb_http_opts;
+
+/* Any thread: answers the deferred request id (see hook). */
+void fb_http_complete(long id, unsigned int status, const char *message);
 
 /* The protocol entry for the context's protocol list; opts must outlive
  * the context. */

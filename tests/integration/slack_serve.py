@@ -18,7 +18,7 @@ import traceback
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "fakes"))
-from simclient import APP_TOKEN, BOT_TOKEN, SimError, ack, buttons, card, start_sim, stop_sim, thread  # noqa: E402
+from simclient import APP_TOKEN, BOT_TOKEN, SimError, ack, buttons, card, start_sim, stop_sim, thread  # noqa: E402,F401
 
 FB = os.environ.get("FIREBREAK_BIN", os.path.join(TOP, "build", "firebreak-san"))
 OOM_LOG = open(os.path.join(TOP, "tests", "data", "demo", "oom.log")).read()
