@@ -253,25 +253,18 @@ static fb_err slash_list(fb_dispatch *d, const char *arg, cJSON **reply)
 	return rc;
 }
 
-static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply)
+/* Stores feedback, with a timeline entry and a line in the card's thread.
+ * FB_ENOTFOUND for no such incident. */
+static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
+                              const char *why)
 {
-	char id[64] = "", verdict[16] = "";
-	const char *user = fb_json_str(p, "user_id");
-	const char *reason = "";
 	fb_incident_row *row = NULL;
 	fb_err rc;
-	int used = 0;
 
-	if (sscanf(text, "%63s %15s %n", id, verdict, &used) < 2 ||
-	    (strcmp(verdict, "good") && strcmp(verdict, "bad")))
-		return reply_key(d, "feedback_usage", NULL, reply);
-	if (used > 0 && (size_t)used <= strlen(text))
-		reason = text + used;
 	if (!valid_id(id) || fb_store_incident_get(d->env->store, id, &row) != FB_OK) {
-		fb_error_clear();
-		return reply_key(d, "not_found", vars1("id", id), reply);
+		fb_incident_row_free(row);
+		return fb_error_set(FB_ENOTFOUND, "no incident %.64s", id);
 	}
-	char *why = unescape(reason);
 	rc = fb_store_feedback_add(d->env->store, id, user, verdict, why);
 	if (!rc)
 		rc = fb_store_timeline_add(d->env->store, id, user, "feedback", verdict);
@@ -289,11 +282,30 @@ static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, c
 		free(who);
 		cJSON_Delete(v);
 	}
-	free(why);
 	fb_incident_row_free(row);
-	if (rc)
-		return rc;
-	return reply_key(d, "feedback_thanks", vars1("id", id), reply);
+	return rc;
+}
+
+static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply)
+{
+	char id[64] = "", verdict[16] = "";
+	const char *reason = "";
+	int used = 0;
+	fb_err rc;
+
+	if (sscanf(text, "%63s %15s %n", id, verdict, &used) < 2 ||
+	    (strcmp(verdict, "good") && strcmp(verdict, "bad")))
+		return reply_key(d, "feedback_usage", NULL, reply);
+	if (used > 0 && (size_t)used <= strlen(text))
+		reason = text + used;
+	char *why = unescape(reason);
+	rc = record_feedback(d, id, fb_json_str(p, "user_id"), verdict, why);
+	free(why);
+	if (rc == FB_ENOTFOUND) {
+		fb_error_clear();
+		return reply_key(d, "not_found", vars1("id", id), reply);
+	}
+	return rc ? rc : reply_key(d, "feedback_thanks", vars1("id", id), reply);
 }
 
 static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
@@ -732,6 +744,51 @@ fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, lo
 		}
 		fb_incident_row_free(seen);
 	}
+	if (!rc)
+		rc = fb_store_commit(d->env->store);
+	if (rc)
+		fb_store_rollback(d->env->store);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* ---- the HTTP API ---- */
+
+fb_err fb_dispatch_api_trigger(fb_dispatch *d, const char *body, size_t len, char id[64])
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	const char *log = fb_json_str(j, "log"), *user = fb_json_str(j, "user");
+	fb_err rc;
+
+	if (!*log) {
+		cJSON_Delete(j);
+		return fb_error_set(FB_EINVAL, "\"log\" (the excerpt, a string) is required");
+	}
+	fb_signal sig = {.source = "api",
+	                 .text = log,
+	                 .len = strlen(log),
+	                 .app = fb_json_str(j, "app"),
+	                 .triggered_by = *user ? user : "api",
+	                 .channel = d->env->cfg->slack.channel};
+	rc = fb_graph_create(d->env, &sig, id);
+	cJSON_Delete(j);
+	return rc;
+}
+
+fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	const char *verdict = fb_json_str(j, "verdict"), *user = fb_json_str(j, "user");
+	fb_err rc;
+
+	if (strcmp(verdict, "good") && strcmp(verdict, "bad")) {
+		cJSON_Delete(j);
+		return fb_error_set(FB_EINVAL, "\"verdict\" must be \"good\" or \"bad\"");
+	}
+	rc = fb_store_begin(d->env->store);
+	if (!rc)
+		rc =
+		    record_feedback(d, id, *user ? user : "api", verdict, fb_json_str(j, "reason"));
 	if (!rc)
 		rc = fb_store_commit(d->env->store);
 	if (rc)

@@ -32,7 +32,9 @@ typedef struct {
 	unsigned int status;
 	size_t sent;
 	int headers_sent, ready;
-	int hook; /* a webhook body is arriving */
+	int hook; /* a body to hand to the engine is arriving */
+	fb_http_kind kind;
+	char arg[64]; /* the incident id of a feedback */
 	int too_big;
 	long id;   /* the deferred request's id, 0 = none */
 	fb_buf in; /* the request body */
@@ -48,7 +50,8 @@ typedef struct done {
 	struct done *next;
 	long id;
 	unsigned int status;
-	char message[256];
+	char key[16];
+	char value[256];
 } done;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -59,14 +62,15 @@ static struct {
 } pending[PENDING_MAX];
 static long next_id;
 
-void fb_http_complete(long id, unsigned int status, const char *message)
+void fb_http_complete(long id, unsigned int status, const char *key, const char *value)
 {
 	done *d = calloc(1, sizeof(*d));
 	if (!d)
 		return;
 	d->id = id;
 	d->status = status;
-	snprintf(d->message, sizeof(d->message), "%s", message);
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	snprintf(d->value, sizeof(d->value), "%s", value);
 	pthread_mutex_lock(&mu);
 	d->next = completions;
 	completions = d;
@@ -248,6 +252,26 @@ static void hook_begin(struct lws *wsi, session *ss)
 		return;
 	}
 	ss->hook = 1;
+	ss->kind = FB_HTTP_ALERTMANAGER;
+	ss->ready = 0;
+	fb_buf_init(&ss->in, HOOK_BODY_MAX);
+}
+
+/* POST /api/v1/incidents and /api/v1/incidents/{id}/feedback (authorised). */
+static void api_post(session *ss, const char *path)
+{
+	const char *id = path + 18, *slash;
+	if (!strcmp(path, "/api/v1/incidents")) {
+		ss->kind = FB_HTTP_TRIGGER;
+	} else if (!strncmp(path, "/api/v1/incidents/", 18) && (slash = strchr(id, '/')) &&
+	           !strcmp(slash, "/feedback") && slash - id < 64) {
+		ss->kind = FB_HTTP_FEEDBACK;
+		snprintf(ss->arg, sizeof(ss->arg), "%.*s", (int)(slash - id), id);
+	} else {
+		answer_error(ss, 404, "no such route");
+		return;
+	}
+	ss->hook = 1;
 	ss->ready = 0;
 	fb_buf_init(&ss->in, HOOK_BODY_MAX);
 }
@@ -262,9 +286,13 @@ static void hook_body_done(struct lws *wsi, session *ss)
 		return;
 	}
 	j = cJSON_ParseWithLength(fb_buf_str(&ss->in) ? fb_buf_str(&ss->in) : "", ss->in.len);
-	if (!cJSON_IsObject(j) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "alerts"))) {
+	if (!cJSON_IsObject(j) || (ss->kind == FB_HTTP_ALERTMANAGER &&
+	                           !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "alerts")))) {
 		cJSON_Delete(j);
-		answer_error(ss, 400, "not an Alertmanager webhook payload (version 4)");
+		answer_error(ss, 400,
+		             ss->kind == FB_HTTP_ALERTMANAGER
+		                 ? "not an Alertmanager webhook payload (version 4)"
+		                 : "the body must be a JSON object");
 		return;
 	}
 	cJSON_Delete(j);
@@ -278,7 +306,8 @@ static void hook_body_done(struct lws *wsi, session *ss)
 	ss->id = ++next_id;
 	pending[slot].id = ss->id;
 	pending[slot].wsi = wsi;
-	if (!opts->hook(opts->ctx, ss->id, fb_buf_take(&ss->in), ss->in.len)) {
+	size_t len = ss->in.len;
+	if (!opts->hook(opts->ctx, ss->id, ss->kind, ss->arg, fb_buf_take(&ss->in), len)) {
 		pending[slot].wsi = NULL;
 		ss->id = 0;
 		answer_error(ss, 503, "the engine is busy");
@@ -299,8 +328,7 @@ static void drain_completions(void)
 			if (pending[i].wsi && pending[i].id == d->id) {
 				session *ss = lws_wsi_user(pending[i].wsi);
 				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, d->status < 300 ? "status" : "error",
-				                        d->message);
+				cJSON_AddStringToObject(o, d->key, d->value);
 				answer_json(ss, d->status, o);
 				lws_callback_on_writable(pending[i].wsi);
 				pending[i].wsi = NULL;
@@ -316,13 +344,23 @@ static void route(struct lws *wsi, session *ss, const char *path, int is_get)
 	char query[128] = "";
 
 	lws_hdr_copy(wsi, query, sizeof(query), WSI_TOKEN_HTTP_URI_ARGS);
-	if (!is_get && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 &&
-	    !strcmp(path, "/hooks/alertmanager")) {
+	int is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+	if (is_post && !strcmp(path, "/hooks/alertmanager")) {
 		hook_begin(wsi, ss);
 		return;
 	}
+	if (is_post && !strncmp(path, "/api/", 5)) {
+		if (!opts->api_key[0])
+			answer_error(ss, 404, "the API is off: set api.key (FIREBREAK_API_KEY)");
+		else if (!authorised(wsi))
+			answer_error(ss, 401,
+			             "missing or wrong API key (Authorization: Bearer KEY)");
+		else
+			api_post(ss, path);
+		return;
+	}
 	if (!is_get) {
-		answer_error(ss, 405, "only GET is served here");
+		answer_error(ss, 405, "this route takes GET");
 		return;
 	}
 	if (!strcmp(path, "/health")) {
@@ -394,6 +432,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		fb_buf_reset(&ss->body);
 		ss->sent = 0;
 		ss->headers_sent = ss->ready = ss->hook = ss->too_big = 0;
+		ss->arg[0] = '\0';
 		route(wsi, ss, in ? (const char *)in : "/", is_get);
 		if (ss->ready)
 			lws_callback_on_writable(wsi);

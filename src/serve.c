@@ -40,6 +40,7 @@ typedef struct {
 	int kind;
 	int conn;
 	long hook_id; /* M_HOOK: the HTTP request waiting for the answer */
+	fb_http_kind hook_kind;
 	char *json;
 	size_t len;
 	fb_send_result *res;
@@ -572,7 +573,7 @@ static int open_all(server *s)
 }
 
 /* io thread: a webhook body, answered once the engine has committed it */
-static int hook_cb(void *ctx, long id, char *body, size_t len)
+static int hook_cb(void *ctx, long id, fb_http_kind kind, const char *arg, char *body, size_t len)
 {
 	server *s = ctx;
 	emsg *m = calloc(1, sizeof(*m));
@@ -584,6 +585,8 @@ static int hook_cb(void *ctx, long id, char *body, size_t len)
 	m->json = body;
 	m->len = len;
 	m->hook_id = id;
+	m->hook_kind = kind;
+	snprintf(m->why, sizeof(m->why), "%s", arg);
 	if (fb_queue_push(s->q, m) != FB_OK) {
 		m->json = NULL; /* the caller still answers; the body is freed below */
 		free(body);
@@ -593,21 +596,36 @@ static int hook_cb(void *ctx, long id, char *body, size_t len)
 	return 1;
 }
 
+static unsigned int http_status(fb_err rc)
+{
+	/* 5xx only when a retry can help: Alertmanager drops a 4xx */
+	return rc == FB_EINVAL ? 400 : rc == FB_ENOTFOUND ? 404 : 500;
+}
+
 static void handle_hook(server *s, emsg *m)
 {
 	long created = 0;
-	char msg[256];
-	fb_err rc = fb_dispatch_alertmanager(&s->disp, m->json, m->len, &created);
+	char msg[256], id[64];
+	fb_err rc;
 
-	if (rc == FB_OK) {
+	if (m->hook_kind == FB_HTTP_TRIGGER) {
+		if ((rc = fb_dispatch_api_trigger(&s->disp, m->json, m->len, id)) == FB_OK)
+			fb_http_complete(m->hook_id, 201, "id", id);
+	} else if (m->hook_kind == FB_HTTP_FEEDBACK) {
+		if ((rc = fb_dispatch_api_feedback(&s->disp, m->why, m->json, m->len)) == FB_OK)
+			fb_http_complete(m->hook_id, 201, "status", "recorded");
+	} else if ((rc = fb_dispatch_alertmanager(&s->disp, m->json, m->len, &created)) == FB_OK) {
 		snprintf(msg, sizeof(msg), "stored; %ld new incident%s", created,
 		         created == 1 ? "" : "s");
-		fb_http_complete(m->hook_id, 200, msg);
+		fb_http_complete(m->hook_id, 200, "status", msg);
 		fb_log(FB_LOG_INFO, "alertmanager.received", "bytes=%zu new=%ld", m->len, created);
-	} else { /* 5xx: Alertmanager retries; 4xx: it drops */
-		fb_http_complete(m->hook_id, rc == FB_EINVAL ? 400 : 500, fb_error_last());
-		fb_log(FB_LOG_WARN, "alertmanager.refused", "error=\"%s\"", fb_error_last());
 	}
+	if (rc) {
+		fb_http_complete(m->hook_id, http_status(rc), "error", fb_error_last());
+		fb_log(FB_LOG_WARN, "http.refused", "kind=%d error=\"%s\"", (int)m->hook_kind,
+		       fb_error_last());
+	}
+	flush_outbox(s);
 }
 
 static int health_cb(void *ctx, char *why, size_t why_sz)

@@ -38,6 +38,11 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
  */
 fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, long *created);
 
+/* POST /api/v1/incidents: {"log", "app"?, "user"?} raises an incident. */
+fb_err fb_dispatch_api_trigger(fb_dispatch *d, const char *body, size_t len, char id[64]);
+/* POST /api/v1/incidents/{id}/feedback: {"verdict": good|bad, "reason"?, "user"?}. */
+fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len);
+
 /* Tells a user, ephemerally, the catalog message key (its own transaction). */
 fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key);
 

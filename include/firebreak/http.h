@@ -13,6 +13,12 @@
 #include "firebreak/buf.h"
 #include "firebreak/error.h"
 
+typedef enum {
+	FB_HTTP_ALERTMANAGER, /* POST /hooks/alertmanager */
+	FB_HTTP_TRIGGER,      /* POST /api/v1/incidents {"log", "app"?, "user"?} */
+	FB_HTTP_FEEDBACK, /* POST /api/v1/incidents/{id}/feedback {"verdict", "reason"?, "user"?} */
+} fb_http_kind;
+
 typedef struct {
 	const char *store_path; /* for the API's read-only connection */
 	const char *api_key;    /* "" = the API is off (404) */
@@ -20,17 +26,21 @@ typedef struct {
 	int (*health)(void *ctx, char *why, size_t why_sz);
 	/* any thread: Prometheus text exposition appended to out */
 	void (*metrics)(void *ctx, fb_buf *out);
-	/* POST /hooks/alertmanager (on when hook_token is set): a JSON body
-	 * that parsed, handed over (the callee owns it).  The answer is sent
-	 * when fb_http_complete(id, ...) is called, after the engine commits.
-	 * Returns 0 when the body could not be queued (503 at once). */
+	/*
+	 * Requests that change state are answered only after the engine has
+	 * committed them: the JSON body that parsed is handed over (the
+	 * callee owns it) with its kind and argument (an incident id), and
+	 * the answer is sent when fb_http_complete(id, ...) is called.
+	 * Returns 0 when it could not be queued (503 at once).  The
+	 * Alertmanager hook is on when hook_token is set.
+	 */
 	const char *hook_token;
-	int (*hook)(void *ctx, long id, char *body, size_t len);
+	int (*hook)(void *ctx, long id, fb_http_kind kind, const char *arg, char *body, size_t len);
 	void *ctx;
 } fb_http_opts;
 
-/* Any thread: answers the deferred request id (see hook). */
-void fb_http_complete(long id, unsigned int status, const char *message);
+/* Any thread: answers the deferred request id with {"<key>": "<value>"}. */
+void fb_http_complete(long id, unsigned int status, const char *key, const char *value);
 
 /* The protocol entry for the context's protocol list; opts must outlive
  * the context. */

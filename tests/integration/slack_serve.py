@@ -557,6 +557,33 @@ def run_all(work, sim):
         check(code == 200 and json.loads(body)["status"] == "ok", body)
         check(key not in d3.log(), "the API key was logged")
 
+    @test("HTTP API: POST raises an incident (201 after the commit, card in Slack) and takes feedback")
+    def _():
+        key = d3.env["FIREBREAK_API_KEY"]
+        code, body, _t = http(d3.http_port, "/api/v1/incidents", method="POST", body=b'{"log":"x"}')
+        check(code == 401, (code, body))
+        code, body, _t = http(d3.http_port, "/api/v1/incidents", key=key, method="POST", body=b"[1,2")
+        check(code == 400, (code, body))
+        code, body, _t = http(d3.http_port, "/api/v1/incidents", key=key, method="POST", body=b'{"app":"x"}')
+        check(code == 400 and "log" in body, (code, body))
+        payload = json.dumps({"log": OOM_LOG.replace("grafana", "api"), "user": "ops-bot"}).encode()
+        code, body, _t = http(d3.http_port, "/api/v1/incidents", key=key, method="POST", body=payload)
+        check(code == 201, (code, body))
+        iid = json.loads(body)["id"]
+        m = sim.wait_for(lambda s: card_for(s, iid), what="the card of the API incident")
+        wait_card_ts(d3, iid)  # a feedback line goes to the card's thread once the card exists
+        fb = json.dumps({"verdict": "bad", "reason": "it was the node", "user": "U7"}).encode()
+        code, body, _t = http(d3.http_port, f"/api/v1/incidents/{iid}/feedback", key=key, method="POST", body=fb)
+        check(code == 201, (code, body))
+        code, body, _t = http(d3.http_port, "/api/v1/incidents/incident-20000101000000-0000/feedback",
+                              key=key, method="POST", body=fb)
+        check(code == 404, (code, body))
+        code, body, _t = http(d3.http_port, f"/api/v1/incidents/{iid}/feedback", key=key, method="POST",
+                              body=b'{"verdict":"meh"}')
+        check(code == 400, (code, body))
+        sim.wait_for(lambda s: any("it was the node" in json.dumps(t["blocks"]) for t in thread(s, CHANNEL, m["ts"])),
+                     what="the feedback line")
+
     @test("/incidents trigger with no text opens a form; its submission raises an incident")
     def _():
         n_views = len(sim.state()["views"])
