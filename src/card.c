@@ -138,6 +138,17 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *st
 		put(vars, "result", fb_json_str(vf, "result"));
 		status_line(t, b, "status_verify", vars);
 	}
+	const cJSON *rep = fb_json_get(state, "repeats"), *seen = fb_json_get(state, "last_seen");
+	if (cJSON_IsNumber(rep) && rep->valueint > 0) {
+		char count[16], w[96];
+		cJSON *rv = cJSON_CreateObject();
+		snprintf(count, sizeof(count), "%d", rep->valueint);
+		when(cJSON_IsNumber(seen) ? seen->valuedouble : 0, w, sizeof(w));
+		put(rv, "count", count);
+		put(rv, "when_md", w);
+		status_line(t, b, "status_repeats", rv);
+		cJSON_Delete(rv);
+	}
 	if (!strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved"))
 		status_line(t, b, "status_alert_resolved", vars);
 	if (*fb_json_str(state, "apply_error")) {

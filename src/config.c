@@ -76,6 +76,8 @@ static const key_def keys[] = {
     {"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
     {"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
     {"engine", "verify_max_checks", K_LONG, F(engine.verify_max_checks)},
+    {"engine", "cooldown", K_DURATION, F(engine.cooldown)},
+    {"engine", "repeat_note_interval", K_DURATION, F(engine.repeat_note_interval)},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -111,6 +113,8 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->engine.retry_delay = 5;
 	cfg->engine.verify_delay = 60;
 	cfg->engine.verify_max_checks = 10;
+	cfg->engine.cooldown = 30 * 60;
+	cfg->engine.repeat_note_interval = 10 * 60;
 }
 
 /* --- value parsers: each returns NULL on success or a static message --- */

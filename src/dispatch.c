@@ -97,12 +97,16 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	(void)st;
 	if (!*channel) /* an incident raised outside Slack (the CLI) */
 		return FB_OK;
+	/* no card before classify has said whether this repeats another
+	 * incident; a repeat's card is the other one's */
+	if (!strcmp(node, "collect") || !strcmp(fb_json_str(state, "result"), "grouped"))
+		return FB_OK;
 	if ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
 		return rc;
 	if ((rc = out_put(d, row->id, "card", channel, card)))
 		return rc;
-	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "report") ||
-	             (!strcmp(node, "propose") && after_edit) ||
+	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "repeat") ||
+	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
@@ -618,7 +622,8 @@ fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user,
 static int finished(const char *status)
 {
 	return !strcmp(status, "resolved") || !strcmp(status, "rejected") ||
-	       !strcmp(status, "recorded") || !strcmp(status, "failed");
+	       !strcmp(status, "recorded") || !strcmp(status, "failed") ||
+	       !strcmp(status, "grouped");
 }
 
 /* The excerpt the rules classify: what the alert says about itself. */
@@ -732,7 +737,7 @@ fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, lo
 		if (!*fb_json_str(a, "fingerprint"))
 			continue; /* 0.25 always sends one; without it a repeat cannot be told */
 		snprintf(fp, sizeof(fp), "am:%.60s", fb_json_str(a, "fingerprint"));
-		if (fb_store_incident_by_fingerprint(d->env->store, fp, &seen) != FB_OK)
+		if (fb_store_incident_by_fingerprint(d->env->store, fp, NULL, &seen) != FB_OK)
 			fb_error_clear();
 		if (!strcmp(fb_json_str(a, "status"), "resolved")) {
 			if (seen)

@@ -333,6 +333,101 @@ void fb_graph_task_run(const fb_graph_env *env, fb_graph_task *t)
 		snprintf(t->err, sizeof(t->err), "%s", fb_error_last());
 }
 
+static int finished_status(const char *s)
+{
+	return !strcmp(s, "resolved") || !strcmp(s, "rejected") || !strcmp(s, "recorded") ||
+	       !strcmp(s, "failed") || !strcmp(s, "grouped");
+}
+
+/* The earlier incident this one repeats: open, or resolved within the
+ * cooldown.  NULL when this one stands on its own. */
+static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const cJSON *state)
+{
+	fb_incident_row *x = NULL;
+	const char *fp = fb_json_str(state, "fingerprint");
+
+	if (!*fp || fb_store_incident_by_fingerprint(env->store, fp, id, &x) != FB_OK) {
+		fb_error_clear();
+		return NULL;
+	}
+	if (!strcmp(x->status, "grouped") ||
+	    (finished_status(x->status) &&
+	     fb_now_ms() - x->updated_at > env->cfg->engine.cooldown * 1000LL)) {
+		fb_incident_row_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* Adds one sighting to x, in the caller's transaction; the card shows
+ * the count, the thread hears of it at most every repeat_note_interval. */
+static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const char *id)
+{
+	cJSON *xs = cJSON_Parse(x->state);
+	const cJSON *r = fb_json_get(xs, "repeats"), *noted = fb_json_get(xs, "repeat_noted_at");
+	int64_t now = fb_now_ms();
+	int note = !cJSON_IsNumber(noted) || now - (int64_t)noted->valuedouble >=
+	                                         env->cfg->engine.repeat_note_interval * 1000LL;
+	int count = (cJSON_IsNumber(r) ? r->valueint : 0) + 1;
+	char detail[200];
+	fb_err rc;
+
+	if (!xs)
+		return fb_error_set(FB_EDB, "incident %s has unreadable state", x->id);
+	cJSON_DeleteItemFromObjectCaseSensitive(xs, "repeats");
+	cJSON_DeleteItemFromObjectCaseSensitive(xs, "last_seen");
+	cJSON_AddNumberToObject(xs, "repeats", count);
+	cJSON_AddNumberToObject(xs, "last_seen", (double)now);
+	if (note) {
+		cJSON_DeleteItemFromObjectCaseSensitive(xs, "repeat_noted_at");
+		cJSON_AddNumberToObject(xs, "repeat_noted_at", (double)now);
+	}
+	free(x->state);
+	x->state = cJSON_PrintUnformatted(xs);
+	x->updated_at = finished_status(x->status) ? x->updated_at : now;
+	snprintf(detail, sizeof(detail), "seen again (%d more time%s): %s", count,
+	         count == 1 ? "" : "s", id);
+	rc = fb_store_incident_update(env->store, x);
+	if (!rc)
+		rc = fb_store_timeline_add(env->store, x->id, "firebreak", "incident.repeat", id);
+	if (!rc && env->on_step)
+		rc = env->on_step(env->hook_ctx, env->store, x, xs, "repeat", note ? detail : "");
+	cJSON_Delete(xs);
+	return rc;
+}
+
+/* classify gave this incident its fingerprint: a repeat folds into the
+ * incident it repeats (in the same transaction as this step) and ends. */
+static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *folded)
+{
+	fb_incident_row *x = repeat_of(env, t->row->id, t->state);
+	fb_err rc;
+
+	*folded = 0;
+	if (!x)
+		return FB_OK;
+	cJSON_DeleteItemFromObjectCaseSensitive(t->state, "result");
+	cJSON_AddStringToObject(t->state, "result", "grouped");
+	cJSON_AddStringToObject(t->state, "grouped_into", x->id);
+	snprintf(t->st.next, sizeof(t->st.next), "end");
+	snprintf(t->st.detail, sizeof(t->st.detail), "a repeat of %s", x->id);
+	if ((rc = fb_store_begin(env->store)))
+		goto out;
+	rc = count_repeat(env, x, t->row->id);
+	if (!rc)
+		rc = commit_step(env, t->row, t->state, t->node->name, &t->st);
+	if (!rc)
+		rc = fb_store_commit(env->store);
+	if (rc)
+		fb_store_rollback(env->store);
+	*folded = !rc;
+	if (!rc)
+		fb_log(FB_LOG_INFO, "incident.grouped", "id=%s into=%s", t->row->id, x->id);
+out:
+	fb_incident_row_free(x);
+	return rc;
+}
+
 fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more)
 {
 	fb_job now;
@@ -352,6 +447,13 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 		return node_failed(env, t->row, &t->job, t->err);
 	}
 	merge(t->state, t->st.patch);
+	if (!strcmp(t->node->name, "classify")) {
+		int folded = 0;
+		if ((rc = fold_repeat(env, t, &folded)))
+			return rc;
+		if (folded)
+			return FB_OK;
+	}
 	rc = commit_step(env, t->row, t->state, t->node->name, &t->st);
 	if (rc)
 		return rc;

@@ -6,6 +6,7 @@
  * I/O; propose and apply use the GitOps repository, so in the daemon they
  * run on a worker.
  */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,28 @@ static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step 
 	return FB_OK;
 }
 
+/*
+ * What makes two incidents the same problem: source, app, namespace,
+ * category and the normalised signature (numbers, ids and pod hashes
+ * already stripped by the rules), hashed.  Never the free text.
+ */
+static void fingerprint(const cJSON *state, const char *app, const char *ns, const cJSON *cls,
+                        char out[40])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	fb_buf b;
+
+	fb_buf_init(&b, 8192);
+	fb_buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s\x1f%s", fb_json_str(state, "source"), app, ns,
+	              fb_json_str(cls, "category"), fb_json_str(cls, "signature"));
+	EVP_Digest(fb_buf_str(&b) ? fb_buf_str(&b) : "", b.len, md, &n, EVP_sha256(), NULL);
+	fb_buf_free(&b);
+	snprintf(out, 40, "fp:");
+	for (unsigned int i = 0; i < 12 && i < n; i++)
+		snprintf(out + 3 + 2 * i, 40 - 3 - 2 * i, "%02x", md[i]);
+}
+
 static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
 	const char *ex = fb_json_str(state, "excerpt");
@@ -64,6 +87,11 @@ static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step
 	snprintf(st->detail, sizeof(st->detail), "category=%s severity=%s rule=%s app=%s",
 	         fb_json_str(cls, "category"), fb_json_str(cls, "severity"),
 	         fb_json_str(cls, "rule"), *app ? app : "-");
+	if (!*fb_json_str(state, "fingerprint")) { /* a source may have set its own */
+		char fp[40];
+		fingerprint(state, app, cJSON_IsString(ns) ? ns->valuestring : "", cls, fp);
+		cJSON_AddStringToObject(patch(st), "fingerprint", fp);
+	}
 	cJSON_AddItemToObject(patch(st), "classification", cls);
 	go(st, "analyze");
 	return FB_OK;

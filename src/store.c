@@ -87,7 +87,8 @@ static const char *const sql_text[S_COUNT] = {
                    "WHERE id=?1",
     [S_OUT_RETRY] = "UPDATE outbox SET attempts=attempts+1, result=?2 WHERE id=?1",
     [S_CARD_SET] = "UPDATE incidents SET card_channel=?2, card_ts=?3 WHERE id=?1",
-    [S_INC_BY_FP] = "SELECT " INC_COLS " FROM incidents WHERE fingerprint=?1 "
+    [S_INC_BY_FP] = "SELECT " INC_COLS " FROM incidents WHERE fingerprint=?1 AND id<>?2 "
+                    "AND status<>'grouped' "
                     "ORDER BY created_at DESC, id DESC LIMIT 1",
     [S_INC_COUNTS] = "SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status",
     [S_OUT_DEPTH] = "SELECT COUNT(*) FROM outbox WHERE status='pending'",
@@ -867,7 +868,8 @@ fb_err fb_store_outbox_depth(fb_store *st, long *depth)
 	return FB_OK;
 }
 
-fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, fb_incident_row **out)
+fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char *not_id,
+                                        fb_incident_row **out)
 {
 	sqlite3_stmt *s = stmt(st, S_INC_BY_FP);
 	int r;
@@ -876,6 +878,7 @@ fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, fb_inciden
 	if (!s)
 		return FB_EDB;
 	bind_text(s, 1, fp);
+	bind_text(s, 2, not_id ? not_id : "");
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW)
 		*out = row_from(s);

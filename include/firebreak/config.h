@@ -90,6 +90,8 @@ typedef struct {
 		long retry_delay;  /* seconds before the first retry, doubled */
 		long verify_delay; /* seconds between verification checks */
 		long verify_max_checks;
+		long cooldown;             /* seconds: a repeat after resolution folds in */
+		long repeat_note_interval; /* seconds between repeat lines in a thread */
 	} engine;
 } fb_config;
 

@@ -118,8 +118,10 @@ fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *chan
 fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
                              const char *verdict, const char *reason);
 
-/* The newest incident with this fingerprint (FB_ENOTFOUND when none). */
-fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, fb_incident_row **out);
+/* The newest incident with this fingerprint other than not_id, leaving
+ * out those folded into another ("grouped"); FB_ENOTFOUND when none. */
+fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char *not_id,
+                                        fb_incident_row **out);
 
 /* For the metrics: incidents per status, and rows waiting in the outbox. */
 fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, size_t max,

@@ -159,8 +159,18 @@ def card_text(m):
     return json.dumps(m["blocks"], ensure_ascii=False) if m else ""
 
 
+_ns = [0]
+
+
+def oom_log():
+    """The OOM excerpt in a namespace of its own: a distinct problem each
+    time (the same one again would be grouped into the first)."""
+    _ns[0] += 1
+    return OOM_LOG.replace("monitoring", f"monitoring-{_ns[0]}")
+
+
 def trigger(sim, user="U1"):
-    env = sim.slash(text="trigger " + OOM_LOG, user_id=user)
+    env = sim.slash(text="trigger " + oom_log(), user_id=user)
     a = sim.wait_for(lambda s: ack(s, env["envelope_id"]), what="the trigger ack")
     iid = incident_id_from(a.get("payload"))
     check(iid, f"no incident id in the ack: {a}")
@@ -415,6 +425,28 @@ def run_all(work, sim):
             check(len(tops) == 1, f"{i}: {len(tops)} cards")
         check(not [v for v in st["violations"] if "retry_after" in v], st["violations"])
 
+    @test("the same problem again while its incident is open: no second card, a counter on the first")
+    def _():
+        log = oom_log()
+        env = sim.slash(text="trigger " + log)
+        a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        first = incident_id_from(a["payload"])
+        m = sim.wait_for(lambda s: (lambda c: c if c and "Working" not in card_text(c) else None)(card_for(s, first)),
+                         what="the first card")
+        wait_card_ts(d, first)
+        n_cards = len(card(sim.state(), CHANNEL))
+        for _ in range(2):
+            env = sim.slash(text="trigger " + log.replace("x2kqp", "zz9q1"))  # another pod, same problem
+            sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        st = sim.wait_for(lambda s: (lambda c: s if c and "2 more time" in card_text(c) else None)(card_for(s, first)),
+                          what="the counter on the first card")
+        check(len(card(st, CHANNEL)) == n_cards, "a second card was posted")
+        lines = [json.dumps(t["blocks"]) for t in thread(st, CHANNEL, m["ts"])]
+        check(len([x for x in lines if "seen again" in x]) == 1, lines)  # one note per interval
+        second = incident_id_from(ack(st, env["envelope_id"])["payload"])
+        j = incident_json(d, second)
+        check(j["status"] == "grouped" and j["state"]["grouped_into"] == first, j["status"])
+
     @test("expired_trigger_id on views.open: not retried; the user is told to click again")
     def _():
         env = sim.slash(text="trigger " + OOM_LOG.replace("grafana", "loki"))
@@ -652,7 +684,7 @@ def wait_card_ts(d, iid, timeout=10):
 
 
 def trigger_no_wait(sim):
-    env = sim.slash(text="trigger " + OOM_LOG)
+    env = sim.slash(text="trigger " + oom_log())
     a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
     return incident_id_from(a["payload"])
 
