@@ -19,6 +19,7 @@
 
 #include "firebreak/http.h"
 #include "firebreak/log.h"
+#include "firebreak/report.h"
 #include "firebreak/store.h"
 
 #define ANSWER_MAX (4u * 1024u * 1024u)
@@ -135,25 +136,6 @@ static int authorised(struct lws *wsi)
 	return bearer_is(wsi, opts->api_key);
 }
 
-static cJSON *incident_json(const fb_incident_row *r, int with_state)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", r->id);
-	cJSON_AddStringToObject(o, "status", r->status);
-	cJSON_AddStringToObject(o, "node", r->node);
-	cJSON_AddStringToObject(o, "category", r->category);
-	cJSON_AddStringToObject(o, "severity", r->severity);
-	cJSON_AddStringToObject(o, "app", r->app);
-	cJSON_AddStringToObject(o, "namespace", r->ns);
-	cJSON_AddStringToObject(o, "source", r->source);
-	cJSON_AddNumberToObject(o, "version", (double)r->version);
-	cJSON_AddNumberToObject(o, "created_at", (double)r->created_at);
-	cJSON_AddNumberToObject(o, "updated_at", (double)r->updated_at);
-	if (with_state)
-		cJSON_AddItemToObject(o, "state", cJSON_Parse(r->state));
-	return o;
-}
-
 static int open_ro(session *ss)
 {
 	if (!ro && fb_store_open(opts->store_path, 1, &ro) != FB_OK) {
@@ -179,7 +161,7 @@ static void api_list(session *ss, const char *query)
 	}
 	arr = cJSON_CreateArray();
 	for (size_t i = 0; i < n && i < 1000; i++)
-		cJSON_AddItemToArray(arr, incident_json(rows[i], 0));
+		cJSON_AddItemToArray(arr, fb_report_json(rows[i], NULL, NULL, 0));
 	fb_incident_rows_free(rows, n);
 	answer_json(ss, 200, arr);
 }
@@ -197,18 +179,12 @@ static void api_show(session *ss, const char *id)
 		answer_error(ss, 404, "no such incident");
 		return;
 	}
-	cJSON *o = incident_json(row, 1), *arr = cJSON_AddArrayToObject(o, "timeline");
-	if (fb_store_timeline_list(ro, id, &tl, &n) == FB_OK) {
-		for (size_t i = 0; i < n; i++) {
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddNumberToObject(e, "ts", (double)tl[i].ts);
-			cJSON_AddStringToObject(e, "actor", tl[i].actor);
-			cJSON_AddStringToObject(e, "event", tl[i].event);
-			cJSON_AddStringToObject(e, "detail", tl[i].detail);
-			cJSON_AddItemToArray(arr, e);
-		}
-		fb_timeline_free(tl, n);
-	}
+	cJSON *state = cJSON_Parse(row->state);
+	if (fb_store_timeline_list(ro, id, &tl, &n) != FB_OK)
+		fb_error_clear();
+	cJSON *o = fb_report_json(row, state, tl, n);
+	fb_timeline_free(tl, n);
+	cJSON_Delete(state);
 	fb_incident_row_free(row);
 	answer_json(ss, 200, o);
 }
