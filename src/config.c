@@ -31,6 +31,7 @@ typedef enum {
 	K_LEVEL,
 	K_LOCALE,
 	K_APPROVERS,
+	K_QUERIES,
 	K_AUTO_APPLY
 } key_type;
 
@@ -72,6 +73,14 @@ static const key_def keys[] = {
     {"http", "listen", K_STR, F(http.listen)},
     {"api", "key", K_STR, F(api.key)},
     {"alertmanager", "token", K_STR, F(alertmanager.token)},
+    {"loki", "url", K_STR, F(loki.url)},
+    {"loki", "tenant", K_STR, F(loki.tenant)},
+    {"loki", "username", K_STR, F(loki.username)},
+    {"loki", "interval", K_DURATION, F(loki.interval)},
+    {"loki", "lag", K_DURATION, F(loki.lag)},
+    {"loki", "limit", K_LONG, F(loki.limit)},
+    {"loki", "max_pages", K_LONG, F(loki.max_pages)},
+    {"loki", "queries", K_QUERIES, F(loki.queries)},
     {"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
     {"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
     {"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
@@ -114,6 +123,10 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->engine.verify_delay = 60;
 	cfg->engine.verify_max_checks = 10;
 	cfg->engine.cooldown = 30 * 60;
+	cfg->loki.interval = 30;
+	cfg->loki.lag = 30;
+	cfg->loki.limit = 500;
+	cfg->loki.max_pages = 10;
 	cfg->engine.repeat_note_interval = 10 * 60;
 }
 
@@ -272,6 +285,30 @@ static void load_approvers(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_
 	}
 }
 
+static void load_queries(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_config *cfg)
+{
+	cfg->loki.n_queries = 0;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		problem(ld, v, "loki.queries: expected a list of LogQL queries");
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = yaml_document_get_node(doc, *it);
+		const char *s = scalar(item);
+		if (!s || s[0] != '{' || strlen(s) >= FB_CFG_STR) {
+			problem(ld, item,
+			        "loki.queries: each item is a LogQL log query, {...} |~ ...");
+			continue;
+		}
+		if (cfg->loki.n_queries == FB_LOKI_QUERIES) {
+			problem(ld, item, "loki.queries: more than %d queries", FB_LOKI_QUERIES);
+			return;
+		}
+		set_str(cfg->loki.queries[cfg->loki.n_queries++], FB_CFG_STR, s);
+	}
+}
+
 static void load_auto_apply_item(loader *ld, yaml_document_t *doc, yaml_node_t *item,
                                  fb_auto_apply *aa)
 {
@@ -360,6 +397,10 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 
 	snprintf(qualified, sizeof(qualified), "%s%s%s", kd->section ? kd->section : "",
 	         kd->section ? "." : "", kd->name);
+	if (kd->type == K_QUERIES) {
+		load_queries(ld, doc, v, cfg);
+		return;
+	}
 	if (kd->type == K_APPROVERS) {
 		load_approvers(ld, doc, v, cfg);
 		return;
@@ -434,6 +475,15 @@ static void validate(loader *ld, fb_config *cfg)
 		problem(ld, NULL, "engine.max_attempts: must be at least 1");
 	if (cfg->http.listen[0] && (!strrchr(cfg->http.listen, ':') || cfg->http.listen[0] == ':'))
 		problem(ld, NULL, "http.listen: expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+	if (cfg->loki.url[0] && strncmp(cfg->loki.url, "http://", 7) &&
+	    strncmp(cfg->loki.url, "https://", 8))
+		problem(ld, NULL, "loki.url: must be an http:// or https:// URL");
+	if (cfg->loki.url[0] && cfg->loki.n_queries == 0)
+		problem(ld, NULL, "loki.queries: loki.url is set but there is no query");
+	if (cfg->loki.limit < 1 || cfg->loki.limit > 5000)
+		problem(ld, NULL, "loki.limit: between 1 and 5000 (Loki's own cap)");
+	if (cfg->loki.interval < 1)
+		problem(ld, NULL, "loki.interval: at least 1s");
 	if (strncmp(cfg->slack.api_url, "https://", 8) && strncmp(cfg->slack.api_url, "http://", 7))
 		problem(ld, NULL, "slack.api_url: must be an http:// or https:// URL");
 	if (cfg->slack.ping_interval < 1 || cfg->slack.dead_after <= cfg->slack.ping_interval)
@@ -491,6 +541,9 @@ void fb_config_apply_env(fb_config *cfg)
 	    {"FIREBREAK_HTTP_LISTEN", F(http.listen)},
 	    {"FIREBREAK_API_KEY", F(api.key)},
 	    {"ALERTMANAGER_TOKEN", F(alertmanager.token)},
+	    {"LOKI_URL", F(loki.url)},
+	    {"LOKI_PASSWORD", F(loki.password)},
+	    {"LOKI_TOKEN", F(loki.token)},
 	    {"LOGNAME", F(user)},
 	    {"USER", F(user)},
 	    {"FIREBREAK_CRASH_AFTER", F(crash_after)},

@@ -59,6 +59,8 @@ struct fb_metrics {
 	int link_open;
 	long connects;
 	int64_t link_down_since;
+	int source_down;
+	char source_why[200];
 };
 
 static int64_t mono_ms(void)
@@ -144,6 +146,14 @@ void fb_metrics_slack_link(fb_metrics *m, int open, long connects)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void fb_metrics_source(fb_metrics *m, int up, const char *why)
+{
+	pthread_mutex_lock(&m->mu);
+	m->source_down = !up;
+	snprintf(m->source_why, sizeof(m->source_why), "%s", why ? why : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
 int fb_metrics_health(fb_metrics *m, char *why, size_t why_sz)
 {
 	int64_t now = mono_ms();
@@ -156,6 +166,9 @@ int fb_metrics_health(fb_metrics *m, char *why, size_t why_sz)
 		ok = 0;
 	} else if (!m->db_ok) {
 		snprintf(why, why_sz, "database not writable: the last commit failed");
+		ok = 0;
+	} else if (m->source_down) {
+		snprintf(why, why_sz, "source down: %s", m->source_why);
 		ok = 0;
 	} else if (!m->link_open && m->link_down_since && now - m->link_down_since > LINK_DOWN_MS) {
 		snprintf(why, why_sz, "Slack link down for %lld s",
@@ -188,6 +201,10 @@ void fb_metrics_render(fb_metrics *m, fb_buf *out)
 	for (size_t i = 0; i < m->n_status; i++)
 		fb_buf_printf(out, "firebreak_incidents{status=\"%s\"} %ld\n", m->status[i],
 		              m->status_n[i]);
+	fb_buf_printf(out,
+	              "# HELP firebreak_source_up Whether the log sources answer\n"
+	              "# TYPE firebreak_source_up gauge\nfirebreak_source_up %d\n",
+	              !m->source_down);
 	fb_buf_printf(out,
 	              "# HELP firebreak_outbox_depth Slack calls waiting to be sent\n"
 	              "# TYPE firebreak_outbox_depth gauge\nfirebreak_outbox_depth %ld\n",

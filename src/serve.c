@@ -24,8 +24,10 @@
 
 #include "firebreak/dispatch.h"
 #include "firebreak/http.h"
+#include "firebreak/json.h"
 #include "firebreak/metrics.h"
 #include "firebreak/log.h"
+#include "firebreak/loki.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
 #include "firebreak/serve.h"
@@ -34,7 +36,7 @@
 
 #define IDLE_WAIT_MS 200 /* signals are noticed within this */
 
-enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK, M_HOOK };
+enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK, M_HOOK, M_LOKI, M_LOKI_STATUS };
 
 typedef struct {
 	int kind;
@@ -45,6 +47,8 @@ typedef struct {
 	size_t len;
 	fb_send_result *res;
 	fb_graph_task *task;
+	fb_loki_batch *batch;
+	int up;
 	char why[300];
 	int64_t received; /* monotonic us, for the ack latency */
 } emsg;
@@ -61,6 +65,7 @@ typedef struct {
 	fb_queue *q;
 	fb_socket *sock;
 	fb_sender *sender;
+	fb_loki *loki;
 	int64_t outbox_seen; /* highest outbox id handed to the sender */
 
 	/* the worker: runs node functions with its own repository handle */
@@ -88,6 +93,7 @@ typedef struct {
 } server;
 
 static void handle_hook(server *s, emsg *m);
+static void handle_loki(server *s, fb_loki_batch *b);
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -134,6 +140,7 @@ static void emsg_free(void *p)
 	free(m->json);
 	free(m->res);
 	fb_graph_task_free(m->task);
+	fb_loki_batch_free(m->batch);
 	free(m);
 }
 
@@ -389,7 +396,13 @@ static void engine_round(server *s, emsg *first)
 			handle_envelope(s, batch[i]);
 		else if (batch[i]->kind == M_HOOK)
 			handle_hook(s, batch[i]);
-		else if (batch[i]->kind == M_FATAL) {
+		else if (batch[i]->kind == M_LOKI)
+			handle_loki(s, batch[i]->batch);
+		else if (batch[i]->kind == M_LOKI_STATUS) {
+			fb_metrics_source(s->metrics, batch[i]->up, batch[i]->why);
+			fb_log(batch[i]->up ? FB_LOG_INFO : FB_LOG_WARN, "loki.status",
+			       "up=%d why=\"%s\"", batch[i]->up, batch[i]->why);
+		} else if (batch[i]->kind == M_FATAL) {
 			fb_log(FB_LOG_ERROR, "slack.fatal", "reason=\"%s\"", batch[i]->why);
 			fprintf(stderr, "firebreak: %s\n", batch[i]->why);
 			s->fatal = 1;
@@ -628,6 +641,77 @@ static void handle_hook(server *s, emsg *m)
 	flush_outbox(s);
 }
 
+/* loki thread */
+static void on_loki_batch(void *ctx, fb_loki_batch *b)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		fb_loki_batch_free(b);
+		return;
+	}
+	m->kind = M_LOKI;
+	m->batch = b;
+	if (fb_queue_push(s->q, m) != FB_OK)
+		emsg_free(m);
+}
+
+static void on_loki_status(void *ctx, int up, const char *why)
+{
+	server *s = ctx;
+	emsg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->kind = M_LOKI_STATUS;
+	m->up = up;
+	snprintf(m->why, sizeof(m->why), "%s", why);
+	if (fb_queue_push(s->q, m) != FB_OK)
+		emsg_free(m);
+}
+
+/* The lines of one poll become incidents, committed with the cursor that
+ * follows them: a restart neither repeats nor skips them. */
+static void handle_loki(server *s, fb_loki_batch *b)
+{
+	const cJSON *sig;
+	fb_err rc = fb_store_begin(s->store);
+	long created = 0;
+
+	cJSON_ArrayForEach(sig, b->signals)
+	{
+		const cJSON *labels = fb_json_get(sig, "labels");
+		const char *text = fb_json_str(sig, "text"), *app = fb_json_str(labels, "app");
+		char id[64];
+		if (rc || !*text)
+			continue;
+		if (!*app)
+			app = fb_json_str(labels, "app_kubernetes_io_name");
+		if (!*app)
+			app = fb_json_str(labels, "container");
+		fb_signal sg = {.source = "loki",
+		                .text = text,
+		                .len = strlen(text),
+		                .app = app,
+		                .triggered_by = "loki",
+		                .channel = s->cfg.slack.channel};
+		rc = fb_graph_create(&s->env, &sg, id);
+		created += !rc;
+	}
+	if (!rc)
+		rc = fb_store_cursor_put(s->store, b->cursor_name, b->cursor);
+	if (!rc)
+		rc = fb_store_commit(s->store);
+	if (rc) {
+		fb_store_rollback(s->store);
+		fb_log(FB_LOG_ERROR, "loki.store_failed",
+		       "error=\"%s\" note=\"the lines are read again after a restart\"",
+		       fb_error_last());
+	} else if (created) {
+		fb_log(FB_LOG_INFO, "loki.signals", "query=%s incidents=%ld", b->cursor_name,
+		       created);
+	}
+}
+
 static int health_cb(void *ctx, char *why, size_t why_sz)
 {
 	server *s = ctx;
@@ -638,6 +722,34 @@ static void metrics_cb(void *ctx, fb_buf *out)
 {
 	server *s = ctx;
 	fb_metrics_render(s->metrics, out);
+}
+
+/* The committed cursors are read here, on the engine thread, and copied. */
+static int start_loki(server *s)
+{
+	fb_loki_opts lo = {
+	    .cfg = &s->cfg, .on_batch = on_loki_batch, .on_status = on_loki_status, .ctx = s};
+	char *values[FB_LOKI_QUERIES] = {NULL};
+	fb_err rc;
+
+	for (size_t i = 0; i < s->cfg.loki.n_queries; i++) {
+		char name[64];
+		fb_loki_cursor_name(s->cfg.loki.queries[i], name);
+		if (fb_store_cursor_get(s->store, name, &values[i]) != FB_OK)
+			fb_error_clear();
+		lo.cursors[i] = values[i];
+	}
+	rc = fb_loki_start(&lo, &s->loki);
+	for (size_t i = 0; i < FB_LOKI_QUERIES; i++)
+		free(values[i]);
+	if (rc) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	if (s->loki)
+		fb_log(FB_LOG_INFO, "loki.started", "queries=%zu interval=%lds",
+		       s->cfg.loki.n_queries, s->cfg.loki.interval);
+	return 1;
 }
 
 static int start_threads(server *s)
@@ -666,6 +778,8 @@ static int start_threads(server *s)
 		ko.http_iface = s->http_iface;
 		ko.http_port = s->http_port;
 	}
+	if (!start_loki(s))
+		return 0;
 	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
 		s->worker_started = 1;
 	if (!s->worker_started || fb_sender_start(&so, &s->sender) != FB_OK ||
@@ -683,6 +797,7 @@ static void close_all(server *s)
 		pthread_join(s->worker, NULL);
 	}
 	fb_queue_free(s->wq, task_free);
+	fb_loki_stop(s->loki);
 	fb_socket_stop(s->sock); /* flushes committed acks first */
 	fb_sender_stop(s->sender);
 	s->sender = NULL;

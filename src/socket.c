@@ -657,8 +657,12 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	snprintf(s->token, sizeof(s->token), "%s", o->app_token);
 	s->o.api_url = s->api_url;
 	s->o.app_token = NULL;
+	pthread_condattr_t ca; /* fetch_wait measures CLOCK_MONOTONIC */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s->policy = (lws_retry_bo_t){.retry_ms_table = unused_table,
 	                             .retry_ms_table_count = 1,
 	                             .conceal_count = 0,

@@ -42,6 +42,8 @@ enum {
 	S_FEEDBACK_ADD,
 	S_INC_COUNTS,
 	S_INC_BY_FP,
+	S_CURSOR_GET,
+	S_CURSOR_PUT,
 	S_OUT_DEPTH,
 	S_COUNT
 };
@@ -90,6 +92,9 @@ static const char *const sql_text[S_COUNT] = {
     [S_INC_BY_FP] = "SELECT " INC_COLS " FROM incidents WHERE fingerprint=?1 AND id<>?2 "
                     "AND status<>'grouped' "
                     "ORDER BY created_at DESC, id DESC LIMIT 1",
+    [S_CURSOR_GET] = "SELECT value FROM cursors WHERE name=?1",
+    [S_CURSOR_PUT] = "INSERT INTO cursors (name, value, updated_at) VALUES (?1,?2,?3) "
+                     "ON CONFLICT(name) DO UPDATE SET value=?2, updated_at=?3",
     [S_INC_COUNTS] = "SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status",
     [S_OUT_DEPTH] = "SELECT COUNT(*) FROM outbox WHERE status='pending'",
     [S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
@@ -165,6 +170,11 @@ static const char *const migrations[] = {
     " verdict TEXT NOT NULL,"
     " reason TEXT NOT NULL DEFAULT '',"
     " created_at INTEGER NOT NULL);",
+    /* 3: where each source has read up to */
+    "CREATE TABLE cursors ("
+    " name TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -888,4 +898,36 @@ fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char
 	if (r == SQLITE_DONE)
 		return fb_error_set(FB_ENOTFOUND, "no incident with fingerprint %s", fp);
 	return db_error(st, "finding an incident");
+}
+
+fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value)
+{
+	sqlite3_stmt *s = stmt(st, S_CURSOR_GET);
+	int r;
+	*value = NULL;
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, name);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(s, 0);
+		*value = strdup(v ? (const char *)v : "");
+	}
+	sqlite3_reset(s);
+	if (r == SQLITE_DONE)
+		return fb_error_set(FB_ENOTFOUND, "no cursor %s", name);
+	if (r != SQLITE_ROW)
+		return db_error(st, "reading a cursor");
+	return *value ? FB_OK : fb_error_set(FB_ENOMEM, "out of memory");
+}
+
+fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value)
+{
+	sqlite3_stmt *s = stmt(st, S_CURSOR_PUT);
+	if (!s)
+		return FB_EDB;
+	bind_text(s, 1, name);
+	bind_text(s, 2, value);
+	sqlite3_bind_int64(s, 3, fb_now_ms());
+	return step_done(st, s, "writing a cursor");
 }

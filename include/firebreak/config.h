@@ -80,6 +80,21 @@ typedef struct {
 		char token[FB_CFG_STR]; /* secret: ALERTMANAGER_TOKEN; "" = the hook is off */
 	} alertmanager;
 
+#define FB_LOKI_QUERIES 8
+	struct {
+		char url[FB_CFG_STR]; /* LOKI_URL; "" = the source is off */
+		char tenant[128];     /* X-Scope-OrgID */
+		char username[128];   /* basic auth; the password: LOKI_PASSWORD */
+		char password[FB_CFG_STR];
+		char token[FB_CFG_STR]; /* bearer: LOKI_TOKEN */
+		long interval;          /* seconds between polls */
+		long lag;               /* seconds behind now: late lines still land */
+		long limit;             /* entries per request */
+		long max_pages;         /* requests per poll */
+		char queries[FB_LOKI_QUERIES][FB_CFG_STR];
+		size_t n_queries;
+	} loki;
+
 	/* From the environment only: who runs the CLI (USER) and the test
 	 * hook FIREBREAK_CRASH_AFTER. */
 	char user[64];

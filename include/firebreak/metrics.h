@@ -41,6 +41,9 @@ void fb_metrics_engine_beat(fb_metrics *m, int db_ok);
 /* The Slack link: open connections and connects so far (from socket.c). */
 void fb_metrics_slack_link(fb_metrics *m, int open, long connects);
 
+/* A source (Loki) up or down, with the reason; down makes /health 503. */
+void fb_metrics_source(fb_metrics *m, int up, const char *why);
+
 /* 1 when healthy; else 0 and why (engine stalled, Slack link down too
  * long, database not writable). */
 int fb_metrics_health(fb_metrics *m, char *why, size_t why_sz);

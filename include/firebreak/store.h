@@ -49,7 +49,7 @@ typedef struct {
 	char *detail; /* owned */
 } fb_timeline_entry;
 
-#define FB_STORE_SCHEMA_VERSION 2
+#define FB_STORE_SCHEMA_VERSION 3
 
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
 void fb_store_free(fb_store *st);
@@ -122,6 +122,10 @@ fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *
  * out those folded into another ("grouped"); FB_ENOTFOUND when none. */
 fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char *not_id,
                                         fb_incident_row **out);
+
+/* Where a source has read up to (schema 3): an opaque string per name. */
+fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value);
+fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value);
 
 /* For the metrics: incidents per status, and rows waiting in the outbox. */
 fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, size_t max,

@@ -1,0 +1,466 @@
+/*
+ * loki.c - owns the Loki poller thread: its libcurl handle, the in-memory
+ * cursor of each query, paging through query_range, and backoff while
+ * Loki is down.  Results go to the engine as batches; the engine commits
+ * the incidents and the cursor together (see loki.h).
+ *
+ * Paging follows logcli: direction=forward, start inclusive, end
+ * exclusive (end = now - lag, so late lines still land).  A page shorter
+ * than the limit means everything up to end was read: the next start is
+ * end.  A full page may stop in the middle of lines that share a
+ * nanosecond: the next start is that nanosecond, and the lines already
+ * taken there are remembered by key (stream, time, text) and skipped.
+ */
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "firebreak/buf.h"
+#include "firebreak/json.h"
+#include "firebreak/log.h"
+#include "firebreak/loki.h"
+
+#define RESPONSE_MAX (8u * 1024u * 1024u)
+#define SIGNAL_TEXT_MAX (64u * 1024u)
+#define SEEN_MAX 5000
+#define DOWN_AFTER 3 /* failed polls in a row before /health says so */
+
+typedef struct {
+	char key[17];
+	long long ts;
+	const cJSON *labels;
+	const char *line;
+} entry;
+
+typedef struct {
+	char name[64];
+	long long start; /* ns; 0 = not started */
+	cJSON *seen;     /* keys taken at exactly start */
+} cursor;
+
+struct fb_loki {
+	fb_loki_opts o;
+	char url[FB_CFG_STR], tenant[128], user[128], pass[FB_CFG_STR], token[FB_CFG_STR];
+	long interval, lag, limit, max_pages;
+	char queries[FB_LOKI_QUERIES][FB_CFG_STR];
+	cursor cur[FB_LOKI_QUERIES];
+	size_t n;
+
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+
+	CURL *curl;
+	struct curl_slist *headers;
+	fb_buf rx;
+	int failures, down;
+};
+
+void fb_loki_batch_free(fb_loki_batch *b)
+{
+	if (!b)
+		return;
+	free(b->cursor);
+	cJSON_Delete(b->signals);
+	free(b);
+}
+
+static void hash_hex(const char *s, size_t len, char *out, size_t hexlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_Digest(s, len, md, &n, EVP_sha256(), NULL);
+	for (size_t i = 0; i < hexlen / 2 && i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void fb_loki_cursor_name(const char *query, char out[64])
+{
+	char hex[25] = "";
+	hash_hex(query, strlen(query), hex, 24);
+	snprintf(out, 64, "loki:%s", hex);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- cursors ---- */
+
+static void cursor_load(cursor *c, const char *json)
+{
+	cJSON *j = json ? cJSON_Parse(json) : NULL;
+	c->start = strtoll(fb_json_str(j, "start"), NULL, 10);
+	c->seen = cJSON_IsArray(fb_json_get(j, "seen")) ? cJSON_Duplicate(fb_json_get(j, "seen"), 1)
+	                                                : cJSON_CreateArray();
+	cJSON_Delete(j);
+}
+
+static char *cursor_json(const cursor *c)
+{
+	char start[32];
+	cJSON *j = cJSON_CreateObject();
+	snprintf(start, sizeof(start), "%lld", c->start);
+	cJSON_AddStringToObject(j, "start", start);
+	cJSON_AddItemToObject(j, "seen", cJSON_Duplicate(c->seen, 1));
+	char *s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return s;
+}
+
+static int seen_has(const cJSON *seen, const char *key)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, seen)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, key))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- one request ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	fb_loki *l = ud;
+	return fb_buf_add(&l->rx, p, size * n) == FB_OK ? size * n : 0;
+}
+
+static fb_err get_page(fb_loki *l, const char *query, long long start, long long end, long limit,
+                       cJSON **out)
+{
+	char *q = curl_easy_escape(l->curl, query, 0);
+	fb_buf url;
+	long status = 0;
+	CURLcode cc;
+
+	*out = NULL;
+	fb_buf_init(&url, 8192);
+	fb_buf_printf(&url,
+	              "%s/loki/api/v1/query_range?query=%s&start=%lld&end=%lld&limit=%ld"
+	              "&direction=forward",
+	              l->url, q ? q : "", start, end, limit);
+	curl_free(q);
+	fb_buf_reset(&l->rx);
+	curl_easy_setopt(l->curl, CURLOPT_URL, fb_buf_str(&url));
+	cc = curl_easy_perform(l->curl);
+	fb_buf_free(&url);
+	if (cc != CURLE_OK)
+		return fb_error_set(FB_EIO, "Loki: %s", curl_easy_strerror(cc));
+	curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) /* Loki's errors are plain text */
+		return fb_error_set(FB_EIO, "Loki: HTTP %ld: %.200s", status,
+		                    fb_buf_str(&l->rx) ? fb_buf_str(&l->rx) : "");
+	*out = cJSON_ParseWithLength(fb_buf_str(&l->rx) ? fb_buf_str(&l->rx) : "", l->rx.len);
+	if (!cJSON_IsObject(*out) || strcmp(fb_json_str(*out, "status"), "success")) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return fb_error_set(FB_EINVAL, "Loki: the answer is not a query_range result");
+	}
+	return FB_OK;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const entry *x = a, *y = b;
+	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* The entries of a page, merged over its streams and sorted by time. */
+static entry *page_entries(const cJSON *page, size_t *n)
+{
+	const cJSON *result = fb_json_get(fb_json_get(page, "data"), "result"), *st, *v;
+	size_t cap = 0, len = 0;
+	entry *e = NULL;
+
+	cJSON_ArrayForEach(st, result) cap += (size_t)cJSON_GetArraySize(fb_json_get(st, "values"));
+	if (cap && !(e = calloc(cap, sizeof(*e))))
+		cap = 0;
+	cJSON_ArrayForEach(st, result)
+	{
+		const cJSON *labels = fb_json_get(st, "stream");
+		char *lj = cJSON_PrintUnformatted(labels);
+		cJSON_ArrayForEach(v, fb_json_get(st, "values"))
+		{
+			const cJSON *ts = cJSON_GetArrayItem(v, 0),
+			            *line = cJSON_GetArrayItem(v, 1);
+			fb_buf k;
+			if (len == cap || !cJSON_IsString(ts) || !cJSON_IsString(line))
+				continue;
+			e[len].ts = strtoll(ts->valuestring, NULL, 10); /* ns: an int64 string */
+			e[len].labels = labels;
+			e[len].line = line->valuestring;
+			fb_buf_init(&k, SIGNAL_TEXT_MAX * 2);
+			fb_buf_printf(&k, "%s\x1f%s\x1f%s", lj ? lj : "", ts->valuestring,
+			              line->valuestring);
+			hash_hex(fb_buf_str(&k) ? fb_buf_str(&k) : "", k.len, e[len].key, 16);
+			fb_buf_free(&k);
+			len++;
+		}
+		free(lj);
+	}
+	if (len)
+		qsort(e, len, sizeof(*e), by_time);
+	*n = len;
+	return e;
+}
+
+/* Adds a taken line to the signal of its stream. */
+static void add_line(cJSON *signals, const entry *e)
+{
+	cJSON *sig;
+	cJSON_ArrayForEach(sig, signals)
+	{
+		if (cJSON_Compare(fb_json_get(sig, "labels"), e->labels, 1))
+			break;
+	}
+	if (!sig) {
+		sig = cJSON_CreateObject();
+		cJSON_AddItemToObject(sig, "labels", cJSON_Duplicate(e->labels, 1));
+		cJSON_AddStringToObject(sig, "text", "");
+		cJSON_AddItemToArray(signals, sig);
+	}
+	cJSON *text = cJSON_GetObjectItemCaseSensitive(sig, "text");
+	size_t have = strlen(text->valuestring), add = strlen(e->line);
+	if (have + add + 2 > SIGNAL_TEXT_MAX)
+		return;
+	char *s = malloc(have + add + 2);
+	if (!s)
+		return;
+	memcpy(s, text->valuestring, have);
+	memcpy(s + have, e->line, add);
+	s[have + add] = '\n';
+	s[have + add + 1] = '\0';
+	cJSON_SetValuestring(text, s);
+	free(s);
+}
+
+/* One poll of one query: pages until done or max_pages; *b when it read.
+ * It works on a copy of the cursor, kept only when every page arrived, so
+ * a failure half-way re-reads instead of skipping. */
+static fb_err poll_query(fb_loki *l, size_t qi, fb_loki_batch **b)
+{
+	cursor work = {.start = l->cur[qi].start, .seen = cJSON_Duplicate(l->cur[qi].seen, 1)};
+	cursor *c = &work;
+	long long end = now_ns() - l->lag * 1000000000LL;
+	cJSON *signals = cJSON_CreateArray();
+	fb_err rc = FB_OK;
+	long limit = l->limit;
+
+	*b = NULL;
+	if (!c->start)
+		c->start = end - l->interval * 1000000000LL;
+	for (long p = 0; p < l->max_pages && c->start < end; p++) {
+		cJSON *page = NULL;
+		size_t n = 0;
+		entry *e;
+		long asked = limit;
+		if ((rc = get_page(l, l->queries[qi], c->start, end, asked, &page)))
+			break;
+		e = page_entries(page, &n);
+		for (size_t i = 0; i < n; i++)
+			if (!(e[i].ts == c->start && seen_has(c->seen, e[i].key)))
+				add_line(signals, &e[i]);
+		if ((long)n < asked) { /* all read up to end (exclusive) */
+			c->start = end;
+			cJSON_Delete(c->seen);
+			c->seen = cJSON_CreateArray();
+		} else { /* cut inside the last nanosecond, maybe: remember what was taken */
+			long long last = e[n - 1].ts;
+			if (last == c->start &&
+			    limit < 5000) /* a full page in one ns: ask for more */
+				limit = limit * 2 < 5000 ? limit * 2 : 5000;
+			if (last != c->start) {
+				cJSON_Delete(c->seen);
+				c->seen = cJSON_CreateArray();
+			}
+			for (size_t i = 0; i < n; i++)
+				if (e[i].ts == last && !seen_has(c->seen, e[i].key) &&
+				    cJSON_GetArraySize(c->seen) < SEEN_MAX)
+					cJSON_AddItemToArray(c->seen, cJSON_CreateString(e[i].key));
+			c->start = last;
+		}
+		free(e);
+		cJSON_Delete(page);
+		if ((long)n < asked)
+			break;
+	}
+	if (!rc && (*b = calloc(1, sizeof(**b)))) {
+		snprintf((*b)->cursor_name, sizeof((*b)->cursor_name), "%s", l->cur[qi].name);
+		(*b)->cursor = cursor_json(c);
+		(*b)->signals = signals;
+		signals = NULL;
+		cJSON_Delete(l->cur[qi].seen);
+		l->cur[qi].start = work.start;
+		l->cur[qi].seen = work.seen;
+		work.seen = NULL;
+	}
+	cJSON_Delete(work.seen);
+	cJSON_Delete(signals);
+	return rc;
+}
+
+static void sleep_for(fb_loki *l, long long ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) == 0)
+		;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void *loki_main(void *arg)
+{
+	fb_loki *l = arg;
+
+	for (;;) {
+		fb_err rc = FB_OK;
+		pthread_mutex_lock(&l->mu);
+		int stop = l->stop;
+		pthread_mutex_unlock(&l->mu);
+		if (stop)
+			break;
+		for (size_t i = 0; i < l->n && !rc; i++) {
+			fb_loki_batch *b = NULL;
+			if (!(rc = poll_query(l, i, &b)) && b)
+				l->o.on_batch(l->o.ctx, b);
+		}
+		if (rc) {
+			l->failures++;
+			fb_log(FB_LOG_WARN, "loki.poll_failed", "attempt=%d error=\"%s\"",
+			       l->failures, fb_error_last());
+			if (l->failures >= DOWN_AFTER && !l->down) {
+				l->down = 1;
+				l->o.on_status(l->o.ctx, 0, fb_error_last());
+			}
+		} else {
+			if (l->down)
+				l->o.on_status(l->o.ctx, 1, "");
+			l->down = 0;
+			l->failures = 0;
+		}
+		long long wait = l->interval * 1000LL;
+		for (int i = 1; i < l->failures && wait < 300000; i++)
+			wait *= 2; /* back off while Loki is down */
+		sleep_for(l, wait < 300000 ? wait : 300000);
+	}
+	return NULL;
+}
+
+static void copy_opts(fb_loki *l, const fb_config *cfg)
+{
+	snprintf(l->url, sizeof(l->url), "%s", cfg->loki.url);
+	size_t n = strlen(l->url);
+	if (n && l->url[n - 1] == '/')
+		l->url[n - 1] = '\0';
+	snprintf(l->tenant, sizeof(l->tenant), "%s", cfg->loki.tenant);
+	snprintf(l->user, sizeof(l->user), "%s", cfg->loki.username);
+	snprintf(l->pass, sizeof(l->pass), "%s", cfg->loki.password);
+	snprintf(l->token, sizeof(l->token), "%s", cfg->loki.token);
+	l->interval = cfg->loki.interval;
+	l->lag = cfg->loki.lag;
+	l->limit = cfg->loki.limit;
+	l->max_pages = cfg->loki.max_pages > 0 ? cfg->loki.max_pages : 1;
+	l->n = cfg->loki.n_queries;
+	for (size_t i = 0; i < l->n; i++)
+		snprintf(l->queries[i], sizeof(l->queries[i]), "%s", cfg->loki.queries[i]);
+}
+
+static void setup_curl(fb_loki *l)
+{
+	char h[700];
+	if (l->tenant[0]) {
+		snprintf(h, sizeof(h), "X-Scope-OrgID: %s", l->tenant);
+		l->headers = curl_slist_append(l->headers, h);
+	}
+	if (l->token[0]) {
+		snprintf(h, sizeof(h), "Authorization: Bearer %s", l->token);
+		l->headers = curl_slist_append(l->headers, h);
+		explicit_bzero(h, sizeof(h));
+	}
+	curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, l->headers);
+	if (l->user[0]) {
+		curl_easy_setopt(l->curl, CURLOPT_USERNAME, l->user);
+		curl_easy_setopt(l->curl, CURLOPT_PASSWORD, l->pass);
+	}
+	curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, l);
+	curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(l->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "firebreak/0.1");
+}
+
+fb_err fb_loki_start(const fb_loki_opts *o, fb_loki **out)
+{
+	fb_loki *l;
+
+	*out = NULL;
+	if (!o->cfg->loki.url[0])
+		return FB_OK;
+	if (!(l = calloc(1, sizeof(*l))) || !(l->curl = curl_easy_init())) {
+		free(l);
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	}
+	l->o = *o;
+	copy_opts(l, o->cfg);
+	for (size_t i = 0; i < l->n; i++) {
+		fb_loki_cursor_name(l->queries[i], l->cur[i].name);
+		cursor_load(&l->cur[i], o->cursors[i]);
+	}
+	fb_buf_init(&l->rx, RESPONSE_MAX);
+	setup_curl(l);
+	pthread_condattr_t ca; /* sleep_for measures CLOCK_MONOTONIC */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&l->thread, NULL, loki_main, l) != 0) {
+		fb_loki_stop(l);
+		return fb_error_set(FB_ERR, "cannot start the Loki thread");
+	}
+	l->started = 1;
+	*out = l;
+	return FB_OK;
+}
+
+void fb_loki_stop(fb_loki *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	if (l->started)
+		pthread_join(l->thread, NULL);
+	for (size_t i = 0; i < l->n; i++)
+		cJSON_Delete(l->cur[i].seen);
+	curl_easy_cleanup(l->curl);
+	curl_slist_free_all(l->headers);
+	fb_buf_free(&l->rx);
+	explicit_bzero(l->pass, sizeof(l->pass));
+	explicit_bzero(l->token, sizeof(l->token));
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
