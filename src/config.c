@@ -32,6 +32,7 @@ typedef enum {
 	K_LOCALE,
 	K_APPROVERS,
 	K_QUERIES,
+	K_PATHS,
 	K_AUTO_APPLY
 } key_type;
 
@@ -81,6 +82,9 @@ static const key_def keys[] = {
     {"loki", "limit", K_LONG, F(loki.limit)},
     {"loki", "max_pages", K_LONG, F(loki.max_pages)},
     {"loki", "queries", K_QUERIES, F(loki.queries)},
+    {"logfile", "paths", K_PATHS, F(logfile.paths)},
+    {"logfile", "pattern", K_STR, F(logfile.pattern)},
+    {"logfile", "interval", K_DURATION, F(logfile.interval)},
     {"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
     {"engine", "retry_delay", K_DURATION, F(engine.retry_delay)},
     {"engine", "verify_delay", K_DURATION, F(engine.verify_delay)},
@@ -127,6 +131,9 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->loki.lag = 30;
 	cfg->loki.limit = 500;
 	cfg->loki.max_pages = 10;
+	set_str(cfg->logfile.pattern, sizeof(cfg->logfile.pattern),
+	        "(?i)\\b(error|fatal|panic|oomkilled|out of memory|exception|traceback)\\b");
+	cfg->logfile.interval = 1;
 	cfg->engine.repeat_note_interval = 10 * 60;
 }
 
@@ -309,6 +316,29 @@ static void load_queries(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_co
 	}
 }
 
+static void load_paths(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_config *cfg)
+{
+	cfg->logfile.n_paths = 0;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		problem(ld, v, "logfile.paths: expected a list of file paths");
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = yaml_document_get_node(doc, *it);
+		const char *s = scalar(item);
+		if (!s || s[0] != '/' || strlen(s) >= FB_CFG_STR) {
+			problem(ld, item, "logfile.paths: each item is an absolute path");
+			continue;
+		}
+		if (cfg->logfile.n_paths == FB_LOGFILE_PATHS) {
+			problem(ld, item, "logfile.paths: more than %d files", FB_LOGFILE_PATHS);
+			return;
+		}
+		set_str(cfg->logfile.paths[cfg->logfile.n_paths++], FB_CFG_STR, s);
+	}
+}
+
 static void load_auto_apply_item(loader *ld, yaml_document_t *doc, yaml_node_t *item,
                                  fb_auto_apply *aa)
 {
@@ -397,6 +427,10 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 
 	snprintf(qualified, sizeof(qualified), "%s%s%s", kd->section ? kd->section : "",
 	         kd->section ? "." : "", kd->name);
+	if (kd->type == K_PATHS) {
+		load_paths(ld, doc, v, cfg);
+		return;
+	}
 	if (kd->type == K_QUERIES) {
 		load_queries(ld, doc, v, cfg);
 		return;

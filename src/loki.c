@@ -62,15 +62,6 @@ struct fb_loki {
 	int failures, down;
 };
 
-void fb_loki_batch_free(fb_loki_batch *b)
-{
-	if (!b)
-		return;
-	free(b->cursor);
-	cJSON_Delete(b->signals);
-	free(b);
-}
-
 static void hash_hex(const char *s, size_t len, char *out, size_t hexlen)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -248,7 +239,7 @@ static void add_line(cJSON *signals, const entry *e)
 /* One poll of one query: pages until done or max_pages; *b when it read.
  * It works on a copy of the cursor, kept only when every page arrived, so
  * a failure half-way re-reads instead of skipping. */
-static fb_err poll_query(fb_loki *l, size_t qi, fb_loki_batch **b)
+static fb_err poll_query(fb_loki *l, size_t qi, fb_source_batch **b)
 {
 	cursor work = {.start = l->cur[qi].start, .seen = cJSON_Duplicate(l->cur[qi].seen, 1)};
 	cursor *c = &work;
@@ -296,6 +287,7 @@ static fb_err poll_query(fb_loki *l, size_t qi, fb_loki_batch **b)
 			break;
 	}
 	if (!rc && (*b = calloc(1, sizeof(**b)))) {
+		snprintf((*b)->source, sizeof((*b)->source), "loki");
 		snprintf((*b)->cursor_name, sizeof((*b)->cursor_name), "%s", l->cur[qi].name);
 		(*b)->cursor = cursor_json(c);
 		(*b)->signals = signals;
@@ -338,7 +330,7 @@ static void *loki_main(void *arg)
 		if (stop)
 			break;
 		for (size_t i = 0; i < l->n && !rc; i++) {
-			fb_loki_batch *b = NULL;
+			fb_source_batch *b = NULL;
 			if (!(rc = poll_query(l, i, &b)) && b)
 				l->o.on_batch(l->o.ctx, b);
 		}

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "firebreak/dispatch.h"
+#include "firebreak/filelog.h"
 #include "firebreak/http.h"
 #include "firebreak/json.h"
 #include "firebreak/metrics.h"
@@ -36,7 +37,7 @@
 
 #define IDLE_WAIT_MS 200 /* signals are noticed within this */
 
-enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK, M_HOOK, M_LOKI, M_LOKI_STATUS };
+enum { M_ENVELOPE, M_RESULT, M_FATAL, M_TASK, M_HOOK, M_BATCH, M_SOURCE_STATUS };
 
 typedef struct {
 	int kind;
@@ -47,7 +48,7 @@ typedef struct {
 	size_t len;
 	fb_send_result *res;
 	fb_graph_task *task;
-	fb_loki_batch *batch;
+	fb_source_batch *batch;
 	int up;
 	char why[300];
 	int64_t received; /* monotonic us, for the ack latency */
@@ -66,6 +67,7 @@ typedef struct {
 	fb_socket *sock;
 	fb_sender *sender;
 	fb_loki *loki;
+	fb_filelog *filelog;
 	int64_t outbox_seen; /* highest outbox id handed to the sender */
 
 	/* the worker: runs node functions with its own repository handle */
@@ -93,7 +95,7 @@ typedef struct {
 } server;
 
 static void handle_hook(server *s, emsg *m);
-static void handle_loki(server *s, fb_loki_batch *b);
+static void handle_batch(server *s, fb_source_batch *b);
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -140,7 +142,7 @@ static void emsg_free(void *p)
 	free(m->json);
 	free(m->res);
 	fb_graph_task_free(m->task);
-	fb_loki_batch_free(m->batch);
+	fb_source_batch_free(m->batch);
 	free(m);
 }
 
@@ -396,9 +398,9 @@ static void engine_round(server *s, emsg *first)
 			handle_envelope(s, batch[i]);
 		else if (batch[i]->kind == M_HOOK)
 			handle_hook(s, batch[i]);
-		else if (batch[i]->kind == M_LOKI)
-			handle_loki(s, batch[i]->batch);
-		else if (batch[i]->kind == M_LOKI_STATUS) {
+		else if (batch[i]->kind == M_BATCH)
+			handle_batch(s, batch[i]->batch);
+		else if (batch[i]->kind == M_SOURCE_STATUS) {
 			fb_metrics_source(s->metrics, batch[i]->up, batch[i]->why);
 			fb_log(batch[i]->up ? FB_LOG_INFO : FB_LOG_WARN, "loki.status",
 			       "up=%d why=\"%s\"", batch[i]->up, batch[i]->why);
@@ -642,15 +644,15 @@ static void handle_hook(server *s, emsg *m)
 }
 
 /* loki thread */
-static void on_loki_batch(void *ctx, fb_loki_batch *b)
+static void on_source_batch(void *ctx, fb_source_batch *b)
 {
 	server *s = ctx;
 	emsg *m = calloc(1, sizeof(*m));
 	if (!m) {
-		fb_loki_batch_free(b);
+		fb_source_batch_free(b);
 		return;
 	}
-	m->kind = M_LOKI;
+	m->kind = M_BATCH;
 	m->batch = b;
 	if (fb_queue_push(s->q, m) != FB_OK)
 		emsg_free(m);
@@ -662,16 +664,16 @@ static void on_loki_status(void *ctx, int up, const char *why)
 	emsg *m = calloc(1, sizeof(*m));
 	if (!m)
 		return;
-	m->kind = M_LOKI_STATUS;
+	m->kind = M_SOURCE_STATUS;
 	m->up = up;
 	snprintf(m->why, sizeof(m->why), "%s", why);
 	if (fb_queue_push(s->q, m) != FB_OK)
 		emsg_free(m);
 }
 
-/* The lines of one poll become incidents, committed with the cursor that
- * follows them: a restart neither repeats nor skips them. */
-static void handle_loki(server *s, fb_loki_batch *b)
+/* The lines of one poll (Loki, a log file) become incidents, committed
+ * with the cursor that follows them: a restart neither repeats nor skips. */
+static void handle_batch(server *s, fb_source_batch *b)
 {
 	const cJSON *sig;
 	fb_err rc = fb_store_begin(s->store);
@@ -688,11 +690,11 @@ static void handle_loki(server *s, fb_loki_batch *b)
 			app = fb_json_str(labels, "app_kubernetes_io_name");
 		if (!*app)
 			app = fb_json_str(labels, "container");
-		fb_signal sg = {.source = "loki",
+		fb_signal sg = {.source = b->source,
 		                .text = text,
 		                .len = strlen(text),
 		                .app = app,
-		                .triggered_by = "loki",
+		                .triggered_by = b->source,
 		                .channel = s->cfg.slack.channel};
 		rc = fb_graph_create(&s->env, &sg, id);
 		created += !rc;
@@ -703,7 +705,7 @@ static void handle_loki(server *s, fb_loki_batch *b)
 		rc = fb_store_commit(s->store);
 	if (rc) {
 		fb_store_rollback(s->store);
-		fb_log(FB_LOG_ERROR, "loki.store_failed",
+		fb_log(FB_LOG_ERROR, "source.store_failed",
 		       "error=\"%s\" note=\"the lines are read again after a restart\"",
 		       fb_error_last());
 	} else if (created) {
@@ -728,7 +730,7 @@ static void metrics_cb(void *ctx, fb_buf *out)
 static int start_loki(server *s)
 {
 	fb_loki_opts lo = {
-	    .cfg = &s->cfg, .on_batch = on_loki_batch, .on_status = on_loki_status, .ctx = s};
+	    .cfg = &s->cfg, .on_batch = on_source_batch, .on_status = on_loki_status, .ctx = s};
 	char *values[FB_LOKI_QUERIES] = {NULL};
 	fb_err rc;
 
@@ -749,6 +751,31 @@ static int start_loki(server *s)
 	if (s->loki)
 		fb_log(FB_LOG_INFO, "loki.started", "queries=%zu interval=%lds",
 		       s->cfg.loki.n_queries, s->cfg.loki.interval);
+	return 1;
+}
+
+static int start_filelog(server *s)
+{
+	fb_filelog_opts fo = {.cfg = &s->cfg, .on_batch = on_source_batch, .ctx = s};
+	char *values[FB_LOGFILE_PATHS] = {NULL};
+	fb_err rc;
+
+	for (size_t i = 0; i < s->cfg.logfile.n_paths; i++) {
+		char name[64];
+		fb_filelog_cursor_name(s->cfg.logfile.paths[i], name);
+		if (fb_store_cursor_get(s->store, name, &values[i]) != FB_OK)
+			fb_error_clear();
+		fo.cursors[i] = values[i];
+	}
+	rc = fb_filelog_start(&fo, &s->filelog);
+	for (size_t i = 0; i < FB_LOGFILE_PATHS; i++)
+		free(values[i]);
+	if (rc) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	if (s->filelog)
+		fb_log(FB_LOG_INFO, "logfile.started", "files=%zu", s->cfg.logfile.n_paths);
 	return 1;
 }
 
@@ -778,7 +805,7 @@ static int start_threads(server *s)
 		ko.http_iface = s->http_iface;
 		ko.http_port = s->http_port;
 	}
-	if (!start_loki(s))
+	if (!start_loki(s) || !start_filelog(s))
 		return 0;
 	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
 		s->worker_started = 1;
@@ -798,6 +825,7 @@ static void close_all(server *s)
 	}
 	fb_queue_free(s->wq, task_free);
 	fb_loki_stop(s->loki);
+	fb_filelog_stop(s->filelog);
 	fb_socket_stop(s->sock); /* flushes committed acks first */
 	fb_sender_stop(s->sender);
 	s->sender = NULL;

@@ -95,6 +95,14 @@ typedef struct {
 		size_t n_queries;
 	} loki;
 
+#define FB_LOGFILE_PATHS 8
+	struct {
+		char paths[FB_LOGFILE_PATHS][FB_CFG_STR];
+		size_t n_paths;
+		char pattern[FB_CFG_STR]; /* PCRE2: the lines that raise incidents */
+		long interval;            /* seconds between looks */
+	} logfile;
+
 	/* From the environment only: who runs the CLI (USER) and the test
 	 * hook FIREBREAK_CRASH_AFTER. */
 	char user[64];

@@ -13,17 +13,9 @@
 #include <cjson/cJSON.h>
 #include "firebreak/config.h"
 #include "firebreak/error.h"
+#include "firebreak/source.h"
 
 typedef struct fb_loki fb_loki;
-
-/* One poll's result for one query: owned by whoever holds it. */
-typedef struct {
-	char cursor_name[64]; /* "loki:" + a hash of the query */
-	char *cursor;         /* JSON {"start": "<ns>", "seen": [keys]} */
-	cJSON *signals;       /* [{"labels": {...}, "text": "..."}] */
-} fb_loki_batch;
-
-void fb_loki_batch_free(fb_loki_batch *b);
 
 typedef struct {
 	const fb_config *cfg; /* read at start only */
@@ -31,7 +23,7 @@ typedef struct {
 	 * (NULL: none yet); read by the engine before the start, copied */
 	const char *cursors[FB_LOKI_QUERIES];
 	/* loki thread: hands over a batch (the callee owns it) */
-	void (*on_batch)(void *ctx, fb_loki_batch *b);
+	void (*on_batch)(void *ctx, fb_source_batch *b);
 	/* loki thread: up = 0 with the reason after repeated failures, 1 again when it answers */
 	void (*on_status)(void *ctx, int up, const char *why);
 	void *ctx;
