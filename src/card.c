@@ -135,7 +135,10 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *st
 		status_line(t, b, "status_committed", vars);
 	}
 	if (cJSON_IsObject(vf)) {
-		put(vars, "result", fb_json_str(vf, "result"));
+		char res[400];
+		snprintf(res, sizeof(res), "%s%s%s", fb_json_str(vf, "result"),
+		         *fb_json_str(vf, "reason") ? ": " : "", fb_json_str(vf, "reason"));
+		put(vars, "result", res);
 		status_line(t, b, "status_verify", vars);
 	}
 	const cJSON *rep = fb_json_get(state, "repeats"), *seen = fb_json_get(state, "last_seen");

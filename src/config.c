@@ -83,6 +83,12 @@ static const key_def keys[] = {
     {"loki", "max_pages", K_LONG, F(loki.max_pages)},
     {"loki", "queries", K_QUERIES, F(loki.queries)},
     {"logfile", "paths", K_PATHS, F(logfile.paths)},
+    {"kubernetes", "url", K_STR, F(kubernetes.url)},
+    {"kubernetes", "token_file", K_STR, F(kubernetes.token_file)},
+    {"kubernetes", "ca_file", K_STR, F(kubernetes.ca_file)},
+    {"kubernetes", "label", K_STR, F(kubernetes.label)},
+    {"argocd", "url", K_STR, F(argocd.url)},
+    {"argocd", "ca_file", K_STR, F(argocd.ca_file)},
     {"logfile", "pattern", K_STR, F(logfile.pattern)},
     {"logfile", "interval", K_DURATION, F(logfile.interval)},
     {"engine", "max_attempts", K_LONG, F(engine.max_attempts)},
@@ -134,6 +140,7 @@ void fb_config_defaults(fb_config *cfg)
 	set_str(cfg->logfile.pattern, sizeof(cfg->logfile.pattern),
 	        "(?i)\\b(error|fatal|panic|oomkilled|out of memory|exception|traceback)\\b");
 	cfg->logfile.interval = 1;
+	set_str(cfg->kubernetes.label, sizeof(cfg->kubernetes.label), "app.kubernetes.io/name");
 	cfg->engine.repeat_note_interval = 10 * 60;
 }
 
@@ -576,6 +583,9 @@ void fb_config_apply_env(fb_config *cfg)
 	    {"FIREBREAK_API_KEY", F(api.key)},
 	    {"ALERTMANAGER_TOKEN", F(alertmanager.token)},
 	    {"LOKI_URL", F(loki.url)},
+	    {"KUBERNETES_URL", F(kubernetes.url)},
+	    {"ARGOCD_URL", F(argocd.url)},
+	    {"ARGOCD_TOKEN", F(argocd.token)},
 	    {"LOKI_PASSWORD", F(loki.password)},
 	    {"LOKI_TOKEN", F(loki.token)},
 	    {"LOGNAME", F(user)},
@@ -587,6 +597,23 @@ void fb_config_apply_env(fb_config *cfg)
 		if (v && *v)
 			set_str((char *)cfg + envs[i].off, envs[i].size, v);
 	}
+}
+
+/* In a pod, the API server and the service account are known. */
+static void kubernetes_in_cluster(fb_config *cfg)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+	if (!cfg->kubernetes.url[0] && host && *host)
+		snprintf(cfg->kubernetes.url, sizeof(cfg->kubernetes.url), "https://%s:%s", host,
+		         port && *port ? port : "443");
+	if (cfg->kubernetes.url[0] && !cfg->kubernetes.token_file[0])
+		snprintf(cfg->kubernetes.token_file, sizeof(cfg->kubernetes.token_file), "%s/token",
+		         sa);
+	if (host && *host && !cfg->kubernetes.ca_file[0])
+		snprintf(cfg->kubernetes.ca_file, sizeof(cfg->kubernetes.ca_file), "%s/ca.crt", sa);
 }
 
 fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
@@ -601,6 +628,7 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 		load_file(&ld, path, cfg);
 	}
 	fb_config_apply_env(cfg);
+	kubernetes_in_cluster(cfg);
 	validate(&ld, cfg);
 	if (ld.nerr) {
 		*errors = fb_buf_take(&ld.errors);

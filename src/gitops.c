@@ -433,7 +433,13 @@ fb_err fb_gitops_last_change(fb_gitops *g, const char *prefix, char hex[41], cha
 	return fb_error_set(FB_ENOTFOUND, "no revertable commit touches %s", prefix);
 }
 
-fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, char hex[41])
+static int atoi_safe(const char *s)
+{
+	long v = strtol(s, NULL, 10);
+	return v > 0 && v < 1000 ? (int)v : 1;
+}
+
+fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int step, char hex[41])
 {
 	git_revwalk *w;
 	git_oid oid;
@@ -444,16 +450,20 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, cha
 	for (int seen = 0; seen < MAX_WALK && git_revwalk_next(&oid, w) == 0; seen++) {
 		git_commit *c;
 		git_message_trailer_array tr = {0};
-		int hit = 0;
+		int hit = 0, its_step = 1;
 		if (git_commit_lookup(&c, g->repo, &oid) < 0)
 			continue;
 		if (git_message_trailers(&tr, git_commit_message(c)) == 0) {
-			for (size_t i = 0; i < tr.count; i++)
+			for (size_t i = 0; i < tr.count; i++) {
 				if (!strcmp(tr.trailers[i].key, "Incident-Id") &&
 				    !strcmp(tr.trailers[i].value, incident_id))
 					hit = 1;
+				if (!strcmp(tr.trailers[i].key, "Incident-Step"))
+					its_step = atoi_safe(tr.trailers[i].value);
+			}
 			git_message_trailer_array_free(&tr);
 		}
+		hit = hit && its_step == (step > 1 ? step : 1);
 		git_commit_free(c);
 		if (hit) {
 			git_oid_tostr(hex, 41, &oid);
@@ -690,6 +700,8 @@ static void message(fb_buf *m, const fb_commit_info *info)
 	if (info->body && *info->body)
 		fb_buf_printf(m, "%s\n\n", info->body);
 	fb_buf_printf(m, "Incident-Id: %s\n", info->incident_id);
+	if (info->step > 1) /* a further fix after verification failed */
+		fb_buf_printf(m, "Incident-Step: %d\n", info->step);
 	fb_buf_printf(m, "Category: %s\n", info->category);
 	fb_buf_printf(m, "Approved-By: %s\n", info->approved_by);
 	if (info->slack_thread && *info->slack_thread)
@@ -818,7 +830,7 @@ fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const f
 	fb_err rc = FB_OK;
 
 	*pushed = 0;
-	if (fb_gitops_find_incident_commit(g, info->incident_id, hex) != FB_OK) {
+	if (fb_gitops_find_incident_commit(g, info->incident_id, info->step, hex) != FB_OK) {
 		fb_error_clear();
 		if ((rc = tip_commit(g, &tip)))
 			return rc;

@@ -16,6 +16,7 @@
 #include "firebreak/buf.h"
 #include "firebreak/graph.h"
 #include "firebreak/propose.h"
+#include "firebreak/verify.h"
 
 static void go(fb_step *st, const char *next)
 {
@@ -279,6 +280,7 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	    .category = fb_json_str(fb_json_get(state, "classification"), "category"),
 	    .approved_by = fb_json_str(state, "approved_by"),
 	    .slack_thread = fb_json_str(state, "slack_thread"),
+	    .step = cJSON_IsTrue(fb_json_get(state, "verify_retried")) ? 2 : 1,
 	};
 	rc = fb_gitops_apply(env->gitops, ch, n, &info, hex, &pushed);
 	fb_buf_free(&body);
@@ -300,6 +302,7 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	cJSON_AddStringToObject(ap, "commit", hex);
 	cJSON_AddBoolToObject(ap, "pushed", pushed);
 	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
+	cJSON_AddNumberToObject(ap, "at", (double)fb_now_ms());
 	cJSON_AddNullToObject(patch(st), "apply_error");
 	snprintf(st->detail, sizeof(st->detail), "committed %.12s on %s%s", hex,
 	         env->cfg->gitops.branch, pushed ? " and pushed" : "");
@@ -307,17 +310,57 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	return FB_OK;
 }
 
-/* Verification against Kubernetes, Argo CD and Loki plugs in here; with
- * none configured the result is "skipped". */
+/*
+ * verify: the app's pods and its Argo CD Application after the fix.  ok
+ * ends it; pending looks again after engine.verify_delay, at most
+ * engine.verify_max_checks times (a durable timer: the job's run_at);
+ * failed proposes the next step once (for an OOM, a further raise up to
+ * the cap), and otherwise reports.
+ */
 static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
-	(void)env;
-	(void)state;
-	cJSON *v = cJSON_AddObjectToObject(patch(st), "verify");
-	cJSON_AddStringToObject(v, "result", "skipped");
-	cJSON_AddStringToObject(v, "reason", "no verifier configured");
-	snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
-	go(st, "report");
+	const cJSON *prev = fb_json_get(state, "verify");
+	const cJSON *done = fb_json_get(prev, "checks_done");
+	int checks = (cJSON_IsNumber(done) ? done->valueint : 0) + 1;
+	cJSON *v = NULL;
+	const char *r;
+
+	if (!env->verifier) {
+		v = cJSON_AddObjectToObject(patch(st), "verify");
+		cJSON_AddStringToObject(v, "result", "skipped");
+		cJSON_AddStringToObject(v, "reason", "no verifier configured");
+		snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
+		go(st, "report");
+		return FB_OK;
+	}
+	fb_verify_check(env->verifier, state, &v);
+	r = fb_json_str(v, "result");
+	cJSON_AddNumberToObject(v, "checks_done", checks);
+	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
+	         checks);
+	if (!strcmp(r, "pending") && checks < env->cfg->engine.verify_max_checks) {
+		st->delay_ms = env->cfg->engine.verify_delay * 1000LL;
+		go(st, "verify");
+	} else if (!strcmp(r, "pending") || !strcmp(r, "failed")) {
+		if (!strcmp(r, "pending")) {
+			cJSON_ReplaceItemInObject(v, "result", cJSON_CreateString("failed"));
+			cJSON_ReplaceItemInObject(
+			    v, "reason", cJSON_CreateString("not recovered after every check"));
+		}
+		if (!cJSON_IsTrue(fb_json_get(state, "verify_retried")) &&
+		    !strcmp(fb_json_str(fb_json_get(state, "classification"), "category"), "oom")) {
+			cJSON_AddTrueToObject(patch(st),
+			                      "verify_retried"); /* one more step, once */
+			cJSON_AddNullToObject(patch(st), "apply");
+			go(st, "propose");
+		} else {
+			cJSON_AddStringToObject(patch(st), "result", "failed");
+			go(st, "report");
+		}
+	} else {
+		go(st, "report");
+	}
+	cJSON_AddItemToObject(patch(st), "verify", v);
 	return FB_OK;
 }
 

@@ -31,6 +31,7 @@
 #include "firebreak/loki.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
+#include "firebreak/verify.h"
 #include "firebreak/serve.h"
 #include "firebreak/slackapi.h"
 #include "firebreak/socket.h"
@@ -67,6 +68,7 @@ typedef struct {
 	fb_socket *sock;
 	fb_sender *sender;
 	fb_loki *loki;
+	fb_verifier *verifier; /* the worker's */
 	fb_filelog *filelog;
 	int64_t outbox_seen; /* highest outbox id handed to the sender */
 
@@ -579,7 +581,11 @@ static int open_all(server *s)
 	                        s->cfg.crash_after[0] ? s->cfg.crash_after : NULL,
 	                        fb_dispatch_on_step,
 	                        &s->disp};
-	s->wenv = (fb_graph_env){&s->cfg, s->rules, NULL, s->gitops, NULL, NULL, NULL};
+	if (fb_verifier_new(&s->cfg, &s->verifier) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	s->wenv = (fb_graph_env){&s->cfg, s->rules, NULL, s->gitops, NULL, NULL, NULL, s->verifier};
 	if (fb_queue_new(4, &s->wq) != FB_OK)
 		return 0;
 	s->disp.env = &s->env;
@@ -824,6 +830,7 @@ static void close_all(server *s)
 		pthread_join(s->worker, NULL);
 	}
 	fb_queue_free(s->wq, task_free);
+	fb_verifier_free(s->verifier);
 	fb_loki_stop(s->loki);
 	fb_filelog_stop(s->filelog);
 	fb_socket_stop(s->sock); /* flushes committed acks first */

@@ -95,6 +95,19 @@ typedef struct {
 		size_t n_queries;
 	} loki;
 
+	struct {
+		char url[FB_CFG_STR];        /* KUBERNETES_URL; "" = in-cluster when there */
+		char token_file[FB_CFG_STR]; /* re-read at every check: tokens rotate */
+		char ca_file[FB_CFG_STR];
+		char label[128]; /* the pod label that names the app */
+	} kubernetes;
+
+	struct {
+		char url[FB_CFG_STR];   /* ARGOCD_URL; "" = off */
+		char token[FB_CFG_STR]; /* secret: ARGOCD_TOKEN */
+		char ca_file[FB_CFG_STR];
+	} argocd;
+
 #define FB_LOGFILE_PATHS 8
 	struct {
 		char paths[FB_LOGFILE_PATHS][FB_CFG_STR];

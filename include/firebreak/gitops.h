@@ -35,6 +35,7 @@ typedef struct {
 	const char *category;
 	const char *approved_by;
 	const char *slack_thread; /* optional trailer */
+	int step;                 /* 1 = the first fix; 2.. = further fixes (Incident-Step) */
 } fb_commit_info;
 
 /* Call once per process, before and after everything else. */
@@ -73,7 +74,9 @@ fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const ch
                       size_t newlen, char **diff);
 
 /* The commit on the branch whose message has "Incident-Id: id", if any. */
-fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, char hex[41]);
+/* The commit of an incident's fix number step (1 = the first). */
+fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int step,
+                                      char hex[41]);
 
 /*
  * Commits the changes on the configured branch, then pushes when a remote

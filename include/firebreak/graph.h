@@ -38,6 +38,7 @@ typedef struct {
 	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
 	                  const char *node, const char *detail);
 	void *hook_ctx;
+	struct fb_verifier *verifier; /* the worker's; NULL: verify reports skipped */
 } fb_graph_env;
 
 /* What one node run produced. */

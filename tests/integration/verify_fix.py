@@ -1,0 +1,155 @@
+"""Verification after a fix, against tests/fakes/kube_fake.py (Kubernetes
+pods and Argo CD applications), with `firebreak serve` (TAP).
+
+pending then ok: the card shows the verification and the incident is
+resolved only when the pods are ready and Argo CD has synced the fix's
+commit and is healthy.  failed: the app is OOMKilled again after the fix,
+so a further raise is proposed on the same card, and approving it makes a
+second commit (Incident-Step: 2).  An app Argo CD does not know (403) is
+judged by Kubernetes alone.
+"""
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import slack_serve as t  # noqa: E402
+from simclient import buttons, start_sim, stop_sim  # noqa: E402
+
+FAKE = os.path.join(t.TOP, "tests", "fakes", "kube_fake.py")
+
+
+def start_fake(work):
+    port_file = os.path.join(work, "kube.port")
+    log = open(os.path.join(work, "kube.log"), "w")
+    proc = subprocess.Popen(["/usr/bin/python3", FAKE, "--port-file", port_file,
+                             "--k8s-token", "k8s-token-1", "--argo-token", "argo-token-1"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(port_file):
+        if time.monotonic() > deadline:
+            raise RuntimeError("kube_fake did not start")
+        time.sleep(0.02)
+    return proc, int(open(port_file).read())
+
+
+def ctl(port, path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def pod(app, ready, waiting=None, terminated=None, restarts=0, ns="monitoring"):
+    cs = {"name": app, "ready": ready, "restartCount": restarts, "state": {}, "lastState": {}}
+    if waiting:
+        cs["state"] = {"waiting": {"reason": waiting}}
+    else:
+        cs["state"] = {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+    if terminated:
+        cs["lastState"] = {"terminated": terminated}
+    return {"metadata": {"name": f"{app}-7d9f8b6c4-x2kqp", "namespace": ns,
+                         "labels": {"app.kubernetes.io/name": app}},
+            "status": {"phase": "Running", "containerStatuses": [cs]}}
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="fb-verify.")
+    proc, sim = start_sim(work)
+    fake, kport = start_fake(work)
+    token = os.path.join(work, "sa-token")
+    with open(token, "w") as f:
+        f.write("k8s-token-1\n")
+    d = t.Daemon(work, sim, "verify", extra_env={"ARGOCD_TOKEN": "argo-token-1"})
+    with open(d.cfg) as f:
+        cfg = f.read().replace("engine:\n  retry_delay: 1s\n", "")
+    with open(d.cfg, "w") as f:
+        f.write(cfg + f"""engine:
+  retry_delay: 1s
+  verify_delay: 1s
+  verify_max_checks: 30
+kubernetes:
+  url: http://127.0.0.1:{kport}
+  token_file: {token}
+argocd:
+  url: http://127.0.0.1:{kport}
+""")
+    try:
+        d.start()
+        run(d, sim, kport)
+    finally:
+        d.stop()
+        fake.terminate()
+        fake.wait(10)
+        stop_sim(proc)
+        if t.failed == 0:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"# kept {work}")
+    print(f"1..{t.n}")
+    return 1 if t.failed else 0
+
+
+def run(d, sim, kport):
+    @t.test("pending until the pods are ready and Argo CD has synced the fix and is healthy; then resolved")
+    def _():
+        ctl(kport, "/_fake/app", {"name": "grafana", "sync": "OutOfSync", "health": "Progressing",
+                                  "revision": "0" * 40})
+        iid, m, _a = t.trigger(sim)
+        ns = t.incident_json(d, iid)["namespace"]
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", False, "ContainerCreating", ns=ns)]})
+        sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Verification: pending" in t.card_text(c))(t.card_for(s, iid)),
+                     timeout=20, what="verification pending on the card")
+        commit = t.git(d.repo, "rev-parse", "HEAD").strip()
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", True, ns=ns)]})
+        time.sleep(1.5)
+        c = t.card_for(sim.state(), iid)
+        t.check("Resolved" not in t.card_text(c), "resolved before Argo CD synced the fix")
+        ctl(kport, "/_fake/app", {"name": "grafana", "sync": "Synced", "health": "Healthy", "revision": commit})
+        st = sim.wait_for(lambda s: (lambda c: s if c and "Resolved" in t.card_text(c) else None)(t.card_for(s, iid)),
+                          timeout=20, what="the resolved card")
+        t.check("Verification: ok" in t.card_text(t.card_for(st, iid)), t.card_text(t.card_for(st, iid))[-400:])
+        j = t.incident_json(d, iid)
+        t.check(j["status"] == "resolved", j["status"])
+
+    @t.test("OOMKilled again after the fix: a further raise is proposed; approving it makes a second commit")
+    def _():
+        log = t.oom_log().replace("grafana", "api")
+        env = sim.slash(text="trigger " + log)
+        a = sim.wait_for(lambda s: t.ack(s, env["envelope_id"]))
+        iid = t.incident_id_from(a["payload"])
+        time.sleep(0.3)
+        ns = t.incident_json(d, iid)["namespace"]
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", False, "ContainerCreating", ns=ns)]})
+        m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
+                         what="the api card")
+        sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Committed" in t.card_text(c))(t.card_for(s, iid)))
+        later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod(
+            "api", False, "CrashLoopBackOff", restarts=1, ns=ns,
+            terminated={"reason": "OOMKilled", "exitCode": 137, "finishedAt": later})]})
+        c = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) and "v2" in t.card_text(c)
+                                    else None)(t.card_for(s, iid)),
+                         timeout=20, what="a further raise proposed on the same card")
+        t.check("OOMKilled again" in json.dumps([x["blocks"] for x in t.thread(sim.state(), t.CHANNEL, m["ts"])])
+                or "failed" in t.card_text(c), "the failure is not shown")
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", True, ns=ns)]})
+        sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Resolved" in t.card_text(c))(t.card_for(s, iid)),
+                     timeout=20, what="resolved after the second fix")
+        body = t.git(d.repo, "log", "--format=%B")
+        t.check(body.count(f"Incident-Id: {iid}") == 2 and "Incident-Step: 2" in body, body[:600])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
