@@ -519,8 +519,6 @@ static void validate(loader *ld, fb_config *cfg)
 	if (cfg->loki.url[0] && strncmp(cfg->loki.url, "http://", 7) &&
 	    strncmp(cfg->loki.url, "https://", 8))
 		problem(ld, NULL, "loki.url: must be an http:// or https:// URL");
-	if (cfg->loki.url[0] && cfg->loki.n_queries == 0)
-		problem(ld, NULL, "loki.queries: loki.url is set but there is no query");
 	if (cfg->loki.limit < 1 || cfg->loki.limit > 5000)
 		problem(ld, NULL, "loki.limit: between 1 and 5000 (Loki's own cap)");
 	if (cfg->loki.interval < 1)

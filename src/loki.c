@@ -406,7 +406,7 @@ fb_err fb_loki_start(const fb_loki_opts *o, fb_loki **out)
 	fb_loki *l;
 
 	*out = NULL;
-	if (!o->cfg->loki.url[0])
+	if (!o->cfg->loki.url[0] || !o->cfg->loki.n_queries) /* verification may use it alone */
 		return FB_OK;
 	if (!(l = calloc(1, sizeof(*l))) || !(l->curl = curl_easy_init())) {
 		free(l);

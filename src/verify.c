@@ -30,6 +30,8 @@ struct fb_verifier {
 	fb_buf rx;
 	char k8s_url[FB_CFG_STR], token_file[FB_CFG_STR], k8s_ca[FB_CFG_STR], label[128];
 	char argo_url[FB_CFG_STR], argo_token[FB_CFG_STR], argo_ca[FB_CFG_STR];
+	char loki_url[FB_CFG_STR], loki_tenant[128], loki_user[128], loki_pass[FB_CFG_STR];
+	char loki_token[FB_CFG_STR];
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -50,7 +52,7 @@ fb_err fb_verifier_new(const fb_config *cfg, fb_verifier **out)
 	fb_verifier *v;
 
 	*out = NULL;
-	if (!cfg->kubernetes.url[0] && !cfg->argocd.url[0])
+	if (!cfg->kubernetes.url[0] && !cfg->argocd.url[0] && !cfg->loki.url[0])
 		return FB_OK;
 	if (!(v = calloc(1, sizeof(*v))) || !(v->curl = curl_easy_init())) {
 		free(v);
@@ -63,8 +65,14 @@ fb_err fb_verifier_new(const fb_config *cfg, fb_verifier **out)
 	snprintf(v->argo_url, sizeof(v->argo_url), "%s", cfg->argocd.url);
 	snprintf(v->argo_token, sizeof(v->argo_token), "%s", cfg->argocd.token);
 	snprintf(v->argo_ca, sizeof(v->argo_ca), "%s", cfg->argocd.ca_file);
+	snprintf(v->loki_url, sizeof(v->loki_url), "%s", cfg->loki.url);
+	snprintf(v->loki_tenant, sizeof(v->loki_tenant), "%s", cfg->loki.tenant);
+	snprintf(v->loki_user, sizeof(v->loki_user), "%s", cfg->loki.username);
+	snprintf(v->loki_pass, sizeof(v->loki_pass), "%s", cfg->loki.password);
+	snprintf(v->loki_token, sizeof(v->loki_token), "%s", cfg->loki.token);
 	trim_slash(v->k8s_url);
 	trim_slash(v->argo_url);
+	trim_slash(v->loki_url);
 	fb_buf_init(&v->rx, RESPONSE_MAX);
 	curl_easy_setopt(v->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(v->curl, CURLOPT_WRITEDATA, v);
@@ -83,6 +91,8 @@ void fb_verifier_free(fb_verifier *v)
 	curl_easy_cleanup(v->curl);
 	fb_buf_free(&v->rx);
 	explicit_bzero(v->argo_token, sizeof(v->argo_token));
+	explicit_bzero(v->loki_pass, sizeof(v->loki_pass));
+	explicit_bzero(v->loki_token, sizeof(v->loki_token));
 	free(v);
 }
 
@@ -248,6 +258,94 @@ static void check_argocd(fb_verifier *v, const cJSON *state, cJSON *checks)
 	cJSON_Delete(a);
 }
 
+/* The normalised signature as a regex: numbers and ids match any. */
+static void signature_regex(const char *sig, fb_buf *re)
+{
+	for (const char *p = sig; *p && re->len < 300; p++) {
+		if (*p == '#')
+			fb_buf_addstr(re, "[0-9]+");
+		else if (!strncmp(p, "<id>", 4)) {
+			fb_buf_addstr(re, "\\S+");
+			p += 3;
+		} else if (*p == ' ')
+			fb_buf_addstr(re, "\\s+");
+		else if (*p == '`')
+			fb_buf_addc(re, '.');
+		else {
+			if (strchr("\\.+*?()|[]{}^$", *p))
+				fb_buf_addc(re, '\\');
+			fb_buf_addc(re, *p);
+		}
+	}
+}
+
+/* The same signature logged again since the fix: the fix did not hold. */
+static void check_loki(fb_verifier *v, const cJSON *state, cJSON *checks)
+{
+	const char *ns = fb_json_str(state, "namespace");
+	const char *sig = fb_json_str(fb_json_get(state, "classification"), "signature");
+	long long applied =
+	    (long long)cJSON_GetNumberValue(fb_json_get(fb_json_get(state, "apply"), "at"));
+	struct curl_slist *h = NULL;
+	char hdr[700];
+	fb_buf q, url, re;
+	char *esc;
+	long status = 0;
+	cJSON *r = NULL;
+
+	if (!v->loki_url[0] || !*ns || !*sig || applied <= 0)
+		return;
+	fb_buf_init(&re, 4096);
+	signature_regex(sig, &re);
+	fb_buf_init(&q, 8192);
+	fb_buf_printf(&q, "{namespace=\"%s\"} |~ `%s`", ns, fb_buf_str(&re) ? fb_buf_str(&re) : "");
+	esc = curl_easy_escape(v->curl, fb_buf_str(&q), 0);
+	fb_buf_init(&url, 16384);
+	fb_buf_printf(&url,
+	              "%s/loki/api/v1/query_range?query=%s&start=%lld000000&end=%lld000000&limit=1"
+	              "&direction=forward",
+	              v->loki_url, esc ? esc : "", applied, (long long)time(NULL) * 1000 + 1);
+	curl_free(esc);
+	if (v->loki_tenant[0]) {
+		snprintf(hdr, sizeof(hdr), "X-Scope-OrgID: %s", v->loki_tenant);
+		h = curl_slist_append(h, hdr);
+	}
+	if (v->loki_user[0]) {
+		curl_easy_setopt(v->curl, CURLOPT_USERNAME, v->loki_user);
+		curl_easy_setopt(v->curl, CURLOPT_PASSWORD, v->loki_pass);
+	}
+	fb_buf_reset(&v->rx);
+	curl_easy_setopt(v->curl, CURLOPT_URL, fb_buf_str(&url));
+	curl_easy_setopt(v->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(v->curl, CURLOPT_CAINFO, NULL);
+	if (curl_easy_perform(v->curl) == CURLE_OK)
+		curl_easy_getinfo(v->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(v->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(v->curl, CURLOPT_USERNAME, NULL);
+	curl_easy_setopt(v->curl, CURLOPT_PASSWORD, NULL);
+	curl_slist_free_all(h);
+	if (status == 200)
+		r = cJSON_ParseWithLength(fb_buf_str(&v->rx) ? fb_buf_str(&v->rx) : "", v->rx.len);
+	if (!r) {
+		add_check(checks, "loki", "pending", "Loki did not answer");
+	} else {
+		const cJSON *first =
+		    cJSON_GetArrayItem(fb_json_get(fb_json_get(r, "data"), "result"), 0);
+		const cJSON *line =
+		    cJSON_GetArrayItem(cJSON_GetArrayItem(fb_json_get(first, "values"), 0), 1);
+		const char *text = cJSON_IsString(line) ? line->valuestring : NULL;
+		char detail[300];
+		snprintf(detail, sizeof(detail), "still logged since the fix: %.200s",
+		         text ? text : "");
+		add_check(checks, "loki", text ? "failed" : "ok",
+		          text ? detail : "not logged again since the fix");
+	}
+	cJSON_Delete(r);
+	fb_buf_free(&q);
+	fb_buf_free(&url);
+	fb_buf_free(&re);
+}
+
 fb_err fb_verify_check(fb_verifier *v, const cJSON *state, cJSON **out)
 {
 	cJSON *o = cJSON_CreateObject(), *checks = cJSON_AddArrayToObject(o, "checks"), *c;
@@ -255,6 +353,7 @@ fb_err fb_verify_check(fb_verifier *v, const cJSON *state, cJSON **out)
 
 	check_kubernetes(v, state, checks);
 	check_argocd(v, state, checks);
+	check_loki(v, state, checks);
 	cJSON_ArrayForEach(c, checks)
 	{
 		const char *r = fb_json_str(c, "result");

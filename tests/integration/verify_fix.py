@@ -64,6 +64,7 @@ def main():
     work = tempfile.mkdtemp(prefix="fb-verify.")
     proc, sim = start_sim(work)
     fake, kport = start_fake(work)
+    loki, lport = start_loki(work)
     token = os.path.join(work, "sa-token")
     with open(token, "w") as f:
         f.write("k8s-token-1\n")
@@ -80,14 +81,19 @@ kubernetes:
   token_file: {token}
 argocd:
   url: http://127.0.0.1:{kport}
+loki:
+  url: http://127.0.0.1:{lport}
 """)
     try:
         d.start()
-        run(d, sim, kport)
+        run(d, sim, kport, lport)
+        loki_test(d, sim, kport, lport)
     finally:
         d.stop()
         fake.terminate()
         fake.wait(10)
+        loki.terminate()
+        loki.wait(10)
         stop_sim(proc)
         if t.failed == 0:
             shutil.rmtree(work, ignore_errors=True)
@@ -97,7 +103,21 @@ argocd:
     return 1 if t.failed else 0
 
 
-def run(d, sim, kport):
+def start_loki(work):
+    port_file = os.path.join(work, "loki.port")
+    log = open(os.path.join(work, "loki.log"), "w")
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(t.TOP, "tests", "fakes", "loki_fake.py"),
+                             "--port-file", port_file], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(port_file):
+        if time.monotonic() > deadline:
+            raise RuntimeError("loki_fake did not start")
+        time.sleep(0.02)
+    return proc, int(open(port_file).read())
+
+
+def run(d, sim, kport, lport):
     @t.test("pending until the pods are ready and Argo CD has synced the fix and is healthy; then resolved")
     def _():
         ctl(kport, "/_fake/app", {"name": "grafana", "sync": "OutOfSync", "health": "Progressing",
@@ -149,6 +169,29 @@ def run(d, sim, kport):
                      timeout=20, what="resolved after the second fix")
         body = t.git(d.repo, "log", "--format=%B")
         t.check(body.count(f"Incident-Id: {iid}") == 2 and "Incident-Step: 2" in body, body[:600])
+
+
+
+def loki_test(d, sim, kport, lport):
+    @t.test("the same error logged in Loki after the fix fails the verification, though the pods are ready")
+    def _():
+        log = t.oom_log().replace("grafana", "loki")
+        env = sim.slash(text="trigger " + log)
+        a = sim.wait_for(lambda s: t.ack(s, env["envelope_id"]))
+        iid = t.incident_id_from(a["payload"])
+        m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
+                         what="the loki card")
+        ns = t.incident_json(d, iid)["namespace"]
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", False, "ContainerCreating", ns=ns)]})
+        sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Committed" in t.card_text(c))(t.card_for(s, iid)))
+        ctl(lport, "/_fake/push", {"labels": {"namespace": ns, "app": "loki"},
+                                   "lines": [[time.time_ns(), "Last State: Terminated  Reason: OOMKilled"]]})
+        time.sleep(0.2)
+        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", True, ns=ns)]})
+        st = sim.wait_for(lambda s: (lambda c: s if c and "still logged" in t.card_text(c) else None)(t.card_for(s, iid)),
+                          timeout=20, what="the failed verification on the card")
+        t.check("Resolved" not in t.card_text(t.card_for(st, iid)), "resolved although the error is still logged")
 
 
 if __name__ == "__main__":
