@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "firebreak/metrics.h"
+#include "firebreak/store.h"
 
 #define STATUSES 12
 #define STALL_MS 10000      /* an engine loop wakes at least every 200 ms */
@@ -59,6 +60,8 @@ struct fb_metrics {
 	int link_open;
 	long connects;
 	int64_t link_down_since;
+	fb_stat_row stats[FB_STAT_KINDS][16];
+	size_t n_stats[FB_STAT_KINDS];
 	int source_down;
 	char source_why[200];
 };
@@ -146,6 +149,47 @@ void fb_metrics_slack_link(fb_metrics *m, int open, long connects)
 	pthread_mutex_unlock(&m->mu);
 }
 
+void fb_metrics_set_stats(fb_metrics *m, int kind, const void *rows, size_t n)
+{
+	if (kind < 0 || kind >= FB_STAT_KINDS)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->n_stats[kind] = n < 16 ? n : 16;
+	memcpy(m->stats[kind], rows, m->n_stats[kind] * sizeof(fb_stat_row));
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void render_stats(fb_metrics *m, fb_buf *out)
+{
+	static const struct {
+		const char *name, *help, *label;
+	} fam[FB_STAT_KINDS] = {
+	    {"firebreak_signals_total", "Incidents raised, by source", "source"},
+	    {"firebreak_decisions_by_action_total", "Decisions taken, by action", "action"},
+	    {"firebreak_verify_checks_total", "Verification checks, by result", "result"},
+	    {"firebreak_apply_total", "Apply steps, by outcome", "outcome"},
+	};
+	for (int k = 0; k < FB_STAT_KINDS; k++) {
+		fb_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", fam[k].name, fam[k].help,
+		              fam[k].name);
+		for (size_t i = 0; i < m->n_stats[k]; i++)
+			fb_buf_printf(out, "%s{%s=\"%s\"} %ld\n", fam[k].name, fam[k].label,
+			              m->stats[k][i].key, m->stats[k][i].count);
+	}
+	double sum = 0;
+	long count = 0;
+	for (size_t i = 0; i < m->n_stats[FB_STAT_DECISIONS]; i++) {
+		sum += m->stats[FB_STAT_DECISIONS][i].sum;
+		count += m->stats[FB_STAT_DECISIONS][i].count;
+	}
+	fb_buf_printf(out,
+	              "# HELP firebreak_time_to_decision_seconds From an incident's creation to a "
+	              "decision\n# TYPE firebreak_time_to_decision_seconds summary\n"
+	              "firebreak_time_to_decision_seconds_sum %.3f\n"
+	              "firebreak_time_to_decision_seconds_count %ld\n",
+	              sum, count);
+}
+
 void fb_metrics_source(fb_metrics *m, int up, const char *why)
 {
 	pthread_mutex_lock(&m->mu);
@@ -196,6 +240,7 @@ void fb_metrics_render(fb_metrics *m, fb_buf *out)
 	for (int i = 0; i < FB_M_COUNT; i++) /* a family's HELP once, before its first sample */
 		counter(out, (fb_metric)i, m->counters[i],
 		        i == 0 || strcmp(names[i].name, names[i - 1].name) != 0);
+	render_stats(m, out);
 	fb_buf_printf(out, "# HELP firebreak_incidents Incidents by status\n"
 	                   "# TYPE firebreak_incidents gauge\n");
 	for (size_t i = 0; i < m->n_status; i++)

@@ -435,16 +435,23 @@ static void refresh_metrics(server *s)
 	long counts[12], depth = 0;
 	size_t n = 0;
 	fb_socket_stats ss;
-	int ok = fb_store_incident_counts(s->store, status, counts, 12, &n) == FB_OK &&
-	         fb_store_outbox_depth(s->store, &depth) == FB_OK;
 	int64_t now = fb_now_ms();
+	int ok;
 
-	if (now - s->last_refresh < 1000)
+	if (now - s->last_refresh < 1000) /* the queries scan tables: once a second */
 		return;
 	s->last_refresh = now;
+	ok = fb_store_incident_counts(s->store, status, counts, 12, &n) == FB_OK &&
+	     fb_store_outbox_depth(s->store, &depth) == FB_OK;
 	if (ok) {
 		fb_metrics_set_incidents(s->metrics, (const char(*)[16])status, counts, n);
 		fb_metrics_set_outbox(s->metrics, depth);
+	}
+	for (int k = 0; ok && k < FB_STAT_KINDS; k++) {
+		fb_stat_row rows[16];
+		size_t nr = 0;
+		if (fb_store_stats(s->store, (fb_store_stat)k, rows, 16, &nr) == FB_OK)
+			fb_metrics_set_stats(s->metrics, k, rows, nr);
 	}
 	fb_metrics_engine_beat(s->metrics, ok);
 	fb_metrics_add(s->metrics, FB_M_DUPLICATES, s->disp.duplicates - s->seen_dup);

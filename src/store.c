@@ -41,6 +41,10 @@ enum {
 	S_CARD_SET,
 	S_FEEDBACK_ADD,
 	S_INC_COUNTS,
+	S_STAT_SOURCES,
+	S_STAT_DECISIONS,
+	S_STAT_VERIFY,
+	S_STAT_APPLY,
 	S_INC_BY_FP,
 	S_CURSOR_GET,
 	S_CURSOR_PUT,
@@ -95,6 +99,16 @@ static const char *const sql_text[S_COUNT] = {
     [S_CURSOR_GET] = "SELECT value FROM cursors WHERE name=?1",
     [S_CURSOR_PUT] = "INSERT INTO cursors (name, value, updated_at) VALUES (?1,?2,?3) "
                      "ON CONFLICT(name) DO UPDATE SET value=?2, updated_at=?3",
+    [S_STAT_SOURCES] = "SELECT source, COUNT(*), 0 FROM incidents GROUP BY source ORDER BY source",
+    [S_STAT_DECISIONS] = "SELECT substr(t.event, 10), COUNT(*), SUM(t.ts - i.created_at) / 1000.0 "
+                         "FROM timeline t JOIN incidents i ON i.id = t.incident_id "
+                         "WHERE t.event IN ('decision.approve','decision.reject','decision.edit') "
+                         "GROUP BY t.event ORDER BY t.event",
+    [S_STAT_VERIFY] =
+        "SELECT substr(detail, 1, instr(detail, ':') - 1), COUNT(*), 0 FROM timeline "
+        "WHERE event = 'node.verify' AND instr(detail, ':') > 1 GROUP BY 1 ORDER BY 1",
+    [S_STAT_APPLY] = "SELECT CASE WHEN detail LIKE 'committed%' THEN 'committed' ELSE 'other' END, "
+                     "COUNT(*), 0 FROM timeline WHERE event = 'node.apply' GROUP BY 1 ORDER BY 1",
     [S_INC_COUNTS] = "SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status",
     [S_OUT_DEPTH] = "SELECT COUNT(*) FROM outbox WHERE status='pending'",
     [S_FEEDBACK_ADD] = "INSERT INTO feedback (incident_id, user, verdict, reason, created_at) "
@@ -930,4 +944,23 @@ fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value)
 	bind_text(s, 2, value);
 	sqlite3_bind_int64(s, 3, fb_now_ms());
 	return step_done(st, s, "writing a cursor");
+}
+
+fb_err fb_store_stats(fb_store *st, fb_store_stat which, fb_stat_row *rows, size_t max, size_t *n)
+{
+	static const int stmt_of[] = {S_STAT_SOURCES, S_STAT_DECISIONS, S_STAT_VERIFY,
+	                              S_STAT_APPLY};
+	sqlite3_stmt *s = stmt(st, stmt_of[which]);
+	int r;
+	*n = 0;
+	if (!s)
+		return FB_EDB;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		col_copy(s, 0, rows[*n].key, sizeof(rows[*n].key));
+		rows[*n].count = (long)sqlite3_column_int64(s, 1);
+		rows[*n].sum = sqlite3_column_double(s, 2);
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE || r == SQLITE_ROW ? FB_OK : db_error(st, "reading statistics");
 }

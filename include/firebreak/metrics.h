@@ -41,6 +41,9 @@ void fb_metrics_engine_beat(fb_metrics *m, int db_ok);
 /* The Slack link: open connections and connects so far (from socket.c). */
 void fb_metrics_slack_link(fb_metrics *m, int open, long connects);
 
+/* The aggregates of fb_store_stats (store.h), by kind. */
+void fb_metrics_set_stats(fb_metrics *m, int kind, const void *rows, size_t n);
+
 /* A source (Loki) up or down, with the reason; down makes /health 503. */
 void fb_metrics_source(fb_metrics *m, int up, const char *why);
 

@@ -127,6 +127,23 @@ fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char
 fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value);
 fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value);
 
+/* Aggregates for /metrics, computed from the record itself. */
+typedef enum {
+	FB_STAT_SOURCES,   /* incidents by source */
+	FB_STAT_DECISIONS, /* decisions by action; sum = seconds from creation */
+	FB_STAT_VERIFY,    /* verification checks by result */
+	FB_STAT_APPLY,     /* apply steps: committed or other */
+	FB_STAT_KINDS
+} fb_store_stat;
+
+typedef struct {
+	char key[32];
+	long count;
+	double sum;
+} fb_stat_row;
+
+fb_err fb_store_stats(fb_store *st, fb_store_stat which, fb_stat_row *rows, size_t max, size_t *n);
+
 /* For the metrics: incidents per status, and rows waiting in the outbox. */
 fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, size_t max,
                                 size_t *n);

@@ -471,7 +471,11 @@ def run_all(work, sim):
         check(code == 200 and ctype.startswith("text/plain"), (code, ctype))
         for want in ("firebreak_slack_envelopes_total", 'firebreak_decisions_total{result="refused"}',
                      'firebreak_incidents{status="resolved"}', "firebreak_ack_latency_seconds_bucket",
-                     "firebreak_slack_connected 1"):
+                     "firebreak_slack_connected 1", 'firebreak_signals_total{source="slack"}',
+                     'firebreak_decisions_by_action_total{action="approve"}',
+                     'firebreak_apply_total{outcome="committed"}',
+                     'firebreak_verify_checks_total{result="skipped"}',
+                     "firebreak_time_to_decision_seconds_count"):
             check(want in body, f"{want} missing")
         envs = int(re.search(r"^firebreak_slack_envelopes_total (\d+)", body, re.M).group(1))
         check(envs >= 20, f"envelopes {envs}")
