@@ -447,6 +447,23 @@ def run_all(work, sim):
         j = incident_json(d, second)
         check(j["status"] == "grouped" and j["state"]["grouped_into"] == first, j["status"])
 
+    @test("within the cooldown after it was resolved, the same problem folds into the resolved incident")
+    def _():
+        log = oom_log().replace("grafana", "loki")
+        env = sim.slash(text="trigger " + log)
+        first = incident_id_from(sim.wait_for(lambda s: ack(s, env["envelope_id"]))["payload"])
+        m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(card_for(s, first)),
+                         what="the first card")
+        sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
+        sim.wait_for(lambda s: (lambda c: c and "Resolved" in card_text(c))(card_for(s, first)))
+        n_cards = len(card(sim.state(), CHANNEL))
+        env = sim.slash(text="trigger " + log)
+        again = incident_id_from(sim.wait_for(lambda s: ack(s, env["envelope_id"]))["payload"])
+        sim.wait_for(lambda s: (lambda c: c and "1 more time" in card_text(c))(card_for(s, first)),
+                     what="the counter on the resolved card")
+        check(len(card(sim.state(), CHANNEL)) == n_cards, "a new card within the cooldown")
+        check(incident_json(d, again)["status"] == "grouped", "not grouped")
+
     @test("expired_trigger_id on views.open: not retried; the user is told to click again")
     def _():
         env = sim.slash(text="trigger " + OOM_LOG.replace("grafana", "loki"))
