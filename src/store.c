@@ -189,6 +189,9 @@ static const char *const migrations[] = {
     " name TEXT PRIMARY KEY,"
     " value TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL);",
+    /* 4: the metrics' aggregates read indexes, not the incidents' state */
+    "CREATE INDEX timeline_event ON timeline(event);"
+    "CREATE INDEX incidents_source ON incidents(source);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

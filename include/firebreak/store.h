@@ -49,7 +49,7 @@ typedef struct {
 	char *detail; /* owned */
 } fb_timeline_entry;
 
-#define FB_STORE_SCHEMA_VERSION 3
+#define FB_STORE_SCHEMA_VERSION 4
 
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
 void fb_store_free(fb_store *st);
