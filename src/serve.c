@@ -23,12 +23,11 @@
 #include <time.h>
 
 #include "firebreak/dispatch.h"
-#include "firebreak/filelog.h"
+#include "firebreak/ingest.h"
 #include "firebreak/http.h"
 #include "firebreak/json.h"
 #include "firebreak/metrics.h"
 #include "firebreak/log.h"
-#include "firebreak/loki.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
 #include "firebreak/verify.h"
@@ -67,10 +66,9 @@ typedef struct {
 	fb_queue *q;
 	fb_socket *sock;
 	fb_sender *sender;
-	fb_loki *loki;
+	fb_ingest *ingest;     /* Loki and log files */
 	fb_verifier *verifier; /* the worker's */
-	fb_filelog *filelog;
-	int64_t outbox_seen; /* highest outbox id handed to the sender */
+	int64_t outbox_seen;   /* highest outbox id handed to the sender */
 
 	/* the worker: runs node functions with its own repository handle */
 	fb_graph_env wenv;
@@ -671,7 +669,7 @@ static void on_source_batch(void *ctx, fb_source_batch *b)
 		emsg_free(m);
 }
 
-static void on_loki_status(void *ctx, int up, const char *why)
+static void on_source_status(void *ctx, int up, const char *why)
 {
 	server *s = ctx;
 	emsg *m = calloc(1, sizeof(*m));
@@ -684,47 +682,16 @@ static void on_loki_status(void *ctx, int up, const char *why)
 		emsg_free(m);
 }
 
-/* The lines of one poll (Loki, a log file) become incidents, committed
- * with the cursor that follows them: a restart neither repeats nor skips. */
 static void handle_batch(server *s, fb_source_batch *b)
 {
-	const cJSON *sig;
-	fb_err rc = fb_store_begin(s->store);
 	long created = 0;
-
-	cJSON_ArrayForEach(sig, b->signals)
-	{
-		const cJSON *labels = fb_json_get(sig, "labels");
-		const char *text = fb_json_str(sig, "text"), *app = fb_json_str(labels, "app");
-		char id[64];
-		if (rc || !*text)
-			continue;
-		if (!*app)
-			app = fb_json_str(labels, "app_kubernetes_io_name");
-		if (!*app)
-			app = fb_json_str(labels, "container");
-		fb_signal sg = {.source = b->source,
-		                .text = text,
-		                .len = strlen(text),
-		                .app = app,
-		                .triggered_by = b->source,
-		                .channel = s->cfg.slack.channel};
-		rc = fb_graph_create(&s->env, &sg, id);
-		created += !rc;
-	}
-	if (!rc)
-		rc = fb_store_cursor_put(s->store, b->cursor_name, b->cursor);
-	if (!rc)
-		rc = fb_store_commit(s->store);
-	if (rc) {
-		fb_store_rollback(s->store);
+	if (fb_ingest_commit(&s->env, b, &created) != FB_OK)
 		fb_log(FB_LOG_ERROR, "source.store_failed",
 		       "error=\"%s\" note=\"the lines are read again after a restart\"",
 		       fb_error_last());
-	} else if (created) {
-		fb_log(FB_LOG_INFO, "loki.signals", "query=%s incidents=%ld", b->cursor_name,
-		       created);
-	}
+	else if (created)
+		fb_log(FB_LOG_INFO, "source.signals", "source=%s cursor=%s incidents=%ld",
+		       b->source, b->cursor_name, created);
 }
 
 static int health_cb(void *ctx, char *why, size_t why_sz)
@@ -737,59 +704,6 @@ static void metrics_cb(void *ctx, fb_buf *out)
 {
 	server *s = ctx;
 	fb_metrics_render(s->metrics, out);
-}
-
-/* The committed cursors are read here, on the engine thread, and copied. */
-static int start_loki(server *s)
-{
-	fb_loki_opts lo = {
-	    .cfg = &s->cfg, .on_batch = on_source_batch, .on_status = on_loki_status, .ctx = s};
-	char *values[FB_LOKI_QUERIES] = {NULL};
-	fb_err rc;
-
-	for (size_t i = 0; i < s->cfg.loki.n_queries; i++) {
-		char name[64];
-		fb_loki_cursor_name(s->cfg.loki.queries[i], name);
-		if (fb_store_cursor_get(s->store, name, &values[i]) != FB_OK)
-			fb_error_clear();
-		lo.cursors[i] = values[i];
-	}
-	rc = fb_loki_start(&lo, &s->loki);
-	for (size_t i = 0; i < FB_LOKI_QUERIES; i++)
-		free(values[i]);
-	if (rc) {
-		fprintf(stderr, "firebreak: %s\n", fb_error_last());
-		return 0;
-	}
-	if (s->loki)
-		fb_log(FB_LOG_INFO, "loki.started", "queries=%zu interval=%lds",
-		       s->cfg.loki.n_queries, s->cfg.loki.interval);
-	return 1;
-}
-
-static int start_filelog(server *s)
-{
-	fb_filelog_opts fo = {.cfg = &s->cfg, .on_batch = on_source_batch, .ctx = s};
-	char *values[FB_LOGFILE_PATHS] = {NULL};
-	fb_err rc;
-
-	for (size_t i = 0; i < s->cfg.logfile.n_paths; i++) {
-		char name[64];
-		fb_filelog_cursor_name(s->cfg.logfile.paths[i], name);
-		if (fb_store_cursor_get(s->store, name, &values[i]) != FB_OK)
-			fb_error_clear();
-		fo.cursors[i] = values[i];
-	}
-	rc = fb_filelog_start(&fo, &s->filelog);
-	for (size_t i = 0; i < FB_LOGFILE_PATHS; i++)
-		free(values[i]);
-	if (rc) {
-		fprintf(stderr, "firebreak: %s\n", fb_error_last());
-		return 0;
-	}
-	if (s->filelog)
-		fb_log(FB_LOG_INFO, "logfile.started", "files=%zu", s->cfg.logfile.n_paths);
-	return 1;
 }
 
 static int start_threads(server *s)
@@ -818,8 +732,11 @@ static int start_threads(server *s)
 		ko.http_iface = s->http_iface;
 		ko.http_port = s->http_port;
 	}
-	if (!start_loki(s) || !start_filelog(s))
+	fb_ingest_opts io = {on_source_batch, on_source_status, s};
+	if (fb_ingest_start(&s->env, &io, &s->ingest) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
 		return 0;
+	}
 	if (pthread_create(&s->worker, NULL, worker_main, s) == 0)
 		s->worker_started = 1;
 	if (!s->worker_started || fb_sender_start(&so, &s->sender) != FB_OK ||
@@ -838,8 +755,7 @@ static void close_all(server *s)
 	}
 	fb_queue_free(s->wq, task_free);
 	fb_verifier_free(s->verifier);
-	fb_loki_stop(s->loki);
-	fb_filelog_stop(s->filelog);
+	fb_ingest_stop(s->ingest);
 	fb_socket_stop(s->sock); /* flushes committed acks first */
 	fb_sender_stop(s->sender);
 	s->sender = NULL;
