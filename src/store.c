@@ -16,41 +16,15 @@
 #include <time.h>
 
 #include "firebreak/store.h"
+#include "store_int.h"
 
-enum {
-	S_INC_INSERT,
-	S_INC_UPDATE,
-	S_INC_GET,
-	S_INC_LIST_OPEN,
-	S_INC_LIST_ALL,
-	S_CKPT_ADD,
-	S_CKPT_COUNT,
-	S_TL_ADD,
-	S_TL_LIST,
-	S_JOB_CLEAR,
-	S_JOB_ADD,
-	S_JOB_GET,
-	S_JOB_RETRY,
-	S_JOBS_DUE,
-	S_INBOX_ADD,
-	S_INBOX_PRUNE,
-	S_OUT_ADD,
-	S_OUT_PENDING,
-	S_OUT_DONE,
-	S_OUT_RETRY,
-	S_CARD_SET,
-	S_FEEDBACK_ADD,
-	S_INC_COUNTS,
-	S_STAT_SOURCES,
-	S_STAT_DECISIONS,
-	S_STAT_VERIFY,
-	S_STAT_APPLY,
-	S_INC_BY_FP,
-	S_CURSOR_GET,
-	S_CURSOR_PUT,
-	S_OUT_DEPTH,
-	S_COUNT
-};
+/* The short names of the private helpers (store_int.h). */
+#define stmt fb_store_stmt_
+#define step_done fb_store_step_done_
+#define db_error fb_store_db_error_
+#define bind_text fb_store_bind_text_
+#define col_copy fb_store_col_copy_
+#define row_from fb_store_row_from_
 
 #define INC_COLS                                                                                   \
 	"id, status, node, category, severity, app, namespace, source, fingerprint, version, "     \
@@ -196,13 +170,6 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-struct fb_store {
-	sqlite3 *db;
-	int readonly;
-	int depth; /* transaction nesting: 0 = none, >1 = savepoints */
-	sqlite3_stmt *stmt[S_COUNT];
-};
-
 int64_t fb_now_ms(void)
 {
 	struct timespec ts;
@@ -210,7 +177,7 @@ int64_t fb_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static fb_err db_error(fb_store *st, const char *what)
+fb_err fb_store_db_error_(fb_store *st, const char *what)
 {
 	return fb_error_set(FB_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
 }
@@ -312,29 +279,29 @@ void fb_store_free(fb_store *st)
 	if (!st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
+		sqlite3_finalize(st->prepared[i]);
 	sqlite3_close(st->db);
 	free(st);
 }
 
 /* Prepared once per connection, reset before each use. */
-static sqlite3_stmt *stmt(fb_store *st, int which)
+sqlite3_stmt *fb_store_stmt_(fb_store *st, int which)
 {
-	sqlite3_stmt *s = st->stmt[which];
+	sqlite3_stmt *s = st->prepared[which];
 	if (!s) {
 		if (sqlite3_prepare_v3(st->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &st->stmt[which], NULL) != SQLITE_OK) {
+		                       &st->prepared[which], NULL) != SQLITE_OK) {
 			db_error(st, "preparing a statement");
 			return NULL;
 		}
-		return st->stmt[which];
+		return st->prepared[which];
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return s;
 }
 
-static fb_err step_done(fb_store *st, sqlite3_stmt *s, const char *what)
+fb_err fb_store_step_done_(fb_store *st, sqlite3_stmt *s, const char *what)
 {
 	int r = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -400,7 +367,7 @@ void fb_store_rollback(fb_store *st)
 	}
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+void fb_store_bind_text_(sqlite3_stmt *s, int i, const char *v)
 {
 	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
 }
@@ -446,13 +413,13 @@ fb_err fb_store_incident_update(fb_store *st, const fb_incident_row *row)
 	return rc;
 }
 
-static void col_copy(sqlite3_stmt *s, int i, char *dst, size_t size)
+void fb_store_col_copy_(sqlite3_stmt *s, int i, char *dst, size_t size)
 {
 	const unsigned char *v = sqlite3_column_text(s, i);
 	snprintf(dst, size, "%s", v ? (const char *)v : "");
 }
 
-static fb_incident_row *row_from(sqlite3_stmt *s)
+fb_incident_row *fb_store_row_from_(sqlite3_stmt *s)
 {
 	fb_incident_row *r = calloc(1, sizeof(*r));
 	const unsigned char *state;
@@ -724,246 +691,3 @@ fb_err fb_store_jobs_due(fb_store *st, int64_t now, char (*ids)[64], size_t max,
 }
 
 /* ---- Slack: envelope dedupe, outbox, card, feedback ---- */
-
-fb_err fb_store_inbox_add(fb_store *st, const char *id, const char *kind, int *dup)
-{
-	sqlite3_stmt *s = stmt(st, S_INBOX_ADD);
-	fb_err rc;
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, id);
-	bind_text(s, 2, kind);
-	sqlite3_bind_int64(s, 3, fb_now_ms());
-	rc = step_done(st, s, "recording an envelope");
-	*dup = !rc && sqlite3_changes(st->db) == 0;
-	return rc;
-}
-
-fb_err fb_store_inbox_prune(fb_store *st, int64_t before)
-{
-	sqlite3_stmt *s = stmt(st, S_INBOX_PRUNE);
-	if (!s)
-		return FB_EDB;
-	sqlite3_bind_int64(s, 1, before);
-	return step_done(st, s, "pruning the inbox");
-}
-
-fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *method,
-                           const char *channel, const char *body, int64_t *id)
-{
-	sqlite3_stmt *s = stmt(st, S_OUT_ADD);
-	fb_err rc;
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, incident_id);
-	bind_text(s, 2, method);
-	bind_text(s, 3, channel);
-	bind_text(s, 4, body);
-	sqlite3_bind_int64(s, 5, fb_now_ms());
-	rc = step_done(st, s, "writing the outbox");
-	if (!rc && id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	return rc;
-}
-
-void fb_outbox_rows_free(fb_outbox_row *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(rows[i].body);
-	free(rows);
-}
-
-fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out, size_t *n)
-{
-	sqlite3_stmt *s = stmt(st, S_OUT_PENDING);
-	fb_outbox_row *v = NULL;
-	size_t len = 0, cap = 0;
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return FB_EDB;
-	sqlite3_bind_int64(s, 1, after);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fb_outbox_row *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-			cap = ncap;
-		}
-		fb_outbox_row *o = &v[len];
-		memset(o, 0, sizeof(*o));
-		o->id = sqlite3_column_int64(s, 0);
-		col_copy(s, 1, o->incident_id, sizeof(o->incident_id));
-		col_copy(s, 2, o->method, sizeof(o->method));
-		col_copy(s, 3, o->channel, sizeof(o->channel));
-		const unsigned char *b = sqlite3_column_text(s, 4);
-		if (!(o->body = strdup(b ? (const char *)b : "{}")))
-			break;
-		o->attempts = (long)sqlite3_column_int64(s, 5);
-		col_copy(s, 6, o->card_ts, sizeof(o->card_ts));
-		len++;
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		fb_outbox_rows_free(v, len);
-		return r == SQLITE_ROW ? fb_error_set(FB_ENOMEM, "out of memory")
-		                       : db_error(st, "reading the outbox");
-	}
-	*out = v;
-	*n = len;
-	return FB_OK;
-}
-
-fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const char *result)
-{
-	sqlite3_stmt *s = stmt(st, S_OUT_DONE);
-	if (!s)
-		return FB_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, status);
-	bind_text(s, 3, result);
-	sqlite3_bind_int64(s, 4, fb_now_ms());
-	return step_done(st, s, "updating the outbox");
-}
-
-fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result)
-{
-	sqlite3_stmt *s = stmt(st, S_OUT_RETRY);
-	if (!s)
-		return FB_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, result);
-	return step_done(st, s, "updating the outbox");
-}
-
-fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *channel, const char *ts)
-{
-	sqlite3_stmt *s = stmt(st, S_CARD_SET);
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, incident_id);
-	bind_text(s, 2, channel);
-	bind_text(s, 3, ts);
-	return step_done(st, s, "storing the card");
-}
-
-fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *user,
-                             const char *verdict, const char *reason)
-{
-	sqlite3_stmt *s = stmt(st, S_FEEDBACK_ADD);
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, incident_id);
-	bind_text(s, 2, user);
-	bind_text(s, 3, verdict);
-	bind_text(s, 4, reason);
-	sqlite3_bind_int64(s, 5, fb_now_ms());
-	return step_done(st, s, "storing feedback");
-}
-
-fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, size_t max,
-                                size_t *n)
-{
-	sqlite3_stmt *s = stmt(st, S_INC_COUNTS);
-	int r;
-	*n = 0;
-	if (!s)
-		return FB_EDB;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		col_copy(s, 0, status[*n], 16);
-		counts[(*n)++] = (long)sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE || r == SQLITE_ROW ? FB_OK : db_error(st, "counting incidents");
-}
-
-fb_err fb_store_outbox_depth(fb_store *st, long *depth)
-{
-	sqlite3_stmt *s = stmt(st, S_OUT_DEPTH);
-	if (!s)
-		return FB_EDB;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return db_error(st, "counting the outbox");
-	}
-	*depth = (long)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return FB_OK;
-}
-
-fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char *not_id,
-                                        fb_incident_row **out)
-{
-	sqlite3_stmt *s = stmt(st, S_INC_BY_FP);
-	int r;
-
-	*out = NULL;
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, fp);
-	bind_text(s, 2, not_id ? not_id : "");
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW)
-		*out = row_from(s);
-	sqlite3_reset(s);
-	if (r == SQLITE_ROW)
-		return *out ? FB_OK : fb_error_set(FB_ENOMEM, "out of memory");
-	if (r == SQLITE_DONE)
-		return fb_error_set(FB_ENOTFOUND, "no incident with fingerprint %s", fp);
-	return db_error(st, "finding an incident");
-}
-
-fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value)
-{
-	sqlite3_stmt *s = stmt(st, S_CURSOR_GET);
-	int r;
-	*value = NULL;
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, name);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		const unsigned char *v = sqlite3_column_text(s, 0);
-		*value = strdup(v ? (const char *)v : "");
-	}
-	sqlite3_reset(s);
-	if (r == SQLITE_DONE)
-		return fb_error_set(FB_ENOTFOUND, "no cursor %s", name);
-	if (r != SQLITE_ROW)
-		return db_error(st, "reading a cursor");
-	return *value ? FB_OK : fb_error_set(FB_ENOMEM, "out of memory");
-}
-
-fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value)
-{
-	sqlite3_stmt *s = stmt(st, S_CURSOR_PUT);
-	if (!s)
-		return FB_EDB;
-	bind_text(s, 1, name);
-	bind_text(s, 2, value);
-	sqlite3_bind_int64(s, 3, fb_now_ms());
-	return step_done(st, s, "writing a cursor");
-}
-
-fb_err fb_store_stats(fb_store *st, fb_store_stat which, fb_stat_row *rows, size_t max, size_t *n)
-{
-	static const int stmt_of[] = {S_STAT_SOURCES, S_STAT_DECISIONS, S_STAT_VERIFY,
-	                              S_STAT_APPLY};
-	sqlite3_stmt *s = stmt(st, stmt_of[which]);
-	int r;
-	*n = 0;
-	if (!s)
-		return FB_EDB;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		col_copy(s, 0, rows[*n].key, sizeof(rows[*n].key));
-		rows[*n].count = (long)sqlite3_column_int64(s, 1);
-		rows[*n].sum = sqlite3_column_double(s, 2);
-		(*n)++;
-	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE || r == SQLITE_ROW ? FB_OK : db_error(st, "reading statistics");
-}
