@@ -28,6 +28,7 @@
 #include "firebreak/filelog.h"
 #include "firebreak/json.h"
 #include "firebreak/log.h"
+#include "firebreak/stopper.h"
 
 #define READ_MAX (1024u * 1024u) /* per file per look */
 #define LINE_MAX_LEN (64u * 1024u)
@@ -55,9 +56,7 @@ struct fb_filelog {
 	pcre2_match_data *md;
 	pthread_t thread;
 	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	fb_stopper stopper;
 };
 
 void fb_filelog_cursor_name(const char *path, char out[64])
@@ -216,23 +215,10 @@ static void look(fb_filelog *l, follow *f)
 static void *filelog_main(void *arg)
 {
 	fb_filelog *l = arg;
-	for (;;) {
-		struct timespec until;
-		pthread_mutex_lock(&l->mu);
-		if (l->stop) {
-			pthread_mutex_unlock(&l->mu);
-			break;
-		}
-		pthread_mutex_unlock(&l->mu);
+	do {
 		for (size_t i = 0; i < l->n; i++)
 			look(l, &l->f[i]);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += l->interval;
-		pthread_mutex_lock(&l->mu);
-		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) == 0)
-			;
-		pthread_mutex_unlock(&l->mu);
-	}
+	} while (!fb_stopper_sleep(&l->stopper, l->interval * 1000LL));
 	return NULL;
 }
 
@@ -242,7 +228,6 @@ fb_err fb_filelog_start(const fb_filelog_opts *o, fb_filelog **out)
 	fb_filelog *l;
 	int err;
 	PCRE2_SIZE at;
-	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (cfg->logfile.n_paths == 0)
@@ -270,11 +255,7 @@ fb_err fb_filelog_start(const fb_filelog_opts *o, fb_filelog **out)
 		fb_buf_init(&f->partial, LINE_MAX_LEN + 1);
 		cursor_load(f, o->cursors[i]);
 	}
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	fb_stopper_init(&l->stopper);
 	if (pthread_create(&l->thread, NULL, filelog_main, l) != 0) {
 		fb_filelog_stop(l);
 		return fb_error_set(FB_ERR, "cannot start the log-file thread");
@@ -288,10 +269,7 @@ void fb_filelog_stop(fb_filelog *l)
 {
 	if (!l)
 		return;
-	pthread_mutex_lock(&l->mu);
-	l->stop = 1;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
+	fb_stopper_stop(&l->stopper);
 	if (l->started)
 		pthread_join(l->thread, NULL);
 	for (size_t i = 0; i < l->n; i++) {
@@ -301,7 +279,6 @@ void fb_filelog_stop(fb_filelog *l)
 	}
 	pcre2_match_data_free(l->md);
 	pcre2_code_free(l->re);
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mu);
+	fb_stopper_destroy(&l->stopper);
 	free(l);
 }

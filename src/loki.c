@@ -23,6 +23,7 @@
 #include "firebreak/json.h"
 #include "firebreak/log.h"
 #include "firebreak/loki.h"
+#include "firebreak/stopper.h"
 
 #define RESPONSE_MAX (8u * 1024u * 1024u)
 #define SIGNAL_TEXT_MAX (64u * 1024u)
@@ -52,9 +53,7 @@ struct fb_loki {
 
 	pthread_t thread;
 	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	fb_stopper stopper;
 
 	CURL *curl;
 	struct curl_slist *headers;
@@ -302,32 +301,13 @@ static fb_err poll_query(fb_loki *l, size_t qi, fb_source_batch **b)
 	return rc;
 }
 
-static void sleep_for(fb_loki *l, long long ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&l->mu);
-	while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) == 0)
-		;
-	pthread_mutex_unlock(&l->mu);
-}
-
 static void *loki_main(void *arg)
 {
 	fb_loki *l = arg;
 
 	for (;;) {
 		fb_err rc = FB_OK;
-		pthread_mutex_lock(&l->mu);
-		int stop = l->stop;
-		pthread_mutex_unlock(&l->mu);
-		if (stop)
+		if (fb_stopper_stopped(&l->stopper))
 			break;
 		for (size_t i = 0; i < l->n && !rc; i++) {
 			fb_source_batch *b = NULL;
@@ -351,7 +331,7 @@ static void *loki_main(void *arg)
 		long long wait = l->interval * 1000LL;
 		for (int i = 1; i < l->failures && wait < 300000; i++)
 			wait *= 2; /* back off while Loki is down */
-		sleep_for(l, wait < 300000 ? wait : 300000);
+		fb_stopper_sleep(&l->stopper, wait < 300000 ? wait : 300000);
 	}
 	return NULL;
 }
@@ -420,12 +400,7 @@ fb_err fb_loki_start(const fb_loki_opts *o, fb_loki **out)
 	}
 	fb_buf_init(&l->rx, RESPONSE_MAX);
 	setup_curl(l);
-	pthread_condattr_t ca; /* sleep_for measures CLOCK_MONOTONIC */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	fb_stopper_init(&l->stopper);
 	if (pthread_create(&l->thread, NULL, loki_main, l) != 0) {
 		fb_loki_stop(l);
 		return fb_error_set(FB_ERR, "cannot start the Loki thread");
@@ -439,10 +414,7 @@ void fb_loki_stop(fb_loki *l)
 {
 	if (!l)
 		return;
-	pthread_mutex_lock(&l->mu);
-	l->stop = 1;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
+	fb_stopper_stop(&l->stopper);
 	if (l->started)
 		pthread_join(l->thread, NULL);
 	for (size_t i = 0; i < l->n; i++)
@@ -452,7 +424,6 @@ void fb_loki_stop(fb_loki *l)
 	fb_buf_free(&l->rx);
 	explicit_bzero(l->pass, sizeof(l->pass));
 	explicit_bzero(l->token, sizeof(l->token));
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mu);
+	fb_stopper_destroy(&l->stopper);
 	free(l);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "firebreak/stopper.h"
 #include "firebreak/metrics.h"
 #include "firebreak/store.h"
 
@@ -66,20 +67,13 @@ struct fb_metrics {
 	char source_why[200];
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 fb_metrics *fb_metrics_new(void)
 {
 	fb_metrics *m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->mu, NULL);
-	m->beat = m->started = m->link_down_since = mono_ms();
+	m->beat = m->started = m->link_down_since = fb_mono_ms();
 	m->db_ok = 1;
 	return m;
 }
@@ -132,7 +126,7 @@ void fb_metrics_set_outbox(fb_metrics *m, long depth)
 void fb_metrics_engine_beat(fb_metrics *m, int db_ok)
 {
 	pthread_mutex_lock(&m->mu);
-	m->beat = mono_ms();
+	m->beat = fb_mono_ms();
 	m->db_ok = db_ok;
 	pthread_mutex_unlock(&m->mu);
 }
@@ -143,7 +137,7 @@ void fb_metrics_slack_link(fb_metrics *m, int open, long connects)
 	if (open && !m->link_open)
 		m->link_down_since = 0;
 	else if (!open && (m->link_open || !m->link_down_since))
-		m->link_down_since = mono_ms();
+		m->link_down_since = fb_mono_ms();
 	m->link_open = open;
 	m->connects = connects;
 	pthread_mutex_unlock(&m->mu);
@@ -200,7 +194,7 @@ void fb_metrics_source(fb_metrics *m, int up, const char *why)
 
 int fb_metrics_health(fb_metrics *m, char *why, size_t why_sz)
 {
-	int64_t now = mono_ms();
+	int64_t now = fb_mono_ms();
 	int ok = 1;
 
 	pthread_mutex_lock(&m->mu);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "firebreak/queue.h"
+#include "firebreak/stopper.h"
 
 struct fb_queue {
 	pthread_mutex_t mu;
@@ -24,7 +25,6 @@ struct fb_queue {
 fb_err fb_queue_new(size_t max, fb_queue **out)
 {
 	fb_queue *q = calloc(1, sizeof(*q));
-	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (!q || !(q->ring = calloc(max, sizeof(void *)))) {
@@ -33,10 +33,7 @@ fb_err fb_queue_new(size_t max, fb_queue **out)
 	}
 	q->max = max;
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	fb_cond_init_monotonic(&q->cv);
 	*out = q;
 	return FB_OK;
 }
@@ -91,15 +88,7 @@ void *fb_queue_pop(fb_queue *q, int64_t timeout_ms)
 	struct timespec until;
 	void *msg = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (timeout_ms > 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
+	fb_deadline(&until, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&q->mu);
 	while (q->len == 0 && !q->poked && timeout_ms != 0) {
 		int r = timeout_ms < 0 ? pthread_cond_wait(&q->cv, &q->mu)

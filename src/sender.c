@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 
+#include "firebreak/stopper.h"
 #include "firebreak/log.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
@@ -58,13 +59,6 @@ struct fb_sender {
 	card_ref *cards;
 	size_t n_cards, cap_cards;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static limit *limit_slot(limit *v, size_t n, const char *key, int create)
 {
@@ -182,7 +176,7 @@ static void report(fb_sender *s, item *it, fb_send_status st, const char *called
 	snprintf(res->channel, sizeof(res->channel), "%s", it->row->channel);
 	snprintf(res->ts, sizeof(res->ts), "%s", ts ? ts : "");
 	snprintf(res->error, sizeof(res->error), "%s", error ? error : "");
-	res->latency_ms = mono_ms() - it->submitted;
+	res->latency_ms = fb_mono_ms() - it->submitted;
 	cJSON *body = cJSON_Parse(it->row->body);
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(body, "_notify_user");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "_notify_channel");
@@ -267,7 +261,7 @@ static char *build_call(fb_sender *s, item *it, char called[40])
 static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
                           fb_slack_result *res)
 {
-	int64_t now = mono_ms();
+	int64_t now = fb_mono_ms();
 
 	if (!rc && res->ok) {
 		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(res->body, "ts");
@@ -334,7 +328,7 @@ static void send_one(fb_sender *s, item *it)
 	}
 	if (is_post(s, it)) {
 		limit *c = limit_slot(s->channels, MAX_LIMITS * 4, it->row->channel, 1);
-		c->until = mono_ms() + s->o.post_interval_ms;
+		c->until = fb_mono_ms() + s->o.post_interval_ms;
 	}
 	rc = fb_slackapi_call(s->api, called, json, &res);
 	free(json);
@@ -346,7 +340,7 @@ static void send_one(fb_sender *s, item *it)
 static int64_t pump(fb_sender *s)
 {
 	for (;;) {
-		int64_t now = mono_ms(), wait = -1;
+		int64_t now = fb_mono_ms(), wait = -1;
 		item *pick = NULL;
 		for (item *it = s->head; it; it = it->next) {
 			if (superseded(s, it)) {
@@ -378,7 +372,7 @@ static void append(fb_sender *s, fb_outbox_row *row)
 		return;
 	}
 	it->row = row;
-	it->submitted = mono_ms();
+	it->submitted = fb_mono_ms();
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = it;

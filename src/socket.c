@@ -24,6 +24,7 @@
 #include "firebreak/log.h"
 #include "firebreak/slackapi.h"
 #include "firebreak/socket.h"
+#include "firebreak/stopper.h"
 #include "firebreak/store.h"
 
 #define MAX_CONNS 4
@@ -75,19 +76,12 @@ struct fb_socket {
 
 static const uint32_t unused_table[] = {1000};
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* delay * [0.5, 1.5): spreads reconnects from many instances apart. */
 static int64_t jitter(int64_t delay)
 {
 	unsigned int r = 0;
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (unsigned int)mono_ms();
+		r = (unsigned int)fb_mono_ms();
 	return delay / 2 + (int64_t)(r % (unsigned int)(delay > 0 ? delay : 1));
 }
 
@@ -104,13 +98,7 @@ static int64_t backoff(int failures, int64_t base, int64_t cap)
 static void fetch_wait(fb_socket *s, int64_t ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	fb_deadline(&until, ms);
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
 		;
@@ -177,7 +165,7 @@ static void *fetch_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			break;
 		}
-		wait = s->url_not_before - mono_ms();
+		wait = s->url_not_before - fb_mono_ms();
 		pthread_mutex_unlock(&s->mu);
 		if (wait > 0) {
 			fetch_wait(s, wait);
@@ -188,7 +176,7 @@ static void *fetch_main(void *arg)
 		if (next == 0 || next < 0)
 			s->want_url = 0;
 		else
-			s->url_not_before = mono_ms() + next;
+			s->url_not_before = fb_mono_ms() + next;
 		if (next < 0)
 			s->fatal = 1;
 		pthread_mutex_unlock(&s->mu);
@@ -208,7 +196,7 @@ static void request_url(fb_socket *s, int64_t delay_ms)
 	s->url_pending = 1;
 	pthread_mutex_lock(&s->mu);
 	s->want_url = 1;
-	s->url_not_before = mono_ms() + delay_ms;
+	s->url_not_before = fb_mono_ms() + delay_ms;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -624,8 +612,8 @@ static void *io_main(void *arg)
 		stop = s->stop;
 		pthread_mutex_unlock(&s->mu);
 		if (stop && !drain_until)
-			drain_until = mono_ms() + 1000;
-		if (stop && (!outstanding(s) || mono_ms() > drain_until))
+			drain_until = fb_mono_ms() + 1000;
+		if (stop && (!outstanding(s) || fb_mono_ms() > drain_until))
 			break;
 		if (lws_service(s->ctx, 0) < 0)
 			break;
@@ -657,12 +645,8 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	snprintf(s->token, sizeof(s->token), "%s", o->app_token);
 	s->o.api_url = s->api_url;
 	s->o.app_token = NULL;
-	pthread_condattr_t ca; /* fetch_wait measures CLOCK_MONOTONIC */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	fb_cond_init_monotonic(&s->cv); /* fetch_wait measures CLOCK_MONOTONIC */
 	s->policy = (lws_retry_bo_t){.retry_ms_table = unused_table,
 	                             .retry_ms_table_count = 1,
 	                             .conceal_count = 0,

@@ -144,23 +144,30 @@ def ack(state, envelope_id):
     return next((a for a in state["acks"] if a["envelope_id"] == envelope_id), None)
 
 
-def start_sim(tmpdir, *extra_args):
-    """Launch slack_sim.py; returns (proc, Sim) once it has written its port."""
-    port_file = os.path.join(tmpdir, "slack_sim.port")
+def start_fake(script, tmpdir, name, *extra_args):
+    """Launch a fake server (slack_sim.py, loki_fake.py, kube_fake.py) with
+    /usr/bin/python3; returns (proc, port) once it has written its port."""
+    port_file = os.path.join(tmpdir, name + ".port")
     if os.path.exists(port_file):
         os.unlink(port_file)
-    log = open(os.path.join(tmpdir, "slack_sim.log"), "w")
-    proc = subprocess.Popen(["/usr/bin/python3", SIM, "--port-file", port_file, *extra_args],
-                            stdout=log, stderr=subprocess.STDOUT)
+    log = open(os.path.join(tmpdir, name + ".log"), "w")
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, script), "--port-file", port_file,
+                             *extra_args], stdout=log, stderr=subprocess.STDOUT)
     log.close()
     deadline = time.monotonic() + 10
     while not os.path.exists(port_file):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"slack_sim did not start; see {tmpdir}/slack_sim.log")
+            raise RuntimeError(f"{script} did not start; see {tmpdir}/{name}.log")
         time.sleep(0.02)
     with open(port_file) as f:
-        return proc, Sim(int(f.read().strip()))
+        return proc, int(f.read().strip())
+
+
+def start_sim(tmpdir, *extra_args):
+    """Launch slack_sim.py; returns (proc, Sim) once it has written its port."""
+    proc, port = start_fake("slack_sim.py", tmpdir, "slack_sim", *extra_args)
+    return proc, Sim(port)
 
 
 def stop_sim(proc):

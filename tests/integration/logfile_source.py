@@ -3,10 +3,8 @@ matching lines raise an incident and a card, rotation by rename loses
 nothing written before it, truncation starts over, and a restart carries
 on from the committed cursor with no line read twice.
 """
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -14,18 +12,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import slack_serve as t  # noqa: E402
 from simclient import card, start_sim, stop_sim  # noqa: E402
-
-
-def excerpts(d):
-    out = subprocess.run([t.FB, "incidents", "list", "--all", "--json"], env=d.env,
-                         capture_output=True, text=True).stdout
-    texts = []
-    for inc in json.loads(out):
-        if inc["source"] == "file":
-            one = subprocess.run([t.FB, "incidents", "show", inc["id"], "--json"], env=d.env,
-                                 capture_output=True, text=True).stdout
-            texts.append(json.loads(one)["state"]["excerpt"])
-    return "\n".join(texts)
 
 
 def append(path, line):
@@ -36,11 +22,11 @@ def append(path, line):
 def wait_text(d, want, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = excerpts(d)
+        text = t.excerpts(d, "file")
         if all(w in text for w in want):
             return text
         time.sleep(0.3)
-    return excerpts(d)
+    return t.excerpts(d, "file")
 
 
 def main():
@@ -73,7 +59,7 @@ def run(d, sim, log):
         append(log, "Reason: OOMKilled container grafana in pod grafana-7d9f8b6c4-x2kqp exit code 137 (line A)")
         sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "oom" in m["text"]), None),
                      timeout=20, what="the card from the log file")
-        text = excerpts(d)
+        text = t.excerpts(d, "file")
         t.check("line A" in text, text)
         t.check("history" not in text and "harmless" not in text, text)
 

@@ -124,6 +124,28 @@ def http(port, path, key=None, method="GET", body=None):
         return e.code, e.read().decode(), e.headers.get("Content-Type", "")
 
 
+def fake_ctl(port, path, body=None):
+    """A control call to a fake: POST body as JSON, or GET without one."""
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 method="GET" if body is None else "POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def excerpts(d, source):
+    """The excerpts of every incident of a source (grouped ones too), joined."""
+    out = subprocess.run([FB, "incidents", "list", "--all", "--json"], env=d.env,
+                         capture_output=True, text=True).stdout
+    texts = []
+    for inc in json.loads(out):
+        if inc["source"] == source:
+            texts.append(incident_json(d, inc["id"])["state"]["excerpt"])
+    return "\n".join(texts)
+
+
 def new_repo(path):
     shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(os.path.join(TOP, "tests", "data", "demo", "gitops"), path)

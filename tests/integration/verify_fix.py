@@ -12,39 +12,14 @@ import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import slack_serve as t  # noqa: E402
-from simclient import buttons, start_sim, stop_sim  # noqa: E402
+from simclient import buttons, start_fake, start_sim, stop_sim  # noqa: E402
 
-FAKE = os.path.join(t.TOP, "tests", "fakes", "kube_fake.py")
-
-
-def start_fake(work):
-    port_file = os.path.join(work, "kube.port")
-    log = open(os.path.join(work, "kube.log"), "w")
-    proc = subprocess.Popen(["/usr/bin/python3", FAKE, "--port-file", port_file,
-                             "--k8s-token", "k8s-token-1", "--argo-token", "argo-token-1"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 10
-    while not os.path.exists(port_file):
-        if time.monotonic() > deadline:
-            raise RuntimeError("kube_fake did not start")
-        time.sleep(0.02)
-    return proc, int(open(port_file).read())
-
-
-def ctl(port, path, body):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                 method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
 
 
 def pod(app, ready, waiting=None, terminated=None, restarts=0, ns="monitoring"):
@@ -63,8 +38,9 @@ def pod(app, ready, waiting=None, terminated=None, restarts=0, ns="monitoring"):
 def main():
     work = tempfile.mkdtemp(prefix="fb-verify.")
     proc, sim = start_sim(work)
-    fake, kport = start_fake(work)
-    loki, lport = start_loki(work)
+    fake, kport = start_fake("kube_fake.py", work, "kube", "--k8s-token", "k8s-token-1",
+                             "--argo-token", "argo-token-1")
+    loki, lport = start_fake("loki_fake.py", work, "loki")
     token = os.path.join(work, "sa-token")
     with open(token, "w") as f:
         f.write("k8s-token-1\n")
@@ -103,37 +79,23 @@ loki:
     return 1 if t.failed else 0
 
 
-def start_loki(work):
-    port_file = os.path.join(work, "loki.port")
-    log = open(os.path.join(work, "loki.log"), "w")
-    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(t.TOP, "tests", "fakes", "loki_fake.py"),
-                             "--port-file", port_file], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 10
-    while not os.path.exists(port_file):
-        if time.monotonic() > deadline:
-            raise RuntimeError("loki_fake did not start")
-        time.sleep(0.02)
-    return proc, int(open(port_file).read())
-
-
 def run(d, sim, kport, lport):
     @t.test("pending until the pods are ready and Argo CD has synced the fix and is healthy; then resolved")
     def _():
-        ctl(kport, "/_fake/app", {"name": "grafana", "sync": "OutOfSync", "health": "Progressing",
+        t.fake_ctl(kport, "/_fake/app", {"name": "grafana", "sync": "OutOfSync", "health": "Progressing",
                                   "revision": "0" * 40})
         iid, m, _a = t.trigger(sim)
         ns = t.incident_json(d, iid)["namespace"]
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", False, "ContainerCreating", ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", False, "ContainerCreating", ns=ns)]})
         sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
         sim.wait_for(lambda s: (lambda c: c and "Verification: pending" in t.card_text(c))(t.card_for(s, iid)),
                      timeout=20, what="verification pending on the card")
         commit = t.git(d.repo, "rev-parse", "HEAD").strip()
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", True, ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", True, ns=ns)]})
         time.sleep(1.5)
         c = t.card_for(sim.state(), iid)
         t.check("Resolved" not in t.card_text(c), "resolved before Argo CD synced the fix")
-        ctl(kport, "/_fake/app", {"name": "grafana", "sync": "Synced", "health": "Healthy", "revision": commit})
+        t.fake_ctl(kport, "/_fake/app", {"name": "grafana", "sync": "Synced", "health": "Healthy", "revision": commit})
         st = sim.wait_for(lambda s: (lambda c: s if c and "Resolved" in t.card_text(c) else None)(t.card_for(s, iid)),
                           timeout=20, what="the resolved card")
         t.check("Verification: ok" in t.card_text(t.card_for(st, iid)), t.card_text(t.card_for(st, iid))[-400:])
@@ -148,14 +110,14 @@ def run(d, sim, kport, lport):
         iid = t.incident_id_from(a["payload"])
         time.sleep(0.3)
         ns = t.incident_json(d, iid)["namespace"]
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", False, "ContainerCreating", ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", False, "ContainerCreating", ns=ns)]})
         m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
                          what="the api card")
         sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
         sim.wait_for(lambda s: (lambda c: c and "Committed" in t.card_text(c))(t.card_for(s, iid)))
         later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod(
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod(
             "api", False, "CrashLoopBackOff", restarts=1, ns=ns,
             terminated={"reason": "OOMKilled", "exitCode": 137, "finishedAt": later})]})
         c = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) and "v2" in t.card_text(c)
@@ -163,7 +125,7 @@ def run(d, sim, kport, lport):
                          timeout=20, what="a further raise proposed on the same card")
         t.check("OOMKilled again" in json.dumps([x["blocks"] for x in t.thread(sim.state(), t.CHANNEL, m["ts"])])
                 or "failed" in t.card_text(c), "the failure is not shown")
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", True, ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("api", True, ns=ns)]})
         sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
         sim.wait_for(lambda s: (lambda c: c and "Resolved" in t.card_text(c))(t.card_for(s, iid)),
                      timeout=20, what="resolved after the second fix")
@@ -182,13 +144,13 @@ def loki_test(d, sim, kport, lport):
         m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
                          what="the loki card")
         ns = t.incident_json(d, iid)["namespace"]
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", False, "ContainerCreating", ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", False, "ContainerCreating", ns=ns)]})
         sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
         sim.wait_for(lambda s: (lambda c: c and "Committed" in t.card_text(c))(t.card_for(s, iid)))
-        ctl(lport, "/_fake/push", {"labels": {"namespace": ns, "app": "loki"},
+        t.fake_ctl(lport, "/_fake/push", {"labels": {"namespace": ns, "app": "loki"},
                                    "lines": [[time.time_ns(), "Last State: Terminated  Reason: OOMKilled"]]})
         time.sleep(0.2)
-        ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", True, ns=ns)]})
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("loki", True, ns=ns)]})
         st = sim.wait_for(lambda s: (lambda c: s if c and "still logged" in t.card_text(c) else None)(t.card_for(s, iid)),
                           timeout=20, what="the failed verification on the card")
         t.check("Resolved" not in t.card_text(t.card_for(st, iid)), "resolved although the error is still logged")
