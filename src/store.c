@@ -449,6 +449,19 @@ fb_incident_row *fb_store_row_from_(sqlite3_stmt *s)
 	return r;
 }
 
+int fb_store_grow_(void **v, size_t *cap, size_t len, size_t elem)
+{
+	if (len < *cap)
+		return 1;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return 0;
+	*v = nv;
+	*cap = ncap;
+	return 1;
+}
+
 fb_err fb_store_incident_get(fb_store *st, const char *id, fb_incident_row **out)
 {
 	sqlite3_stmt *s = stmt(st, S_INC_GET);
@@ -499,14 +512,8 @@ fb_err fb_store_incident_list(fb_store *st, int all, fb_incident_row ***rows, si
 	if (!s)
 		return FB_EDB;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fb_incident_row **nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-			cap = ncap;
-		}
+		if (!fb_store_grow_((void **)&v, &cap, len, sizeof(*v)))
+			break;
 		if (!(v[len] = row_from(s)))
 			break;
 		len++;
@@ -579,14 +586,8 @@ fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline
 		return FB_EDB;
 	bind_text(s, 1, incident_id);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fb_timeline_entry *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-			cap = ncap;
-		}
+		if (!fb_store_grow_((void **)&v, &cap, len, sizeof(*v)))
+			break;
 		fb_timeline_entry *e = &v[len];
 		e->ts = sqlite3_column_int64(s, 0);
 		col_copy(s, 1, e->actor, sizeof(e->actor));

@@ -79,14 +79,8 @@ fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out,
 		return FB_EDB;
 	sqlite3_bind_int64(s, 1, after);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			fb_outbox_row *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-			cap = ncap;
-		}
+		if (!fb_store_grow_((void **)&v, &cap, len, sizeof(*v)))
+			break;
 		fb_outbox_row *o = &v[len];
 		memset(o, 0, sizeof(*o));
 		o->id = sqlite3_column_int64(s, 0);

@@ -58,5 +58,8 @@ fb_err fb_store_db_error_(fb_store *st, const char *what);
 void fb_store_bind_text_(sqlite3_stmt *s, int i, const char *v);
 void fb_store_col_copy_(sqlite3_stmt *s, int i, char *dst, size_t size);
 fb_incident_row *fb_store_row_from_(sqlite3_stmt *s);
+/* Makes room for one more element of size elem in *v (len used of *cap);
+ * 0 when out of memory (the array is unchanged). */
+int fb_store_grow_(void **v, size_t *cap, size_t len, size_t elem);
 
 #endif
