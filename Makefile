@@ -26,11 +26,11 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-SRCS      = $(wildcard src/*.c)
+SRCS      = $(wildcard src/*/*.c)
 OBJS      = $(SRCS:src/%.c=build/obj/%.o) build/obj/embedded_rules.o build/obj/embedded_blocks.o
-LIB_OBJS  = $(filter-out build/obj/main.o,$(OBJS))
+LIB_OBJS  = $(filter-out build/obj/cli/main.o,$(OBJS))
 SAN_OBJS  = $(SRCS:src/%.c=build/san/%.o) build/san/embedded_rules.o build/san/embedded_blocks.o
-SAN_LIB   = $(filter-out build/san/main.o,$(SAN_OBJS))
+SAN_LIB   = $(filter-out build/san/cli/main.o,$(SAN_OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
@@ -48,9 +48,11 @@ build/firebreak: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/obj/%.o: src/%.c | build/obj
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/san/%.o: src/%.c | build/san
+	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 build/firebreak-san: $(SAN_OBJS)
