@@ -128,6 +128,7 @@ typedef struct {
 		long verify_max_checks;
 		long cooldown;             /* seconds: a repeat after resolution folds in */
 		long repeat_note_interval; /* seconds between repeat lines in a thread */
+		long workers;              /* threads running nodes that do I/O */
 	} engine;
 } fb_config;
 

@@ -51,9 +51,15 @@ typedef struct {
 
 typedef fb_err (*fb_node_fn)(const fb_graph_env *env, const cJSON *state, fb_step *out);
 
+/* Where a node may run: pure nodes run on the engine thread; nodes that
+ * do I/O run on a worker; nodes that use the git repository are, in
+ * addition, serialised per repository. */
+enum { FB_NODE_PURE = 0, FB_NODE_IO = 1, FB_NODE_GIT = 2 };
+
 typedef struct {
 	const char *name;
 	fb_node_fn run;
+	unsigned flags; /* FB_NODE_* */
 } fb_node;
 
 /* The node table (nodes.c). NULL for an unknown name. */
@@ -89,6 +95,8 @@ fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task
 void fb_graph_task_run(const fb_graph_env *env, fb_graph_task *task);
 fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *task, int *more);
 const char *fb_graph_task_incident(const fb_graph_task *task);
+/* The FB_NODE_* flags of the node the task runs. */
+unsigned fb_graph_task_flags(const fb_graph_task *task);
 void fb_graph_task_free(fb_graph_task *task);
 
 /* Runs every incident with a due job; *ran counts them. */

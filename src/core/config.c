@@ -97,6 +97,7 @@ static const key_def keys[] = {
     {"engine", "verify_max_checks", K_LONG, F(engine.verify_max_checks)},
     {"engine", "cooldown", K_DURATION, F(engine.cooldown)},
     {"engine", "repeat_note_interval", K_DURATION, F(engine.repeat_note_interval)},
+    {"engine", "workers", K_LONG, F(engine.workers)},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -132,6 +133,7 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->engine.retry_delay = 5;
 	cfg->engine.verify_delay = 60;
 	cfg->engine.verify_max_checks = 10;
+	cfg->engine.workers = 4;
 	cfg->engine.cooldown = 30 * 60;
 	cfg->loki.interval = 30;
 	cfg->loki.lag = 30;
@@ -514,6 +516,8 @@ static void validate(loader *ld, fb_config *cfg)
 		problem(ld, NULL, "gitops.values_path: must contain {app}");
 	if (cfg->engine.max_attempts < 1)
 		problem(ld, NULL, "engine.max_attempts: must be at least 1");
+	if (cfg->engine.workers < 1 || cfg->engine.workers > 64)
+		problem(ld, NULL, "engine.workers: must be from 1 to 64");
 	if (cfg->http.listen[0] && (!strrchr(cfg->http.listen, ':') || cfg->http.listen[0] == ':'))
 		problem(ld, NULL, "http.listen: expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
 	if (cfg->loki.url[0] && strncmp(cfg->loki.url, "http://", 7) &&

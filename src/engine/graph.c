@@ -296,6 +296,11 @@ const char *fb_graph_task_incident(const fb_graph_task *t)
 	return t->job.incident_id;
 }
 
+unsigned fb_graph_task_flags(const fb_graph_task *t)
+{
+	return t->node->flags;
+}
+
 fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task **out)
 {
 	fb_graph_task *t;

@@ -382,9 +382,14 @@ static fb_err node_report(const fb_graph_env *env, const cJSON *state, fb_step *
 }
 
 static const fb_node nodes[] = {
-    {"collect", node_collect}, {"classify", node_classify},    {"analyze", node_analyze},
-    {"propose", node_propose}, {"await_decision", node_await}, {"apply", node_apply},
-    {"verify", node_verify},   {"report", node_report},
+    {"collect", node_collect, FB_NODE_PURE},
+    {"classify", node_classify, FB_NODE_PURE},
+    {"analyze", node_analyze, FB_NODE_PURE},
+    {"propose", node_propose, FB_NODE_IO | FB_NODE_GIT},
+    {"await_decision", node_await, FB_NODE_PURE},
+    {"apply", node_apply, FB_NODE_IO | FB_NODE_GIT},
+    {"verify", node_verify, FB_NODE_IO},
+    {"report", node_report, FB_NODE_PURE},
 };
 
 const fb_node *fb_nodes_find(const char *name)

@@ -1,9 +1,11 @@
 /*
  * http.c - owns the HTTP server's routes: /health, /metrics and the
  * read-only JSON API (/api/v1/incidents, /api/v1/incidents/{id},
- * /api/v1/status).  Runs on the io thread, inside the libwebsockets
- * context that socket.c owns; its read-only store connection is opened
- * there on first use and belongs to that thread.
+ * /api/v1/status) and the requests the engine answers.  Runs on the io
+ * thread, inside the libwebsockets context that socket.c owns.  It never
+ * touches the store: API reads and webhooks are handed to the engine
+ * (opts.hook) and answered when the engine completes them, from any
+ * thread, through the handle's mutex and lws_cancel_service().
  *
  * Every answer is built whole into a bounded buffer, then written when
  * the socket is writable.  Unknown routes, methods, a missing or wrong
@@ -19,8 +21,6 @@
 
 #include "firebreak/http.h"
 #include "firebreak/log.h"
-#include "firebreak/report.h"
-#include "firebreak/store.h"
 
 #define ANSWER_MAX (4u * 1024u * 1024u)
 
@@ -41,43 +41,93 @@ typedef struct {
 	fb_buf in; /* the request body */
 } session;
 
-static const fb_http_opts *opts;
-static fb_store *ro; /* io thread only */
-static struct lws_context *context;
-
-/* Deferred answers: the io thread keeps id -> wsi; other threads hand
- * completions over under the mutex and wake the io loop. */
+/* A deferred answer, handed from any thread to the io thread. */
 typedef struct done {
 	struct done *next;
 	long id;
 	unsigned int status;
-	char key[16];
-	char value[256];
+	char *json; /* owned */
 } done;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static done *completions;
-static struct {
-	long id;
-	struct lws *wsi;
-} pending[PENDING_MAX];
-static long next_id;
+struct fb_http {
+	fb_http_opts o;
+	char api_key[256];
+	char hook_token[256];
+	struct lws_context *context; /* set by the protocol's init */
+	pthread_mutex_t mu;          /* guards completions and context */
+	done *completions;
+	struct {
+		long id;
+		struct lws *wsi;
+	} pending[PENDING_MAX]; /* io thread only */
+	long next_id;           /* io thread only */
+};
 
-void fb_http_complete(long id, unsigned int status, const char *key, const char *value)
+static fb_http *handle_of(struct lws *wsi)
+{
+	const struct lws_protocols *p = lws_get_protocol(wsi);
+	return p ? p->user : NULL;
+}
+
+fb_err fb_http_new(const fb_http_opts *opts, fb_http **out)
+{
+	fb_http *h = calloc(1, sizeof(*h));
+
+	*out = NULL;
+	if (!h)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	h->o = *opts;
+	snprintf(h->api_key, sizeof(h->api_key), "%s", opts->api_key ? opts->api_key : "");
+	snprintf(h->hook_token, sizeof(h->hook_token), "%s",
+	         opts->hook_token ? opts->hook_token : "");
+	h->o.api_key = h->api_key;
+	h->o.hook_token = h->hook_token;
+	pthread_mutex_init(&h->mu, NULL);
+	*out = h;
+	return FB_OK;
+}
+
+void fb_http_free(fb_http *h)
+{
+	if (!h)
+		return;
+	for (done *d = h->completions, *next; d; d = next) {
+		next = d->next;
+		free(d->json);
+		free(d);
+	}
+	pthread_mutex_destroy(&h->mu);
+	explicit_bzero(h->api_key, sizeof(h->api_key));
+	explicit_bzero(h->hook_token, sizeof(h->hook_token));
+	free(h);
+}
+
+void fb_http_complete_json(fb_http *h, long id, unsigned int status, char *json)
 {
 	done *d = calloc(1, sizeof(*d));
-	if (!d)
+	if (!d) {
+		free(json);
 		return;
+	}
 	d->id = id;
 	d->status = status;
-	snprintf(d->key, sizeof(d->key), "%s", key);
-	snprintf(d->value, sizeof(d->value), "%s", value);
-	pthread_mutex_lock(&mu);
-	d->next = completions;
-	completions = d;
-	pthread_mutex_unlock(&mu);
-	if (context)
-		lws_cancel_service(context);
+	d->json = json;
+	pthread_mutex_lock(&h->mu);
+	d->next = h->completions;
+	h->completions = d;
+	if (h->context)
+		lws_cancel_service(h->context);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void fb_http_complete(fb_http *h, long id, unsigned int status, const char *key, const char *value)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json;
+	cJSON_AddStringToObject(o, key, value);
+	json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	fb_http_complete_json(h, id, status, json);
 }
 
 fb_err fb_http_parse_listen(const char *listen, char *iface, size_t iface_sz, int *port)
@@ -131,83 +181,62 @@ static int bearer_is(struct lws *wsi, const char *key)
 	return CRYPTO_memcmp(hdr + 7, key, klen) == 0;
 }
 
-static int authorised(struct lws *wsi)
+static int authorised(fb_http *h, struct lws *wsi)
 {
-	return bearer_is(wsi, opts->api_key);
+	return bearer_is(wsi, h->api_key);
 }
 
-static int open_ro(session *ss)
+/* Hands the request to the engine; the answer comes through a completion. */
+static void defer(fb_http *h, struct lws *wsi, session *ss, char *body, size_t len)
 {
-	if (!ro && fb_store_open(opts->store_path, 1, &ro) != FB_OK) {
-		fb_log(FB_LOG_WARN, "http.store_unavailable", "error=\"%s\"", fb_error_last());
-		answer_error(ss, 503, "the store cannot be read");
-		return 0;
-	}
-	return 1;
-}
+	size_t slot = PENDING_MAX;
 
-static void api_list(session *ss, const char *query)
-{
-	fb_incident_row **rows = NULL;
-	size_t n = 0;
-	int all = query && strstr(query, "all=1") != NULL;
-	cJSON *arr;
-
-	if (!open_ro(ss))
-		return;
-	if (fb_store_incident_list(ro, all, &rows, &n) != FB_OK) {
-		answer_error(ss, 500, fb_error_last());
+	for (size_t i = 0; i < PENDING_MAX && slot == PENDING_MAX; i++)
+		if (!h->pending[i].wsi)
+			slot = i;
+	if (slot == PENDING_MAX) {
+		free(body);
+		answer_error(ss, 503, "too many requests in flight");
 		return;
 	}
-	arr = cJSON_CreateArray();
-	for (size_t i = 0; i < n && i < 1000; i++)
-		cJSON_AddItemToArray(arr, fb_report_json(rows[i], NULL, NULL, 0));
-	fb_incident_rows_free(rows, n);
-	answer_json(ss, 200, arr);
-}
-
-static void api_show(session *ss, const char *id)
-{
-	fb_incident_row *row = NULL;
-	fb_timeline_entry *tl = NULL;
-	size_t n = 0;
-
-	if (!open_ro(ss))
-		return;
-	if (fb_store_incident_get(ro, id, &row) != FB_OK) {
-		fb_error_clear();
-		answer_error(ss, 404, "no such incident");
-		return;
+	ss->id = ++h->next_id;
+	h->pending[slot].id = ss->id;
+	h->pending[slot].wsi = wsi;
+	ss->ready = 0;
+	if (!h->o.hook(h->o.ctx, ss->id, ss->kind, ss->arg, body, len)) {
+		h->pending[slot].wsi = NULL;
+		ss->id = 0;
+		answer_error(ss, 503, "the engine is busy");
 	}
-	cJSON *state = cJSON_Parse(row->state);
-	if (fb_store_timeline_list(ro, id, &tl, &n) != FB_OK)
-		fb_error_clear();
-	cJSON *o = fb_report_json(row, state, tl, n);
-	fb_timeline_free(tl, n);
-	cJSON_Delete(state);
-	fb_incident_row_free(row);
-	answer_json(ss, 200, o);
 }
 
-static void api(struct lws *wsi, session *ss, const char *path, const char *query)
+/* GET /api/v1/incidents and /api/v1/incidents/{id}: read by the engine. */
+static void api_read(fb_http *h, struct lws *wsi, session *ss, fb_http_kind kind, const char *arg)
 {
-	if (!opts->api_key[0]) {
+	ss->kind = kind;
+	snprintf(ss->arg, sizeof(ss->arg), "%s", arg);
+	defer(h, wsi, ss, NULL, 0);
+}
+
+static void api(fb_http *h, struct lws *wsi, session *ss, const char *path, const char *query)
+{
+	if (!h->api_key[0]) {
 		answer_error(ss, 404, "the API is off: set api.key (FIREBREAK_API_KEY)");
 		return;
 	}
-	if (!authorised(wsi)) {
+	if (!authorised(h, wsi)) {
 		answer_error(ss, 401, "missing or wrong API key (Authorization: Bearer KEY)");
 		return;
 	}
 	if (!strcmp(path, "/api/v1/incidents"))
-		api_list(ss, query);
+		api_read(h, wsi, ss, FB_HTTP_LIST, query && strstr(query, "all=1") ? "all" : "");
 	else if (!strncmp(path, "/api/v1/incidents/", 18) && strlen(path + 18) < 64 &&
 	         !strchr(path + 18, '/'))
-		api_show(ss, path + 18);
+		api_read(h, wsi, ss, FB_HTTP_SHOW, path + 18);
 	else if (!strcmp(path, "/api/v1/status")) {
 		char why[256] = "";
 		cJSON *o = cJSON_CreateObject();
-		int ok = opts->health(opts->ctx, why, sizeof(why));
+		int ok = h->o.health(h->o.ctx, why, sizeof(why));
 		cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
 		if (!ok)
 			cJSON_AddStringToObject(o, "reason", why);
@@ -217,13 +246,13 @@ static void api(struct lws *wsi, session *ss, const char *path, const char *quer
 }
 
 /* POST /hooks/alertmanager: authorised now, answered after the commit. */
-static void hook_begin(struct lws *wsi, session *ss)
+static void hook_begin(fb_http *h, struct lws *wsi, session *ss)
 {
-	if (!opts->hook_token || !opts->hook_token[0]) {
+	if (!h->hook_token[0]) {
 		answer_error(ss, 404, "the Alertmanager hook is off: set ALERTMANAGER_TOKEN");
 		return;
 	}
-	if (!bearer_is(wsi, opts->hook_token)) {
+	if (!bearer_is(wsi, h->hook_token)) {
 		answer_error(ss, 401, "missing or wrong bearer token");
 		return;
 	}
@@ -252,10 +281,9 @@ static void api_post(session *ss, const char *path)
 	fb_buf_init(&ss->in, HOOK_BODY_MAX);
 }
 
-static void hook_body_done(struct lws *wsi, session *ss)
+static void hook_body_done(fb_http *h, struct lws *wsi, session *ss)
 {
 	cJSON *j;
-	size_t slot = PENDING_MAX;
 
 	if (ss->too_big) {
 		answer_error(ss, 413, "the body is larger than 1 MiB");
@@ -272,63 +300,48 @@ static void hook_body_done(struct lws *wsi, session *ss)
 		return;
 	}
 	cJSON_Delete(j);
-	for (size_t i = 0; i < PENDING_MAX && slot == PENDING_MAX; i++)
-		if (!pending[i].wsi)
-			slot = i;
-	if (slot == PENDING_MAX) {
-		answer_error(ss, 503, "too many requests in flight");
-		return;
-	}
-	ss->id = ++next_id;
-	pending[slot].id = ss->id;
-	pending[slot].wsi = wsi;
 	size_t len = ss->in.len;
-	if (!opts->hook(opts->ctx, ss->id, ss->kind, ss->arg, fb_buf_take(&ss->in), len)) {
-		pending[slot].wsi = NULL;
-		ss->id = 0;
-		answer_error(ss, 503, "the engine is busy");
-	}
+	defer(h, wsi, ss, fb_buf_take(&ss->in), len);
 }
 
 /* io thread: completions from the engine become answers. */
-static void drain_completions(void)
+static void drain_completions(fb_http *h)
 {
 	done *d;
-	pthread_mutex_lock(&mu);
-	d = completions;
-	completions = NULL;
-	pthread_mutex_unlock(&mu);
+	pthread_mutex_lock(&h->mu);
+	d = h->completions;
+	h->completions = NULL;
+	pthread_mutex_unlock(&h->mu);
 	while (d) {
 		done *next = d->next;
 		for (size_t i = 0; i < PENDING_MAX; i++) {
-			if (pending[i].wsi && pending[i].id == d->id) {
-				session *ss = lws_wsi_user(pending[i].wsi);
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, d->key, d->value);
-				answer_json(ss, d->status, o);
-				lws_callback_on_writable(pending[i].wsi);
-				pending[i].wsi = NULL;
+			if (h->pending[i].wsi && h->pending[i].id == d->id) {
+				session *ss = lws_wsi_user(h->pending[i].wsi);
+				answer(ss, d->status, "application/json", d->json ? d->json : "{}");
+				lws_callback_on_writable(h->pending[i].wsi);
+				h->pending[i].wsi = NULL;
 			}
 		}
+		free(d->json);
 		free(d);
 		d = next;
 	}
 }
 
-static void route(struct lws *wsi, session *ss, const char *path, int is_get)
+static void route(fb_http *h, struct lws *wsi, session *ss, const char *path, int is_get)
 {
 	char query[128] = "";
 
 	lws_hdr_copy(wsi, query, sizeof(query), WSI_TOKEN_HTTP_URI_ARGS);
 	int is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 	if (is_post && !strcmp(path, "/hooks/alertmanager")) {
-		hook_begin(wsi, ss);
+		hook_begin(h, wsi, ss);
 		return;
 	}
 	if (is_post && !strncmp(path, "/api/", 5)) {
-		if (!opts->api_key[0])
+		if (!h->api_key[0])
 			answer_error(ss, 404, "the API is off: set api.key (FIREBREAK_API_KEY)");
-		else if (!authorised(wsi))
+		else if (!authorised(h, wsi))
 			answer_error(ss, 401,
 			             "missing or wrong API key (Authorization: Bearer KEY)");
 		else
@@ -341,7 +354,7 @@ static void route(struct lws *wsi, session *ss, const char *path, int is_get)
 	}
 	if (!strcmp(path, "/health")) {
 		char why[256] = "";
-		int ok = opts->health(opts->ctx, why, sizeof(why));
+		int ok = h->o.health(h->o.ctx, why, sizeof(why));
 		fb_buf_reset(&ss->body);
 		fb_buf_printf(&ss->body, "%s\n", ok ? "ok" : why);
 		ss->status = ok ? 200 : 503;
@@ -349,12 +362,12 @@ static void route(struct lws *wsi, session *ss, const char *path, int is_get)
 		ss->ready = 1;
 	} else if (!strcmp(path, "/metrics")) {
 		fb_buf_reset(&ss->body);
-		opts->metrics(opts->ctx, &ss->body);
+		h->o.metrics(h->o.ctx, &ss->body);
 		ss->status = 200;
 		ss->type = "text/plain; version=0.0.4; charset=utf-8";
 		ss->ready = 1;
 	} else if (!strncmp(path, "/api/", 5)) {
-		api(wsi, ss, path, query);
+		api(h, wsi, ss, path, query);
 	} else {
 		answer_error(ss, 404, "no such route");
 	}
@@ -398,9 +411,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
 	session *ss = user;
+	fb_http *h = handle_of(wsi);
 
+	if (!h)
+		return 0;
 	switch (reason) {
-	case LWS_CALLBACK_PROTOCOL_INIT: context = lws_get_context(wsi); break;
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		pthread_mutex_lock(&h->mu);
+		h->context = lws_get_context(wsi);
+		pthread_mutex_unlock(&h->mu);
+		break;
 	case LWS_CALLBACK_HTTP: {
 		int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 		if (!ss->body.max) /* a keep-alive connection reuses its session */
@@ -409,7 +429,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		ss->sent = 0;
 		ss->headers_sent = ss->ready = ss->hook = ss->too_big = 0;
 		ss->arg[0] = '\0';
-		route(wsi, ss, in ? (const char *)in : "/", is_get);
+		route(h, wsi, ss, in ? (const char *)in : "/", is_get);
 		if (ss->ready)
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -420,7 +440,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (ss->hook) {
-			hook_body_done(wsi, ss);
+			hook_body_done(h, wsi, ss);
 			fb_buf_free(&ss->in);
 			if (ss->ready)
 				lws_callback_on_writable(wsi);
@@ -433,26 +453,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (ss) {
 			for (size_t i = 0; i < PENDING_MAX; i++)
-				if (pending[i].wsi == wsi)
-					pending[i].wsi = NULL;
+				if (h->pending[i].wsi == wsi)
+					h->pending[i].wsi = NULL;
 			fb_buf_free(&ss->body);
 			fb_buf_free(&ss->in);
 		}
 		break;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain_completions(); break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain_completions(h); break;
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
-		fb_store_free(ro);
-		ro = NULL;
-		context = NULL;
+		pthread_mutex_lock(&h->mu);
+		h->context = NULL;
+		pthread_mutex_unlock(&h->mu);
 		break;
 	default: break;
 	}
 	return 0;
 }
 
-struct lws_protocols fb_http_protocol(const fb_http_opts *o)
+struct lws_protocols fb_http_protocol(fb_http *h)
 {
-	struct lws_protocols p = {"http", callback, sizeof(session), 4096, 0, NULL, 0};
-	opts = o;
+	struct lws_protocols p = {"http", callback, sizeof(session), 4096, 0, h, 0};
 	return p;
 }
