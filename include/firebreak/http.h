@@ -23,7 +23,7 @@ typedef enum {
 } fb_http_kind;
 
 typedef struct {
-	const char *api_key;    /* "" = the API is off (404); copied at fb_http_new */
+	const char *api_key; /* "" = the API is off (404); copied at fb_http_new */
 	/* any thread: 1 when healthy; else 0 and the reason in why */
 	int (*health)(void *ctx, char *why, size_t why_sz);
 	/* any thread: Prometheus text exposition appended to out */
@@ -50,8 +50,7 @@ fb_err fb_http_new(const fb_http_opts *opts, fb_http **out);
 void fb_http_free(fb_http *h);
 
 /* Any thread: answers the deferred request id with {"<key>": "<value>"}. */
-void fb_http_complete(fb_http *h, long id, unsigned int status, const char *key,
-                      const char *value);
+void fb_http_complete(fb_http *h, long id, unsigned int status, const char *key, const char *value);
 /* Any thread: answers the deferred request id with a JSON body (taken). */
 void fb_http_complete_json(fb_http *h, long id, unsigned int status, char *json);
 

@@ -474,8 +474,9 @@ static void reload(fb_engine *e)
 	const fb_config *a = &old->cfg, *b = &next->cfg;
 	if (strcmp(a->store.path, b->store.path) || strcmp(a->slack.api_url, b->slack.api_url) ||
 	    strcmp(a->slack.app_token, b->slack.app_token) ||
-	    strcmp(a->slack.bot_token, b->slack.bot_token) || strcmp(a->gitops.repo, b->gitops.repo) ||
-	    strcmp(a->api.key, b->api.key) || a->engine.workers != b->engine.workers)
+	    strcmp(a->slack.bot_token, b->slack.bot_token) ||
+	    strcmp(a->gitops.repo, b->gitops.repo) || strcmp(a->api.key, b->api.key) ||
+	    a->engine.workers != b->engine.workers)
 		fb_log(FB_LOG_WARN, "config.reload_partial",
 		       "reason=\"store, repository, API URL, tokens, api.key and engine.workers "
 		       "change only on restart\"");

@@ -66,7 +66,8 @@ static int auth_test(fb_engine *s)
 	fb_slack_result res;
 	int ok = 0;
 
-	if (fb_slackapi_new(s->cfg->cfg.slack.api_url, s->cfg->cfg.slack.bot_token, &api) != FB_OK) {
+	if (fb_slackapi_new(s->cfg->cfg.slack.api_url, s->cfg->cfg.slack.bot_token, &api) !=
+	    FB_OK) {
 		fprintf(stderr, "firebreak: %s\n", fb_error_last());
 		return 0;
 	}
