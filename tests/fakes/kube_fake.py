@@ -10,7 +10,10 @@ GET /api/v1/applications/{name} returns the Application; an unknown app is
 
 Control: POST /_fake/pods {"namespace", "items": [pod...]},
 POST /_fake/app {"name", "sync", "health", "revision"}, POST /_fake/forbid
-{"namespace"}, GET /_fake/requests.
+{"namespace"}, GET /_fake/requests; fault injection: POST /_fake/delay
+{"namespace", "seconds"} makes that namespace's pod lists answer late (an
+API server under load), GET /_fake/inflight counts requests not yet
+answered.
 """
 import argparse
 import asyncio
@@ -33,12 +36,23 @@ class Fake:
         self.apps = {}      # name -> Application
         self.forbidden = set()
         self.requests = []
+        self.delay = {}     # ns -> seconds before answering
+        self.inflight = 0
 
     def bearer(self, request):
         h = request.headers.get("Authorization", "")
         return h[7:] if h.startswith("Bearer ") else None
 
     async def list_pods(self, request):
+        self.inflight += 1
+        try:
+            if self.delay.get(request.match_info["ns"]):
+                await asyncio.sleep(self.delay[request.match_info["ns"]])
+            return self.answer_pods(request)
+        finally:
+            self.inflight -= 1
+
+    def answer_pods(self, request):
         ns = request.match_info["ns"]
         self.requests.append({"path": request.path, "query": dict(request.query),
                               "token": self.bearer(request)})
@@ -88,6 +102,14 @@ class Fake:
     async def ctl_requests(self, request):
         return web.json_response(self.requests)
 
+    async def ctl_delay(self, request):
+        b = await request.json()
+        self.delay[b["namespace"]] = float(b["seconds"])
+        return web.json_response({"ok": True})
+
+    async def ctl_inflight(self, request):
+        return web.json_response({"inflight": self.inflight})
+
 
 async def main():
     ap = argparse.ArgumentParser()
@@ -103,6 +125,8 @@ async def main():
     app.router.add_post("/_fake/app", fake.ctl_app)
     app.router.add_post("/_fake/forbid", fake.ctl_forbid)
     app.router.add_get("/_fake/requests", fake.ctl_requests)
+    app.router.add_post("/_fake/delay", fake.ctl_delay)
+    app.router.add_get("/_fake/inflight", fake.ctl_inflight)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

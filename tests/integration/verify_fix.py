@@ -64,6 +64,7 @@ loki:
         d.start()
         run(d, sim, kport, lport)
         loki_test(d, sim, kport, lport)
+        slow_check_test(d, sim, kport)
     finally:
         d.stop()
         fake.terminate()
@@ -154,6 +155,32 @@ def loki_test(d, sim, kport, lport):
         st = sim.wait_for(lambda s: (lambda c: s if c and "still logged" in t.card_text(c) else None)(t.card_for(s, iid)),
                           timeout=20, what="the failed verification on the card")
         t.check("Resolved" not in t.card_text(t.card_for(st, iid)), "resolved although the error is still logged")
+
+
+def slow_check_test(d, sim, kport):
+    @t.test("a slow Kubernetes API on one incident's verification does not delay another incident's card")
+    def _():
+        log = t.oom_log()
+        env = sim.slash(text="trigger " + log)
+        iid = t.incident_id_from(sim.wait_for(lambda s: t.ack(s, env["envelope_id"]))["payload"])
+        m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
+                         what="the first card")
+        ns = t.incident_json(d, iid)["namespace"]
+        t.fake_ctl(kport, "/_fake/pods", {"namespace": ns, "items": [pod("grafana", False, "ContainerCreating", ns=ns)]})
+        t.fake_ctl(kport, "/_fake/delay", {"namespace": ns, "seconds": 8})
+        sim.click(t.CHANNEL, m["ts"], "approve", user_id="U2")
+        deadline = time.time() + 20
+        while t.fake_ctl(kport, "/_fake/inflight")["inflight"] == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        t.check(t.fake_ctl(kport, "/_fake/inflight")["inflight"] > 0, "the slow check never started")
+        env2 = sim.slash(text="trigger " + t.oom_log())
+        iid2 = t.incident_id_from(sim.wait_for(lambda s: t.ack(s, env2["envelope_id"]))["payload"])
+        sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid2)),
+                     timeout=20, what="the other incident's card")
+        # the card is there while the slow check is still waiting for its answer
+        t.check(t.fake_ctl(kport, "/_fake/inflight")["inflight"] > 0,
+                "the other incident's card came only after the slow check had answered")
+        t.fake_ctl(kport, "/_fake/delay", {"namespace": ns, "seconds": 0})
 
 
 if __name__ == "__main__":
