@@ -90,8 +90,13 @@ static int app_open(app *a, const char *config_path, const char *repo, unsigned 
 		       a->cfg.gitops.repo);
 		fb_error_clear();
 	}
-	a->env = (fb_graph_env){&a->cfg, a->rules, a->store, a->gitops,
-	                        a->cfg.crash_after[0] ? a->cfg.crash_after : NULL};
+	a->env = (fb_graph_env){
+	    .cfg = &a->cfg,
+	    .rules = a->rules,
+	    .store = a->store,
+	    .gitops = a->gitops,
+	    .crash_after = a->cfg.crash_after[0] ? a->cfg.crash_after : NULL,
+	};
 	return 1;
 }
 

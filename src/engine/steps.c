@@ -135,7 +135,9 @@ void fb_engine_dispatch_due(fb_engine *e)
 			continue;
 		if (e->n_flight >= ENGINE_INFLIGHT_MAX)
 			break;
-		if (ran >= PURE_STEPS_PER_ROUND) {
+		/* a message waiting (an envelope whose ack a person waits
+		 * for) goes before the next step */
+		if (ran >= PURE_STEPS_PER_ROUND || (ran && fb_queue_len(e->q) > 0)) {
 			e->more_due = 1;
 			break;
 		}
