@@ -25,7 +25,6 @@
 #include "firebreak/slackapi.h"
 #include "firebreak/socket.h"
 #include "firebreak/stopper.h"
-#include "firebreak/store.h"
 
 #define MAX_CONNS 4
 #define FRAME_MAX (1024u * 1024u) /* the largest message we accept */
