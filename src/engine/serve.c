@@ -628,24 +628,34 @@ static unsigned int http_status(fb_err rc)
 	return rc == FB_EINVAL ? 400 : rc == FB_ENOTFOUND ? 404 : 500;
 }
 
+/* A webhook body: the source of its kind parses it, the one commit stores
+ * it; feedback is the dispatcher's. */
 static void handle_hook(server *s, emsg *m)
 {
-	long created = 0;
-	char msg[256], id[64];
+	const fb_source_ops *src =
+	    fb_source_find(m->hook_kind == FB_HTTP_TRIGGER ? "manual" : "alertmanager");
+	fb_source_batch *b = NULL;
+	fb_ingest_result res;
+	char msg[256];
 	fb_err rc;
 
-	if (m->hook_kind == FB_HTTP_TRIGGER) {
-		if ((rc = fb_dispatch_api_trigger(&s->disp, m->json, m->len, id)) == FB_OK)
-			fb_http_complete(m->hook_id, 201, "id", id);
-	} else if (m->hook_kind == FB_HTTP_FEEDBACK) {
+	if (m->hook_kind == FB_HTTP_FEEDBACK) {
 		if ((rc = fb_dispatch_api_feedback(&s->disp, m->why, m->json, m->len)) == FB_OK)
 			fb_http_complete(m->hook_id, 201, "status", "recorded");
-	} else if ((rc = fb_dispatch_alertmanager(&s->disp, m->json, m->len, &created)) == FB_OK) {
-		snprintf(msg, sizeof(msg), "stored; %ld new incident%s", created,
-		         created == 1 ? "" : "s");
-		fb_http_complete(m->hook_id, 200, "status", msg);
-		fb_log(FB_LOG_INFO, "alertmanager.received", "bytes=%zu new=%ld", m->len, created);
+	} else if (!(rc = src->parse(&s->cfg, m->json, m->len, &b)) &&
+	           !(rc = fb_ingest_commit(&s->env, b, NULL, &res))) {
+		if (m->hook_kind == FB_HTTP_TRIGGER) {
+			fb_http_complete(m->hook_id, 201, "id", res.first_id);
+		} else {
+			snprintf(msg, sizeof(msg), "stored; %ld new incident%s", res.created,
+			         res.created == 1 ? "" : "s");
+			fb_http_complete(m->hook_id, 200, "status", msg);
+			fb_log(FB_LOG_INFO, "alertmanager.received",
+			       "bytes=%zu new=%ld repeats=%ld resolved=%ld", m->len, res.created,
+			       res.repeats, res.resolved);
+		}
 	}
+	fb_source_batch_free(b);
 	if (rc) {
 		fb_http_complete(m->hook_id, http_status(rc), "error", fb_error_last());
 		fb_log(FB_LOG_WARN, "http.refused", "kind=%d error=\"%s\"", (int)m->hook_kind,
@@ -654,7 +664,7 @@ static void handle_hook(server *s, emsg *m)
 	flush_outbox(s);
 }
 
-/* loki thread */
+/* a poller's thread */
 static void on_source_batch(void *ctx, fb_source_batch *b)
 {
 	server *s = ctx;
@@ -684,14 +694,14 @@ static void on_source_status(void *ctx, int up, const char *why)
 
 static void handle_batch(server *s, fb_source_batch *b)
 {
-	long created = 0;
-	if (fb_ingest_commit(&s->env, b, &created) != FB_OK)
+	fb_ingest_result res;
+	if (fb_ingest_commit(&s->env, b, NULL, &res) != FB_OK)
 		fb_log(FB_LOG_ERROR, "source.store_failed",
 		       "error=\"%s\" note=\"the lines are read again after a restart\"",
 		       fb_error_last());
-	else if (created)
+	else if (res.created)
 		fb_log(FB_LOG_INFO, "source.signals", "source=%s cursor=%s incidents=%ld",
-		       b->source, b->cursor_name, created);
+		       b->source, b->cursor_name, res.created);
 }
 
 static int health_cb(void *ctx, char *why, size_t why_sz)
