@@ -82,8 +82,7 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
  * and into is its id.  Otherwise into is "" and nothing changes.  classify
  * applies the same rule to the fingerprint it computes.
  */
-fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by,
-                            char into[64]);
+fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64]);
 
 /* Runs the incident's due jobs until it pauses, ends, or waits on a timer. */
 fb_err fb_graph_run(const fb_graph_env *env, const char *id);

@@ -427,8 +427,7 @@ out:
 	return rc;
 }
 
-fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by,
-                            char into[64])
+fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64])
 {
 	fb_incident_row *x = repeat_of(env, "", fp);
 	fb_err rc;

@@ -232,8 +232,8 @@ static fb_err fire(const fb_graph_env *env, const char *source, const fb_source_
 	                 .triggered_by = s->triggered_by,
 	                 .decision = route ? route->decision : NULL,
 	                 .overrides = route ? route->overrides : NULL,
-	                 .channel = route && route->channel ? route->channel
-	                                                    : env->cfg->slack.channel,
+	                 .channel =
+	                     route && route->channel ? route->channel : env->cfg->slack.channel,
 	                 .fingerprint = s->fingerprint};
 	if ((rc = fb_graph_create(env, &sig, id)))
 		return rc;

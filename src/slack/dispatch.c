@@ -107,8 +107,8 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	if ((rc = out_put(d, row->id, "card", channel, card)))
 		return rc;
 	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "repeat") ||
-	             !strcmp(node, "resolved") ||
-	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
+	             !strcmp(node, "resolved") || !strcmp(node, "report") ||
+	             (!strcmp(node, "propose") && after_edit) ||
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;

@@ -388,7 +388,8 @@ static int loki_enabled(const fb_config *cfg)
 
 static size_t loki_cursor_names(const fb_config *cfg, char names[][FB_SOURCE_NAME_MAX])
 {
-	size_t n = cfg->loki.n_queries < FB_SOURCE_CURSORS ? cfg->loki.n_queries : FB_SOURCE_CURSORS;
+	size_t n =
+	    cfg->loki.n_queries < FB_SOURCE_CURSORS ? cfg->loki.n_queries : FB_SOURCE_CURSORS;
 	for (size_t i = 0; i < n; i++)
 		fb_loki_cursor_name(cfg->loki.queries[i], names[i]);
 	return n;
