@@ -122,6 +122,6 @@ typedef struct {
 	const char *app;  /* optional */
 } fb_manual_trigger;
 
-fb_err fb_source_manual(const fb_manual_trigger *t, fb_source_batch **out);
+fb_err fb_source_manual_new(const fb_manual_trigger *t, fb_source_batch **out);
 
 #endif

@@ -426,7 +426,7 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 	fb_ingest_route route = {.channel = "", .decision = dec, .overrides = ov};
 	fb_ingest_result res;
 	fb_source_batch *b = NULL;
-	fb_err err = fb_source_manual(&trig, &b);
+	fb_err err = fb_source_manual_new(&trig, &b);
 	if (!err)
 		err = fb_ingest_commit(&a.env, b, &route, &res);
 	fb_source_batch_free(b);

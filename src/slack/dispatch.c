@@ -189,7 +189,7 @@ static fb_err create_incident(fb_dispatch *d, const char *text, const char *user
 	fb_ingest_route route = {.channel = announce};
 	fb_ingest_result res;
 	fb_source_batch *b = NULL;
-	fb_err rc = fb_source_manual(&t, &b);
+	fb_err rc = fb_source_manual_new(&t, &b);
 
 	if (!rc && !(rc = fb_ingest_commit(d->env, b, &route, &res)))
 		snprintf(id, 64, "%s", res.first_id);

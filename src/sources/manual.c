@@ -1,5 +1,5 @@
 /*
- * manual.c - owns the manual source (fb_source_manual_ops, "manual"): a
+ * manual.c - owns the manual source (fb_source_manual, "manual"): a
  * person's trigger -- Slack's /incidents trigger and its form, the CLI's
  * triage, the API's POST /api/v1/incidents -- as a batch of one signal,
  * so that all three reach the engine the way every other source does.
@@ -11,7 +11,7 @@
 #include "firebreak/json.h"
 #include "source_int.h"
 
-fb_err fb_source_manual(const fb_manual_trigger *t, fb_source_batch **out)
+fb_err fb_source_manual_new(const fb_manual_trigger *t, fb_source_batch **out)
 {
 	fb_source_signal s = {.status = FB_SIGNAL_FIRING};
 	const char *via = t->via && *t->via ? t->via : "manual";
@@ -54,7 +54,7 @@ static fb_err manual_parse(const fb_config *cfg, const char *body, size_t len,
 	                       .len = strlen(log->valuestring),
 	                       .user = fb_json_str(j, "user"),
 	                       .app = fb_json_str(j, "app")};
-	rc = fb_source_manual(&t, out);
+	rc = fb_source_manual_new(&t, out);
 	cJSON_Delete(j);
 	return rc;
 }
@@ -65,7 +65,7 @@ static int manual_enabled(const fb_config *cfg)
 	return 1; /* a person can always raise an incident */
 }
 
-const fb_source_ops fb_source_manual_ops = {
+const fb_source_ops fb_source_manual = {
     .version = FB_SOURCE_OPS_VERSION,
     .name = "manual",
     .enabled = manual_enabled,

@@ -18,7 +18,7 @@ static const fb_source_ops *const sources[] = {
     &fb_source_loki,
     &fb_source_logfile,
     &fb_source_alertmanager,
-    &fb_source_manual_ops,
+    &fb_source_manual,
 };
 
 const fb_source_ops *fb_source_at(size_t i)

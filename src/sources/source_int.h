@@ -10,6 +10,6 @@
 extern const fb_source_ops fb_source_loki;
 extern const fb_source_ops fb_source_logfile;
 extern const fb_source_ops fb_source_alertmanager;
-extern const fb_source_ops fb_source_manual_ops;
+extern const fb_source_ops fb_source_manual;
 
 #endif

@@ -193,7 +193,7 @@ static void manual_trigger_builds_one_signal(void **s)
 	fb_source_batch *b = NULL;
 	fb_manual_trigger t = {.via = "slack", .text = "OOMKilled\n", .len = 10, .user = "U123"};
 	(void)s;
-	assert_int_equal(fb_source_manual(&t, &b), FB_OK);
+	assert_int_equal(fb_source_manual_new(&t, &b), FB_OK);
 	assert_string_equal(b->source, "slack");
 	assert_int_equal(b->n, 1);
 	assert_string_equal(b->signals[0].text, "OOMKilled\n");
@@ -204,7 +204,7 @@ static void manual_trigger_builds_one_signal(void **s)
 
 	t = (fb_manual_trigger){.via = "cli", .text = "x", .len = 0};
 	b = NULL;
-	assert_int_equal(fb_source_manual(&t, &b), FB_EINVAL);
+	assert_int_equal(fb_source_manual_new(&t, &b), FB_EINVAL);
 	assert_null(b);
 	assert_non_null(strstr(fb_error_last(), "empty"));
 }
