@@ -30,16 +30,6 @@ typedef struct {
  */
 fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char **ack);
 
-/*
- * An Alertmanager webhook body (version 4), in one transaction: a firing
- * alert raises an incident (fingerprint "am:<alert fingerprint>"), or is
- * noted on the open incident it repeats; a resolved one is recorded on
- * its incident and shown on the card.  *created counts new incidents.
- */
-fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, long *created);
-
-/* POST /api/v1/incidents: {"log", "app"?, "user"?} raises an incident. */
-fb_err fb_dispatch_api_trigger(fb_dispatch *d, const char *body, size_t len, char id[64]);
 /* POST /api/v1/incidents/{id}/feedback: {"verdict": good|bad, "reason"?, "user"?}. */
 fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len);
 

@@ -80,6 +80,16 @@ typedef struct {
 /* Creates an incident (masked excerpt, first job: collect). */
 fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64]);
 
+/*
+ * The one repeat rule, for a signal that comes with its fingerprint (an
+ * Alertmanager alert): when fp names an open incident, or one finished
+ * within engine.cooldown, the signal is one more sighting of it -- counted
+ * on it, in the caller's transaction, the card told through on_step --
+ * and into is its id.  Otherwise into is "" and nothing changes.  classify
+ * applies the same rule to the fingerprint it computes.
+ */
+fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64]);
+
 /* Runs the incident's due jobs until it pauses, ends, or waits on a timer. */
 fb_err fb_graph_run(const fb_graph_env *env, const char *id);
 

@@ -15,6 +15,7 @@
 #include "firebreak/buf.h"
 #include "firebreak/cli.h"
 #include "firebreak/graph.h"
+#include "firebreak/ingest.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
 #include "firebreak/propose.h"
@@ -425,17 +426,20 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 		fail("refused");
 		goto out;
 	}
-	fb_signal sig = {.source = "cli",
-	                 .text = fb_buf_str(&log),
-	                 .len = log.len,
-	                 .app = t.app,
-	                 .triggered_by = user,
-	                 .decision = dec,
-	                 .overrides = ov};
-	if (fb_graph_create(&a.env, &sig, id) != FB_OK) {
+	fb_manual_trigger trig = {
+	    .via = "cli", .text = fb_buf_str(&log), .len = log.len, .user = user, .app = t.app};
+	fb_ingest_route route = {.channel = "", .decision = dec, .overrides = ov};
+	fb_ingest_result res;
+	fb_source_batch *b = NULL;
+	fb_err err = fb_source_manual_new(&trig, &b);
+	if (!err)
+		err = fb_ingest_commit(&a.env, b, &route, &res);
+	fb_source_batch_free(b);
+	if (err) {
 		fail("cannot create the incident");
 		goto out;
 	}
+	snprintf(id, sizeof(id), "%s", res.first_id);
 	if (fb_graph_run(&a.env, id) != FB_OK) {
 		fail("the incident stopped");
 		goto out;

@@ -19,6 +19,7 @@
 #include "engine_int.h"
 #include "firebreak/log.h"
 #include "firebreak/report.h"
+#include "firebreak/source.h"
 
 #define IDLE_WAIT_MS 200 /* signals and timers are noticed within this */
 #define BATCH_MAX 256
@@ -141,31 +142,39 @@ static fb_err http_show(fb_engine *e, const em *m)
 	return FB_OK;
 }
 
-static fb_err http_alertmanager(fb_engine *e, const em *m)
+/* A webhook body or an API trigger: the source of its kind parses it, the
+ * one commit (ingest.c) stores it. */
+static fb_err http_signal(fb_engine *e, const em *m)
 {
-	long created = 0;
+	int trigger = m->u.http.kind == FB_HTTP_TRIGGER;
+	const fb_source_ops *src = fb_source_find(trigger ? "manual" : "alertmanager");
+	fb_source_batch *b = NULL;
+	fb_ingest_result res;
 	char msg[256];
-	fb_err rc = fb_dispatch_alertmanager(&e->disp, m->u.http.body, m->u.http.len, &created);
+	fb_err rc = src->parse(&e->cfg->cfg, m->u.http.body, m->u.http.len, &b);
 
+	if (!rc)
+		rc = fb_ingest_commit(&e->env, b, NULL, &res);
+	fb_source_batch_free(b);
 	if (rc)
 		return rc;
-	snprintf(msg, sizeof(msg), "stored; %ld new incident%s", created, created == 1 ? "" : "s");
+	if (trigger) {
+		fb_http_complete(e->http, m->u.http.id, 201, "id", res.first_id);
+		return FB_OK;
+	}
+	snprintf(msg, sizeof(msg), "stored; %ld new incident%s", res.created,
+	         res.created == 1 ? "" : "s");
 	fb_http_complete(e->http, m->u.http.id, 200, "status", msg);
-	fb_log(FB_LOG_INFO, "alertmanager.received", "bytes=%zu new=%ld", m->u.http.len, created);
+	fb_log(FB_LOG_INFO, "alertmanager.received", "bytes=%zu new=%ld repeats=%ld resolved=%ld",
+	       m->u.http.len, res.created, res.repeats, res.resolved);
 	return FB_OK;
 }
 
 static void handle_http(fb_engine *e, em *m)
 {
-	char id[64];
 	fb_err rc;
 
 	switch (m->u.http.kind) {
-	case FB_HTTP_TRIGGER:
-		rc = fb_dispatch_api_trigger(&e->disp, m->u.http.body, m->u.http.len, id);
-		if (!rc)
-			fb_http_complete(e->http, m->u.http.id, 201, "id", id);
-		break;
 	case FB_HTTP_FEEDBACK:
 		rc = fb_dispatch_api_feedback(&e->disp, m->u.http.arg, m->u.http.body,
 		                              m->u.http.len);
@@ -174,7 +183,7 @@ static void handle_http(fb_engine *e, em *m)
 		break;
 	case FB_HTTP_LIST: rc = http_list(e, m); break;
 	case FB_HTTP_SHOW: rc = http_show(e, m); break;
-	default: rc = http_alertmanager(e, m); break;
+	default: rc = http_signal(e, m); break; /* a trigger or Alertmanager */
 	}
 	if (rc) {
 		fb_http_complete(e->http, m->u.http.id, http_status(rc), "error",
@@ -188,14 +197,14 @@ static void handle_http(fb_engine *e, em *m)
 static void handle_batch(fb_engine *e, em *m)
 {
 	fb_source_batch *b = m->u.batch;
-	long created = 0;
-	if (fb_ingest_commit(&e->env, b, &created) != FB_OK)
+	fb_ingest_result res;
+	if (fb_ingest_commit(&e->env, b, NULL, &res) != FB_OK)
 		fb_log(FB_LOG_ERROR, "source.store_failed",
 		       "error=\"%s\" note=\"the lines are read again after a restart\"",
 		       fb_error_last());
-	else if (created)
+	else if (res.created)
 		fb_log(FB_LOG_INFO, "source.signals", "source=%s cursor=%s incidents=%ld",
-		       b->source, b->cursor_name, created);
+		       b->source, b->cursor_name, res.created);
 }
 
 static void handle_status(fb_engine *e, em *m)

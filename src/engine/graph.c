@@ -346,12 +346,11 @@ static int finished_status(const char *s)
 
 /* The earlier incident this one repeats: open, or resolved within the
  * cooldown.  NULL when this one stands on its own. */
-static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const cJSON *state)
+static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const char *fp)
 {
 	fb_incident_row *x = NULL;
-	const char *fp = fb_json_str(state, "fingerprint");
 
-	if (!*fp || fb_store_incident_by_fingerprint(env->store, fp, id, &x) != FB_OK) {
+	if (!fp || !*fp || fb_store_incident_by_fingerprint(env->store, fp, id, &x) != FB_OK) {
 		fb_error_clear();
 		return NULL;
 	}
@@ -405,7 +404,7 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
  * incident it repeats (in the same transaction as this step) and ends. */
 static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *folded)
 {
-	fb_incident_row *x = repeat_of(env, t->row->id, t->state);
+	fb_incident_row *x = repeat_of(env, t->row->id, fb_json_str(t->state, "fingerprint"));
 	fb_err rc;
 
 	*folded = 0;
@@ -429,6 +428,20 @@ static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *folded
 	if (!rc)
 		fb_log(FB_LOG_INFO, "incident.grouped", "id=%s into=%s", t->row->id, x->id);
 out:
+	fb_incident_row_free(x);
+	return rc;
+}
+
+fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64])
+{
+	fb_incident_row *x = repeat_of(env, "", fp);
+	fb_err rc;
+
+	into[0] = '\0';
+	if (!x)
+		return FB_OK;
+	if (!(rc = count_repeat(env, x, by)))
+		snprintf(into, 64, "%s", x->id);
 	fb_incident_row_free(x);
 	return rc;
 }

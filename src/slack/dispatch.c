@@ -19,6 +19,7 @@
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 #include "firebreak/dispatch.h"
+#include "firebreak/ingest.h"
 #include "firebreak/log.h"
 #include "firebreak/propose.h"
 
@@ -106,7 +107,8 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	if ((rc = out_put(d, row->id, "card", channel, card)))
 		return rc;
 	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "repeat") ||
-	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
+	             !strcmp(node, "resolved") || !strcmp(node, "report") ||
+	             (!strcmp(node, "propose") && after_edit) ||
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
@@ -183,12 +185,15 @@ static fb_err create_incident(fb_dispatch *d, const char *text, const char *user
 {
 	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
 	char *log = unescape(text);
-	fb_signal sig = {.source = "slack",
-	                 .text = log,
-	                 .len = strlen(log),
-	                 .triggered_by = user,
-	                 .channel = announce};
-	fb_err rc = fb_graph_create(d->env, &sig, id);
+	fb_manual_trigger t = {.via = "slack", .text = log, .len = strlen(log), .user = user};
+	fb_ingest_route route = {.channel = announce};
+	fb_ingest_result res;
+	fb_source_batch *b = NULL;
+	fb_err rc = fb_source_manual_new(&t, &b);
+
+	if (!rc && !(rc = fb_ingest_commit(d->env, b, &route, &res)))
+		snprintf(id, 64, "%s", res.first_id);
+	fb_source_batch_free(b);
 	free(log);
 	return rc;
 }
@@ -617,168 +622,7 @@ fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user,
 	return rc;
 }
 
-/* ---- Alertmanager ---- */
-
-static int finished(const char *status)
-{
-	return !strcmp(status, "resolved") || !strcmp(status, "rejected") ||
-	       !strcmp(status, "recorded") || !strcmp(status, "failed") ||
-	       !strcmp(status, "grouped");
-}
-
-/* The excerpt the rules classify: what the alert says about itself. */
-static void alert_text(const cJSON *a, fb_buf *b)
-{
-	const cJSON *labels = fb_json_get(a, "labels"), *ann = fb_json_get(a, "annotations"), *it;
-	fb_buf_printf(b, "Alertmanager alert %s\n", fb_json_str(labels, "alertname"));
-	cJSON_ArrayForEach(it, ann)
-	{
-		if (cJSON_IsString(it))
-			fb_buf_printf(b, "%s: %s\n", it->string, it->valuestring);
-	}
-	cJSON_ArrayForEach(it, labels)
-	{
-		if (cJSON_IsString(it))
-			fb_buf_printf(b, "%s=%s\n", it->string, it->valuestring);
-	}
-}
-
-static const char *alert_app(const cJSON *labels)
-{
-	static const char *keys[] = {
-	    "app", "app_kubernetes_io_name", "container", "deployment", "statefulset", "service",
-	    "job"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (*fb_json_str(labels, keys[i]))
-			return fb_json_str(labels, keys[i]);
-	return "";
-}
-
-static fb_err alert_firing(fb_dispatch *d, const cJSON *a, const char *fp, fb_incident_row *seen)
-{
-	fb_buf text;
-	char id[64];
-	fb_err rc;
-
-	if (seen && !finished(seen->status)) /* a repeat: noted, no new card */
-		return fb_store_timeline_add(d->env->store, seen->id, "alertmanager",
-		                             "alert.repeat",
-		                             fb_json_str(fb_json_get(a, "labels"), "alertname"));
-	fb_buf_init(&text, 64 * 1024);
-	alert_text(a, &text);
-	fb_signal sig = {.source = "alertmanager",
-	                 .text = fb_buf_str(&text),
-	                 .len = text.len,
-	                 .app = alert_app(fb_json_get(a, "labels")),
-	                 .triggered_by = "alertmanager",
-	                 .channel = d->env->cfg->slack.channel,
-	                 .fingerprint = fp};
-	rc = fb_graph_create(d->env, &sig, id);
-	fb_buf_free(&text);
-	return rc;
-}
-
-static fb_err alert_resolved(fb_dispatch *d, const cJSON *a, fb_incident_row *row)
-{
-	cJSON *state = cJSON_Parse(row->state), *card = NULL, *line = NULL;
-	int cut = 0;
-	fb_err rc;
-
-	if (!state)
-		return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
-	if (!strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved")) {
-		cJSON_Delete(state); /* told twice: already recorded */
-		return FB_OK;
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(state, "alert");
-	cJSON *al = cJSON_AddObjectToObject(state, "alert");
-	cJSON_AddStringToObject(al, "status", "resolved");
-	cJSON_AddStringToObject(al, "ends_at", fb_json_str(a, "endsAt"));
-	cJSON_AddNumberToObject(al, "at", (double)fb_now_ms());
-	free(row->state);
-	row->state = cJSON_PrintUnformatted(state);
-	row->updated_at = fb_now_ms();
-	rc = fb_store_incident_update(d->env->store, row);
-	if (!rc)
-		rc = fb_store_timeline_add(d->env->store, row->id, "alertmanager", "alert.resolved",
-		                           fb_json_str(a, "endsAt"));
-	if (!rc && *fb_json_str(state, "slack_channel") &&
-	    !(rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
-		rc = out_put(d, row->id, "card", fb_json_str(state, "slack_channel"), card);
-	if (!rc && *fb_json_str(state, "slack_channel") &&
-	    !(rc = fb_card_thread(d->tmpl, "verify", "Alertmanager: the alert resolved", &line)))
-		rc = out_put(d, row->id, "thread", fb_json_str(state, "slack_channel"), line);
-	cJSON_Delete(state);
-	return rc;
-}
-
-fb_err fb_dispatch_alertmanager(fb_dispatch *d, const char *body, size_t len, long *created)
-{
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	const cJSON *a;
-	fb_err rc;
-	int n = 0;
-
-	*created = 0;
-	if (!cJSON_IsArray(fb_json_get(j, "alerts"))) {
-		cJSON_Delete(j);
-		return fb_error_set(FB_EINVAL, "not an Alertmanager webhook payload");
-	}
-	if ((rc = fb_store_begin(d->env->store))) {
-		cJSON_Delete(j);
-		return rc;
-	}
-	cJSON_ArrayForEach(a, fb_json_get(j, "alerts"))
-	{
-		char fp[80];
-		fb_incident_row *seen = NULL;
-		if (++n > 200 || rc)
-			break;
-		if (!*fb_json_str(a, "fingerprint"))
-			continue; /* 0.25 always sends one; without it a repeat cannot be told */
-		snprintf(fp, sizeof(fp), "am:%.60s", fb_json_str(a, "fingerprint"));
-		if (fb_store_incident_by_fingerprint(d->env->store, fp, NULL, &seen) != FB_OK)
-			fb_error_clear();
-		if (!strcmp(fb_json_str(a, "status"), "resolved")) {
-			if (seen)
-				rc = alert_resolved(d, a, seen);
-		} else {
-			int fresh = !seen || finished(seen->status);
-			rc = alert_firing(d, a, fp, seen);
-			*created += !rc && fresh;
-		}
-		fb_incident_row_free(seen);
-	}
-	if (!rc)
-		rc = fb_store_commit(d->env->store);
-	if (rc)
-		fb_store_rollback(d->env->store);
-	cJSON_Delete(j);
-	return rc;
-}
-
 /* ---- the HTTP API ---- */
-
-fb_err fb_dispatch_api_trigger(fb_dispatch *d, const char *body, size_t len, char id[64])
-{
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	const char *log = fb_json_str(j, "log"), *user = fb_json_str(j, "user");
-	fb_err rc;
-
-	if (!*log) {
-		cJSON_Delete(j);
-		return fb_error_set(FB_EINVAL, "\"log\" (the excerpt, a string) is required");
-	}
-	fb_signal sig = {.source = "api",
-	                 .text = log,
-	                 .len = strlen(log),
-	                 .app = fb_json_str(j, "app"),
-	                 .triggered_by = *user ? user : "api",
-	                 .channel = d->env->cfg->slack.channel};
-	rc = fb_graph_create(d->env, &sig, id);
-	cJSON_Delete(j);
-	return rc;
-}
 
 fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len)
 {

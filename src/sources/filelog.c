@@ -1,7 +1,8 @@
 /*
- * filelog.c - owns the log-file follower thread: an open descriptor per
- * file, its (device, inode, offset), the partial last line, and the PCRE2
- * pattern that picks the lines worth an incident.  Batches go to the
+ * filelog.c - owns the log-file source (fb_source_logfile, a poller): an
+ * open descriptor per file, its (device, inode, offset), the partial last
+ * line, and the PCRE2 pattern that picks the lines worth an incident.
+ * Runs on the poller thread ingest.c starts for it.  Batches go to the
  * engine, which commits incidents and cursors together (source.h).
  *
  * Rotation by rename: the path names a new inode; the old descriptor is
@@ -16,7 +17,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pcre2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,7 @@
 #include "firebreak/filelog.h"
 #include "firebreak/json.h"
 #include "firebreak/log.h"
-#include "firebreak/stopper.h"
+#include "source_int.h"
 
 #define READ_MAX (1024u * 1024u) /* per file per look */
 #define LINE_MAX_LEN (64u * 1024u)
@@ -47,17 +47,13 @@ typedef struct {
 	unsigned long long saved_dev, saved_ino;
 } follow;
 
-struct fb_filelog {
-	fb_filelog_opts o;
+typedef struct {
 	follow f[FB_LOGFILE_PATHS];
 	size_t n;
 	long interval;
 	pcre2_code *re;
 	pcre2_match_data *md;
-	pthread_t thread;
-	int started;
-	fb_stopper stopper;
-};
+} fb_filelog;
 
 void fb_filelog_cursor_name(const char *path, char out[64])
 {
@@ -168,7 +164,27 @@ static size_t read_new(fb_filelog *l, follow *f, fb_buf *text)
 	return total;
 }
 
-static void look(fb_filelog *l, follow *f)
+/* What one look read: the matching lines as one signal (none is fine:
+ * the cursor still moves) and the cursor after them. */
+static void hand_over(follow *f, const fb_buf *text, const fb_source_sink *sink)
+{
+	fb_source_batch *b = NULL;
+	fb_source_signal s = {.status = FB_SIGNAL_FIRING};
+
+	if (fb_source_batch_new("file", &b))
+		return;
+	fb_source_batch_set_cursor(b, f->cursor_name, cursor_json(f));
+	snprintf(s.triggered_by, sizeof(s.triggered_by), "file");
+	if (text->len && fb_source_batch_add(b, &s, fb_buf_str(text), text->len, NULL)) {
+		fb_log(FB_LOG_WARN, "logfile.dropped", "path=%s error=\"%s\"", f->path,
+		       fb_error_last());
+		fb_source_batch_free(b); /* the cursor stays: read again next time */
+		return;
+	}
+	sink->put(sink->ctx, b);
+}
+
+static void look(fb_filelog *l, follow *f, const fb_source_sink *sink)
 {
 	struct stat byname, open_st;
 	fb_buf text;
@@ -192,46 +208,57 @@ static void look(fb_filelog *l, follow *f)
 		fb_buf_reset(&f->partial);
 	}
 	got += read_new(l, f, &text);
-	if (got) {
-		fb_source_batch *b = calloc(1, sizeof(*b));
-		if (b) {
-			snprintf(b->source, sizeof(b->source), "file");
-			snprintf(b->cursor_name, sizeof(b->cursor_name), "%s", f->cursor_name);
-			b->cursor = cursor_json(f);
-			b->signals = cJSON_CreateArray();
-			if (text.len) {
-				cJSON *sig = cJSON_CreateObject();
-				cJSON_AddStringToObject(cJSON_AddObjectToObject(sig, "labels"),
-				                        "path", f->path);
-				cJSON_AddStringToObject(sig, "text", fb_buf_str(&text));
-				cJSON_AddItemToArray(b->signals, sig);
-			}
-			l->o.on_batch(l->o.ctx, b);
-		}
-	}
+	if (got)
+		hand_over(f, &text, sink);
 	fb_buf_free(&text);
 }
 
-static void *filelog_main(void *arg)
+static fb_err logfile_poll(void *inst, const fb_source_sink *sink, int64_t *next_wait_ms)
 {
-	fb_filelog *l = arg;
-	do {
-		for (size_t i = 0; i < l->n; i++)
-			look(l, &l->f[i]);
-	} while (!fb_stopper_sleep(&l->stopper, l->interval * 1000LL));
-	return NULL;
+	fb_filelog *l = inst;
+	for (size_t i = 0; i < l->n; i++)
+		look(l, &l->f[i], sink);
+	*next_wait_ms = l->interval * 1000LL;
+	return FB_OK;
 }
 
-fb_err fb_filelog_start(const fb_filelog_opts *o, fb_filelog **out)
+static int logfile_enabled(const fb_config *cfg)
 {
-	const fb_config *cfg = o->cfg;
+	return cfg->logfile.n_paths > 0;
+}
+
+static size_t logfile_cursor_names(const fb_config *cfg, char names[][FB_SOURCE_NAME_MAX])
+{
+	size_t n =
+	    cfg->logfile.n_paths < FB_SOURCE_CURSORS ? cfg->logfile.n_paths : FB_SOURCE_CURSORS;
+	for (size_t i = 0; i < n; i++)
+		fb_filelog_cursor_name(cfg->logfile.paths[i], names[i]);
+	return n;
+}
+
+static void logfile_close(void *inst)
+{
+	fb_filelog *l = inst;
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->f[i].fd >= 0)
+			close(l->f[i].fd);
+		fb_buf_free(&l->f[i].partial);
+	}
+	pcre2_match_data_free(l->md);
+	pcre2_code_free(l->re);
+	free(l);
+}
+
+/* FB_EINVAL for a bad logfile.pattern. */
+static fb_err logfile_open(const fb_config *cfg, const char *const *cursors, void **out)
+{
 	fb_filelog *l;
 	int err;
 	PCRE2_SIZE at;
 
 	*out = NULL;
-	if (cfg->logfile.n_paths == 0)
-		return FB_OK;
 	if (!(l = calloc(1, sizeof(*l))))
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	l->re = pcre2_compile((PCRE2_SPTR)cfg->logfile.pattern, PCRE2_ZERO_TERMINATED, 0, &err, &at,
@@ -244,8 +271,7 @@ fb_err fb_filelog_start(const fb_filelog_opts *o, fb_filelog **out)
 		                    (size_t)at);
 	}
 	l->md = pcre2_match_data_create_from_pattern(l->re, NULL);
-	l->o = *o;
-	l->n = cfg->logfile.n_paths;
+	l->n = cfg->logfile.n_paths < FB_SOURCE_CURSORS ? cfg->logfile.n_paths : FB_SOURCE_CURSORS;
 	l->interval = cfg->logfile.interval > 0 ? cfg->logfile.interval : 1;
 	for (size_t i = 0; i < l->n; i++) {
 		follow *f = &l->f[i];
@@ -253,32 +279,19 @@ fb_err fb_filelog_start(const fb_filelog_opts *o, fb_filelog **out)
 		fb_filelog_cursor_name(f->path, f->cursor_name);
 		f->fd = -1;
 		fb_buf_init(&f->partial, LINE_MAX_LEN + 1);
-		cursor_load(f, o->cursors[i]);
+		cursor_load(f, cursors ? cursors[i] : NULL);
 	}
-	fb_stopper_init(&l->stopper);
-	if (pthread_create(&l->thread, NULL, filelog_main, l) != 0) {
-		fb_filelog_stop(l);
-		return fb_error_set(FB_ERR, "cannot start the log-file thread");
-	}
-	l->started = 1;
+	fb_log(FB_LOG_INFO, "logfile.started", "files=%zu", l->n);
 	*out = l;
 	return FB_OK;
 }
 
-void fb_filelog_stop(fb_filelog *l)
-{
-	if (!l)
-		return;
-	fb_stopper_stop(&l->stopper);
-	if (l->started)
-		pthread_join(l->thread, NULL);
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->f[i].fd >= 0)
-			close(l->f[i].fd);
-		fb_buf_free(&l->f[i].partial);
-	}
-	pcre2_match_data_free(l->md);
-	pcre2_code_free(l->re);
-	fb_stopper_destroy(&l->stopper);
-	free(l);
-}
+const fb_source_ops fb_source_logfile = {
+    .version = FB_SOURCE_OPS_VERSION,
+    .name = "logfile",
+    .enabled = logfile_enabled,
+    .cursor_names = logfile_cursor_names,
+    .open = logfile_open,
+    .poll = logfile_poll,
+    .close = logfile_close,
+};

@@ -1,8 +1,10 @@
 /*
- * loki.c - owns the Loki poller thread: its libcurl handle, the in-memory
- * cursor of each query, paging through query_range, and backoff while
- * Loki is down.  Results go to the engine as batches; the engine commits
- * the incidents and the cursor together (see loki.h).
+ * loki.c - owns the Loki source (fb_source_loki, a poller): its libcurl
+ * handle, the in-memory cursor of each query and paging through
+ * query_range.  Runs on the poller thread ingest.c starts for it (which
+ * also backs off while Loki is down).  Each query's new lines go to the
+ * engine as a batch, one signal per stream; the engine commits the
+ * incidents and the cursor together (see loki.h).
  *
  * Paging follows logcli: direction=forward, start inclusive, end
  * exclusive (end = now - lag, so late lines still land).  A page shorter
@@ -13,7 +15,6 @@
  */
 #include <curl/curl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,11 @@
 #include "firebreak/json.h"
 #include "firebreak/log.h"
 #include "firebreak/loki.h"
-#include "firebreak/stopper.h"
+#include "source_int.h"
 
 #define RESPONSE_MAX (8u * 1024u * 1024u)
 #define SIGNAL_TEXT_MAX (64u * 1024u)
 #define SEEN_MAX 5000
-#define DOWN_AFTER 3 /* failed polls in a row before /health says so */
 
 typedef struct {
 	char key[17];
@@ -43,23 +43,17 @@ typedef struct {
 	cJSON *seen;     /* keys taken at exactly start */
 } cursor;
 
-struct fb_loki {
-	fb_loki_opts o;
+typedef struct {
 	char url[FB_CFG_STR], tenant[128], user[128], pass[FB_CFG_STR], token[FB_CFG_STR];
 	long interval, lag, limit, max_pages;
 	char queries[FB_LOKI_QUERIES][FB_CFG_STR];
 	cursor cur[FB_LOKI_QUERIES];
 	size_t n;
 
-	pthread_t thread;
-	int started;
-	fb_stopper stopper;
-
 	CURL *curl;
 	struct curl_slist *headers;
 	fb_buf rx;
-	int failures, down;
-};
+} fb_loki;
 
 static void hash_hex(const char *s, size_t len, char *out, size_t hexlen)
 {
@@ -235,6 +229,36 @@ static void add_line(cJSON *signals, const entry *e)
 	free(s);
 }
 
+/* The streams' signals and the cursor after them, as the engine takes
+ * them (takes cursor). */
+static fb_err to_batch(const cJSON *signals, const char *name, char *cur_json,
+                       fb_source_batch **out)
+{
+	const cJSON *sig;
+	fb_err rc = fb_source_batch_new("loki", out);
+
+	if (rc) {
+		free(cur_json);
+		return rc;
+	}
+	fb_source_batch_set_cursor(*out, name, cur_json);
+	cJSON_ArrayForEach(sig, signals)
+	{
+		const char *text = fb_json_str(sig, "text");
+		fb_source_signal s = {.status = FB_SIGNAL_FIRING};
+		snprintf(s.app, sizeof(s.app), "%s",
+		         fb_source_app_from_labels(fb_json_get(sig, "labels")));
+		snprintf(s.triggered_by, sizeof(s.triggered_by), "loki");
+		if (*text && (rc = fb_source_batch_add(*out, &s, text, strlen(text), NULL)))
+			break;
+	}
+	if (rc) {
+		fb_source_batch_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* One poll of one query: pages until done or max_pages; *b when it read.
  * It works on a copy of the cursor, kept only when every page arrived, so
  * a failure half-way re-reads instead of skipping. */
@@ -285,12 +309,7 @@ static fb_err poll_query(fb_loki *l, size_t qi, fb_source_batch **b)
 		if ((long)n < asked)
 			break;
 	}
-	if (!rc && (*b = calloc(1, sizeof(**b)))) {
-		snprintf((*b)->source, sizeof((*b)->source), "loki");
-		snprintf((*b)->cursor_name, sizeof((*b)->cursor_name), "%s", l->cur[qi].name);
-		(*b)->cursor = cursor_json(c);
-		(*b)->signals = signals;
-		signals = NULL;
+	if (!rc && !(rc = to_batch(signals, l->cur[qi].name, cursor_json(c), b))) {
 		cJSON_Delete(l->cur[qi].seen);
 		l->cur[qi].start = work.start;
 		l->cur[qi].seen = work.seen;
@@ -301,39 +320,20 @@ static fb_err poll_query(fb_loki *l, size_t qi, fb_source_batch **b)
 	return rc;
 }
 
-static void *loki_main(void *arg)
+/* One poll: every query in turn, each query's batch handed over as it
+ * arrives; the first failure ends the poll (the next one retries). */
+static fb_err loki_poll(void *inst, const fb_source_sink *sink, int64_t *next_wait_ms)
 {
-	fb_loki *l = arg;
+	fb_loki *l = inst;
+	fb_err rc = FB_OK;
 
-	for (;;) {
-		fb_err rc = FB_OK;
-		if (fb_stopper_stopped(&l->stopper))
-			break;
-		for (size_t i = 0; i < l->n && !rc; i++) {
-			fb_source_batch *b = NULL;
-			if (!(rc = poll_query(l, i, &b)) && b)
-				l->o.on_batch(l->o.ctx, b);
-		}
-		if (rc) {
-			l->failures++;
-			fb_log(FB_LOG_WARN, "loki.poll_failed", "attempt=%d error=\"%s\"",
-			       l->failures, fb_error_last());
-			if (l->failures >= DOWN_AFTER && !l->down) {
-				l->down = 1;
-				l->o.on_status(l->o.ctx, 0, fb_error_last());
-			}
-		} else {
-			if (l->down)
-				l->o.on_status(l->o.ctx, 1, "");
-			l->down = 0;
-			l->failures = 0;
-		}
-		long long wait = l->interval * 1000LL;
-		for (int i = 1; i < l->failures && wait < 300000; i++)
-			wait *= 2; /* back off while Loki is down */
-		fb_stopper_sleep(&l->stopper, wait < 300000 ? wait : 300000);
+	*next_wait_ms = l->interval * 1000LL;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		fb_source_batch *b = NULL;
+		if (!(rc = poll_query(l, i, &b)) && b)
+			sink->put(sink->ctx, b);
 	}
-	return NULL;
+	return rc;
 }
 
 static void copy_opts(fb_loki *l, const fb_config *cfg)
@@ -381,42 +381,25 @@ static void setup_curl(fb_loki *l)
 	curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "firebreak/0.1");
 }
 
-fb_err fb_loki_start(const fb_loki_opts *o, fb_loki **out)
+static int loki_enabled(const fb_config *cfg)
 {
-	fb_loki *l;
-
-	*out = NULL;
-	if (!o->cfg->loki.url[0] || !o->cfg->loki.n_queries) /* verification may use it alone */
-		return FB_OK;
-	if (!(l = calloc(1, sizeof(*l))) || !(l->curl = curl_easy_init())) {
-		free(l);
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	}
-	l->o = *o;
-	copy_opts(l, o->cfg);
-	for (size_t i = 0; i < l->n; i++) {
-		fb_loki_cursor_name(l->queries[i], l->cur[i].name);
-		cursor_load(&l->cur[i], o->cursors[i]);
-	}
-	fb_buf_init(&l->rx, RESPONSE_MAX);
-	setup_curl(l);
-	fb_stopper_init(&l->stopper);
-	if (pthread_create(&l->thread, NULL, loki_main, l) != 0) {
-		fb_loki_stop(l);
-		return fb_error_set(FB_ERR, "cannot start the Loki thread");
-	}
-	l->started = 1;
-	*out = l;
-	return FB_OK;
+	return cfg->loki.url[0] && cfg->loki.n_queries; /* verification may use the URL alone */
 }
 
-void fb_loki_stop(fb_loki *l)
+static size_t loki_cursor_names(const fb_config *cfg, char names[][FB_SOURCE_NAME_MAX])
 {
+	size_t n =
+	    cfg->loki.n_queries < FB_SOURCE_CURSORS ? cfg->loki.n_queries : FB_SOURCE_CURSORS;
+	for (size_t i = 0; i < n; i++)
+		fb_loki_cursor_name(cfg->loki.queries[i], names[i]);
+	return n;
+}
+
+static void loki_close(void *inst)
+{
+	fb_loki *l = inst;
 	if (!l)
 		return;
-	fb_stopper_stop(&l->stopper);
-	if (l->started)
-		pthread_join(l->thread, NULL);
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_Delete(l->cur[i].seen);
 	curl_easy_cleanup(l->curl);
@@ -424,6 +407,38 @@ void fb_loki_stop(fb_loki *l)
 	fb_buf_free(&l->rx);
 	explicit_bzero(l->pass, sizeof(l->pass));
 	explicit_bzero(l->token, sizeof(l->token));
-	fb_stopper_destroy(&l->stopper);
 	free(l);
 }
+
+static fb_err loki_open(const fb_config *cfg, const char *const *cursors, void **out)
+{
+	fb_loki *l;
+
+	*out = NULL;
+	if (!(l = calloc(1, sizeof(*l))) || !(l->curl = curl_easy_init())) {
+		free(l);
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	}
+	copy_opts(l, cfg);
+	if (l->n > FB_SOURCE_CURSORS)
+		l->n = FB_SOURCE_CURSORS;
+	for (size_t i = 0; i < l->n; i++) {
+		fb_loki_cursor_name(l->queries[i], l->cur[i].name);
+		cursor_load(&l->cur[i], cursors ? cursors[i] : NULL);
+	}
+	fb_buf_init(&l->rx, RESPONSE_MAX);
+	setup_curl(l);
+	fb_log(FB_LOG_INFO, "loki.started", "queries=%zu interval=%lds", l->n, l->interval);
+	*out = l;
+	return FB_OK;
+}
+
+const fb_source_ops fb_source_loki = {
+    .version = FB_SOURCE_OPS_VERSION,
+    .name = "loki",
+    .enabled = loki_enabled,
+    .cursor_names = loki_cursor_names,
+    .open = loki_open,
+    .poll = loki_poll,
+    .close = loki_close,
+};

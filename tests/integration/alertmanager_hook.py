@@ -138,7 +138,7 @@ def run(d, sim, am_port):
         t.check(len(card(sim.state(), t.CHANNEL)) == n_cards, "a second card")
         tl = json.loads(subprocess.run([t.FB, "incidents", "show", state["id"], "--json"], env=d.env,
                                        capture_output=True, text=True).stdout)["timeline"]
-        t.check(any(e["event"] == "alert.repeat" for e in tl), tl)
+        t.check(any(e["event"] == "incident.repeat" for e in tl), tl)
         del env
 
     @t.test("the alert resolves in Alertmanager; the card says so")

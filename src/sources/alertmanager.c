@@ -1,0 +1,122 @@
+/*
+ * alertmanager.c - owns the Alertmanager source (fb_source_alertmanager, a
+ * webhook): what a notification (webhook payload version 4) says, turned
+ * into signals.  A firing alert is a signal with the alert's own
+ * fingerprint ("am:" + Alertmanager's), so the engine's one repeat rule
+ * folds a notification repeated while its incident is open; a resolved
+ * alert is a resolved signal for that fingerprint.  Runs on the engine
+ * thread (serve.c hands it the body the io thread received); no store, no
+ * Slack.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "firebreak/buf.h"
+#include "firebreak/json.h"
+#include "source_int.h"
+
+#define ALERTS_MAX 200 /* per notification; Alertmanager sends far fewer */
+#define TEXT_MAX (64u * 1024u)
+
+/* The excerpt the rules classify: what the alert says about itself. */
+static void alert_text(const cJSON *a, fb_buf *b)
+{
+	const cJSON *labels = fb_json_get(a, "labels"), *ann = fb_json_get(a, "annotations"), *it;
+	fb_buf_printf(b, "Alertmanager alert %s\n", fb_json_str(labels, "alertname"));
+	cJSON_ArrayForEach(it, ann)
+	{
+		if (cJSON_IsString(it))
+			fb_buf_printf(b, "%s: %s\n", it->string, it->valuestring);
+	}
+	cJSON_ArrayForEach(it, labels)
+	{
+		if (cJSON_IsString(it))
+			fb_buf_printf(b, "%s=%s\n", it->string, it->valuestring);
+	}
+}
+
+/* One alert to one signal; alerts without a fingerprint are skipped
+ * (0.25 and later always send one; without it a repeat cannot be told). */
+static fb_err add_alert(fb_source_batch *b, const cJSON *a)
+{
+	const char *fp = fb_json_str(a, "fingerprint");
+	fb_source_signal s = {.status = FB_SIGNAL_FIRING};
+	fb_buf text;
+	fb_err rc;
+
+	if (!cJSON_IsObject(a) || !*fp)
+		return FB_OK;
+	snprintf(s.fingerprint, sizeof(s.fingerprint), "am:%.60s", fp);
+	snprintf(s.triggered_by, sizeof(s.triggered_by), "alertmanager");
+	snprintf(s.app, sizeof(s.app), "%s", fb_source_app_from_labels(fb_json_get(a, "labels")));
+	if (!strcmp(fb_json_str(a, "status"), "resolved")) {
+		static const char line[] = "Alertmanager: the alert resolved";
+		s.status = FB_SIGNAL_RESOLVED;
+		snprintf(s.ends_at, sizeof(s.ends_at), "%s", fb_json_str(a, "endsAt"));
+		return fb_source_batch_add(b, &s, line, sizeof(line) - 1, NULL);
+	}
+	fb_buf_init(&text, TEXT_MAX);
+	alert_text(a, &text);
+	rc = fb_source_batch_add(b, &s, fb_buf_str(&text) ? fb_buf_str(&text) : "", text.len, NULL);
+	fb_buf_free(&text);
+	return rc;
+}
+
+static fb_err check_payload(const cJSON *j)
+{
+	const cJSON *v = fb_json_get(j, "version");
+
+	if (!j)
+		return fb_error_set(FB_EINVAL, "not an Alertmanager webhook payload: the body is "
+		                               "not JSON");
+	if (!cJSON_IsObject(j))
+		return fb_error_set(FB_EINVAL, "not an Alertmanager webhook payload: the body is "
+		                               "not a JSON object");
+	if (v && !(cJSON_IsString(v) && !strcmp(v->valuestring, "4")))
+		return fb_error_set(FB_EINVAL,
+		                    "Alertmanager webhook payload version %.16s is not supported "
+		                    "(version 4 is)",
+		                    cJSON_IsString(v) ? v->valuestring : "(not a string)");
+	if (!cJSON_IsArray(fb_json_get(j, "alerts")))
+		return fb_error_set(FB_EINVAL, "not an Alertmanager webhook payload: \"alerts\" "
+		                               "(an array) is missing");
+	return FB_OK;
+}
+
+static fb_err am_parse(const fb_config *cfg, const char *body, size_t len, fb_source_batch **out)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
+	const cJSON *a;
+	fb_err rc;
+	int n = 0;
+
+	(void)cfg;
+	*out = NULL;
+	if ((rc = check_payload(j)) || (rc = fb_source_batch_new("alertmanager", out))) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	cJSON_ArrayForEach(a, fb_json_get(j, "alerts"))
+	{
+		if (++n > ALERTS_MAX || (rc = add_alert(*out, a)))
+			break;
+	}
+	cJSON_Delete(j);
+	if (rc) {
+		fb_source_batch_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int am_enabled(const fb_config *cfg)
+{
+	return cfg->alertmanager.token[0] && cfg->http.listen[0];
+}
+
+const fb_source_ops fb_source_alertmanager = {
+    .version = FB_SOURCE_OPS_VERSION,
+    .name = "alertmanager",
+    .enabled = am_enabled,
+    .parse = am_parse,
+};
