@@ -1,5 +1,5 @@
 /*
- * argocd.c - owns the interpretation of Argo CD Application manifests
+ * argocd_apps.c - owns the interpretation of Argo CD Application manifests
  * found in the GitOps repository: which values files feed which app.
  * Pure functions over YAML text (libyaml document API); any thread.
  *

@@ -333,7 +333,17 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 		go(st, "report");
 		return FB_OK;
 	}
-	fb_verify_check(env->verifier, state, &v);
+	const cJSON *cls = fb_json_get(state, "classification"), *ap = fb_json_get(state, "apply");
+	const cJSON *at = fb_json_get(ap, "at");
+	fb_verify_target target = {
+	    .app = fb_json_str(state, "app"),
+	    .ns = fb_json_str(state, "namespace"),
+	    .category = fb_json_str(cls, "category"),
+	    .signature = fb_json_str(cls, "signature"),
+	    .commit = fb_json_str(ap, "commit"),
+	    .applied_at_ms = cJSON_IsNumber(at) ? (int64_t)at->valuedouble : 0,
+	};
+	fb_verify_check(env->verifier, &target, &v);
 	r = fb_json_str(v, "result");
 	cJSON_AddNumberToObject(v, "checks_done", checks);
 	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
