@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "firebreak/httpc.h"
+#include "firebreak/json.h"
+#include "firebreak/loki_api.h"
 
 static int listen_fd = -1, port, stopping, connections;
 static pthread_t server;
@@ -57,6 +59,36 @@ static size_t read_request(int fd, char *req, size_t cap)
 	return len;
 }
 
+/* The value of header name in req ("" when absent), into out. */
+static void header(const char *req, const char *name, char *out, size_t outsz)
+{
+	const char *h = strstr(req, name);
+	out[0] = '\0';
+	if (h)
+		snprintf(out, outsz, "%.*s", (int)strcspn(h + strlen(name), "\r\n"),
+		         h + strlen(name));
+}
+
+/* query_range: Loki's plain-text error for a query with "bad" in it, else
+ * one stream whose labels say what was asked and how. */
+static void loki(int fd, const char *req, const char *path)
+{
+	char auth[128], org[128], body[2048];
+	int n;
+	if (strstr(path, "bad")) {
+		reply(fd, 400, "", "parse error at line 1, col 2: syntax error", 42);
+		return;
+	}
+	header(req, "\r\nAuthorization: ", auth, sizeof(auth));
+	header(req, "\r\nX-Scope-OrgID: ", org, sizeof(org));
+	n = snprintf(body, sizeof(body),
+	             "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",\"result\":"
+	             "[{\"stream\":{\"path\":\"%s\",\"auth\":\"%s\",\"org\":\"%s\"},"
+	             "\"values\":[[\"1700000000000000000\",\"a line\"]]}]}}",
+	             path, auth, org);
+	reply(fd, 200, "", body, (size_t)n);
+}
+
 static void answer(int fd, const char *req, size_t len)
 {
 	char path[256] = "", extra[256];
@@ -66,6 +98,8 @@ static void answer(int fd, const char *req, size_t len)
 	sscanf(req, "%*s %255s", path);
 	if (!strncmp(path, "/status/", 8)) {
 		reply(fd, (int)strtol(path + 8, NULL, 10), "", path, strlen(path));
+	} else if (!strncmp(path, "/loki/api/v1/query_range?", 25)) {
+		loki(fd, req, path);
 	} else if (!strcmp(path, "/big")) {
 		static char big[4096];
 		memset(big, 'x', sizeof(big));
@@ -314,6 +348,52 @@ static void redacts_and_escapes(void **s)
 	fb_buf_free(&b);
 }
 
+static const char *label(const cJSON *answer, const char *name)
+{
+	const cJSON *st = cJSON_GetArrayItem(fb_json_get(fb_json_get(answer, "data"), "result"), 0);
+	return fb_json_str(fb_json_get(st, "stream"), name);
+}
+
+static void loki_query_range(void **s)
+{
+	char base[64];
+	fb_loki_api *l = NULL;
+	cJSON *out = NULL;
+	long status = -1;
+	(void)s;
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	fb_loki_api_opts o = {
+	    .url = base, .tenant = "team-a", .username = "u", .password = "p", .token = "unused"};
+	assert_int_equal(fb_loki_api_new(&o, &l), FB_OK);
+	fb_loki_range r = {.query = "{namespace=\"x\"} |~ `OOM`",
+	                   .start_ns = 1700000000000000000LL,
+	                   .end_ns = 1700000060000000000LL,
+	                   .limit = 500,
+	                   .direction = FB_LOKI_FORWARD};
+	assert_int_equal(fb_loki_api_query_range(l, &r, &status, &out), FB_OK);
+	assert_int_equal(status, 200);
+	assert_string_equal(
+	    label(out, "path"),
+	    "/loki/api/v1/query_range?query=%7Bnamespace%3D%22x%22%7D%20%7C~%20%60OOM%60"
+	    "&start=1700000000000000000&end=1700000060000000000&limit=500"
+	    "&direction=forward");
+	assert_string_equal(label(out, "auth"), "Basic dTpw");
+	assert_string_equal(label(out, "org"), "team-a");
+	cJSON_Delete(out);
+	r.direction = FB_LOKI_BACKWARD;
+	r.limit = 0;
+	assert_int_equal(fb_loki_api_query_range(l, &r, NULL, &out), FB_OK);
+	assert_non_null(strstr(label(out, "path"), "&end=1700000060000000000&direction=backward"));
+	cJSON_Delete(out);
+	r.query = "{bad";
+	assert_int_equal(fb_loki_api_query_range(l, &r, &status, &out), FB_EIO);
+	assert_null(out);
+	assert_int_equal(status, 400);
+	assert_string_equal(fb_error_last(),
+	                    "Loki: HTTP 400: parse error at line 1, col 2: syntax error");
+	fb_loki_api_free(l);
+}
+
 static void a_slow_answer_times_out(void **s)
 {
 	fb_httpc_opts o = {.timeout_ms = 300};
@@ -342,6 +422,7 @@ int main(void)
 	    cmocka_unit_test(full_urls_and_no_base),
 	    cmocka_unit_test(errors_show_no_secret),
 	    cmocka_unit_test(redacts_and_escapes),
+	    cmocka_unit_test(loki_query_range),
 	    cmocka_unit_test(a_slow_answer_times_out),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
