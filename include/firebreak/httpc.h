@@ -19,6 +19,7 @@
 
 #include "firebreak/buf.h"
 #include "firebreak/error.h"
+#include "firebreak/stopper.h"
 
 typedef struct fb_httpc fb_httpc;
 
@@ -35,6 +36,8 @@ typedef struct {
 	const char *headers[FB_HTTPC_HEADERS]; /* "Name: value", NULL-ended */
 	size_t max_body;                       /* the largest answer kept; 0 = 8 MiB */
 	const char *user_agent;                /* NULL = "firebreak/0.1 (+libcurl)" */
+	fb_stopper *stopper; /* may be NULL; when it is stopped, a request under way
+	                     * ends within about a second (FB_ESTATE) */
 } fb_httpc_opts;
 
 typedef struct {
@@ -59,7 +62,8 @@ fb_err fb_httpc_set_bearer(fb_httpc *c, const char *token);
  * the request body, sent with Content-Type: application/json (POST, PUT
  * and PATCH send "" when NULL).  FB_OK whenever the server answered,
  * whatever the status (see res->status); FB_EIO for a network error or a
- * timeout, FB_ETOOBIG for an answer over max_body.  res is always filled.
+ * timeout, FB_ETOOBIG for an answer over max_body, FB_ESTATE when the
+ * stopper was stopped.  res is always filled.
  */
 fb_err fb_httpc_request(fb_httpc *c, const char *method, const char *target, const char *json,
                         fb_httpc_result *res);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "firebreak/error.h"
+#include "firebreak/stopper.h"
 
 typedef struct fb_loki_api fb_loki_api;
 
@@ -24,6 +25,7 @@ typedef struct {
 	const char *ca_file; /* NULL or "" = the system's CAs */
 	long timeout_ms;     /* per request; 0 = 20000 */
 	size_t max_body;     /* the largest answer; 0 = 8 MiB */
+	fb_stopper *stopper; /* may be NULL: see httpc.h */
 } fb_loki_api_opts;
 
 typedef enum { FB_LOKI_FORWARD, FB_LOKI_BACKWARD } fb_loki_direction;
@@ -45,7 +47,8 @@ void fb_loki_api_free(fb_loki_api *l);
  * deletes it).  Otherwise *out is NULL and the error says why: FB_EIO
  * for a network error or a status other than 200 (with Loki's plain-text
  * error body, cut short), FB_EINVAL for an answer that is not a
- * query_range result, FB_ETOOBIG for one over max_body.  *status (may be
+ * query_range result, FB_ETOOBIG for one over max_body, FB_ESTATE when
+ * stopped.  *status (may be
  * NULL) is the HTTP status, 0 when none.
  */
 fb_err fb_loki_api_query_range(fb_loki_api *l, const fb_loki_range *r, long *status, cJSON **out);

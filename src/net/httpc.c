@@ -31,6 +31,7 @@ struct fb_httpc {
 	fb_buf rx;
 	int over; /* the answer went past rx.max */
 	long retry_after;
+	fb_stopper *stopper;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -56,6 +57,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		c->retry_after = fb_httpc_retry_after(v, time(NULL));
 	}
 	return len;
+}
+
+/* Called by curl about once a second or more: non-zero aborts. */
+static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+	fb_httpc *c = ud;
+	(void)dlt, (void)dln, (void)ult, (void)uln;
+	return fb_stopper_stopped(c->stopper);
 }
 
 long fb_httpc_retry_after(const char *value, time_t now)
@@ -170,6 +179,11 @@ static void set_options(fb_httpc *c, const fb_httpc_opts *o)
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : DEFAULT_AGENT);
+	if ((c->stopper = o->stopper)) {
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (o->ca_file && *o->ca_file)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->ca_file);
 	if (o->user && *o->user) {
@@ -271,6 +285,8 @@ static fb_err transfer_error(fb_httpc *c, CURLcode cc, const char *method, const
 	if (c->over)
 		return fb_error_set(FB_ETOOBIG, "%s %s: the answer is over %zu bytes", method,
 		                    where, c->rx.max);
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		return fb_error_set(FB_ESTATE, "%s %s: stopped", method, where);
 	if (cc == CURLE_OPERATION_TIMEDOUT)
 		return fb_error_set(FB_EIO, "%s %s: timed out after %ld ms", method, where,
 		                    c->timeout_ms);

@@ -41,6 +41,7 @@ fb_err fb_loki_api_new(const fb_loki_api_opts *o, fb_loki_api **out)
 	    .bearer = o->username && *o->username ? NULL : o->token,
 	    .headers = {o->tenant && *o->tenant ? tenant : NULL},
 	    .max_body = o->max_body,
+	    .stopper = o->stopper,
 	};
 	if ((rc = fb_httpc_new(&h, &l->http)) != FB_OK) {
 		free(l);

@@ -110,8 +110,8 @@ static void answer(int fd, const char *req, size_t len)
 		gmtime_r(&later, &tm);
 		strftime(extra, sizeof(extra), "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 		reply(fd, 503, extra, "later", 5);
-	} else if (!strcmp(path, "/slow")) {
-		sleep(1);
+	} else if (!strncmp(path, "/slow/", 6)) { /* /slow/<ms> */
+		usleep((useconds_t)strtoul(path + 6, NULL, 10) * 1000u);
 		reply(fd, 200, "", "late", 4);
 	} else { /* echo: the request as the body */
 		reply(fd, 200, "", req, len);
@@ -402,11 +402,40 @@ static void a_slow_answer_times_out(void **s)
 	struct timespec a, b;
 	(void)s;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(fb_httpc_request(c, "GET", "/slow", NULL, &r), FB_EIO);
+	assert_int_equal(fb_httpc_request(c, "GET", "/slow/1000", NULL, &r), FB_EIO);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_non_null(strstr(fb_error_last(), "timed out after 300 ms"));
 	assert_true((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 900);
 	fb_httpc_free(c);
+}
+
+static void *stop_soon(void *arg)
+{
+	usleep(100 * 1000);
+	fb_stopper_stop(arg);
+	return NULL;
+}
+
+static void a_stopped_request_ends_early(void **s)
+{
+	fb_stopper stopper;
+	fb_httpc_opts o = {.stopper = &stopper};
+	fb_httpc *c;
+	fb_httpc_result r;
+	pthread_t t;
+	int64_t t0;
+	(void)s;
+	fb_stopper_init(&stopper);
+	c = client(&o);
+	assert_int_equal(pthread_create(&t, NULL, stop_soon, &stopper), 0);
+	t0 = fb_mono_ms();
+	assert_int_equal(fb_httpc_request(c, "GET", "/slow/2500", NULL, &r), FB_ESTATE);
+	assert_true(fb_mono_ms() - t0 < 2000);
+	assert_non_null(strstr(fb_error_last(), ": stopped"));
+	assert_int_equal(r.status, 0);
+	pthread_join(t, NULL);
+	fb_httpc_free(c);
+	fb_stopper_destroy(&stopper);
 }
 
 int main(void)
@@ -424,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(redacts_and_escapes),
 	    cmocka_unit_test(loki_query_range),
 	    cmocka_unit_test(a_slow_answer_times_out),
+	    cmocka_unit_test(a_stopped_request_ends_early),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
 }
