@@ -33,7 +33,7 @@ typedef struct {
 	const char *bearer;      /* Authorization: Bearer; NULL or "" = none */
 	const char *user;        /* basic auth when set (with password) */
 	const char *password;    /* may be "" */
-	const char *headers[FB_HTTPC_HEADERS]; /* "Name: value", NULL-ended */
+	const char *headers[FB_HTTPC_HEADERS]; /* "Name: value", ended by NULL or "" */
 	size_t max_body;                       /* the largest answer kept; 0 = 8 MiB */
 	const char *user_agent;                /* NULL = "firebreak/0.1 (+libcurl)" */
 	fb_stopper *stopper; /* may be NULL; when it is stopped, a request under way

@@ -311,7 +311,8 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 }
 
 /*
- * verify: the app's pods and its Argo CD Application after the fix.  ok
+ * verify: every configured check (check.h: the app's pods, its Argo CD
+ * Application, its signature in Loki) looks at the typed target.  ok
  * ends it; pending looks again after engine.verify_delay, at most
  * engine.verify_max_checks times (a durable timer: the job's run_at);
  * failed proposes the next step once (for an OOM, a further raise up to

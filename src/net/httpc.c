@@ -123,11 +123,6 @@ fb_err fb_httpc_escape(fb_buf *out, const char *s)
 	return rc;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s && *s ? strdup(s) : NULL;
-}
-
 /* (Re)builds both header lists from the token and the extra headers. */
 static fb_err build_headers(fb_httpc *c, const char *token)
 {
@@ -208,8 +203,8 @@ fb_err fb_httpc_new(const fb_httpc_opts *o, fb_httpc **out)
 		for (size_t n = strlen(c->base); n && c->base[n - 1] == '/'; n--)
 			c->base[n - 1] = '\0';
 	}
-	for (k = 0; k < FB_HTTPC_HEADERS && o->headers[k]; k++)
-		if (!(c->extra[k] = dup_or_null(o->headers[k])))
+	for (k = 0; k < FB_HTTPC_HEADERS && o->headers[k] && *o->headers[k]; k++)
+		if (!(c->extra[k] = strdup(o->headers[k])))
 			goto fail;
 	if ((rc = build_headers(c, o->bearer)) != FB_OK)
 		goto fail;
