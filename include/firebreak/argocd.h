@@ -1,7 +1,8 @@
 /*
  * argocd.h - reading Argo CD Application manifests (App of Apps layouts)
- * to learn which Helm values files belong to an app.  Pure parsing; the
- * Argo CD API client for verification lives elsewhere.
+ * to learn which Helm values files belong to an app (src/checks/
+ * argocd_apps.c).  Pure parsing; the Argo CD check that asks the Argo CD
+ * API after a fix is src/checks/argocd.c (check.h).
  */
 #ifndef FIREBREAK_ARGOCD_H
 #define FIREBREAK_ARGOCD_H

@@ -311,7 +311,8 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 }
 
 /*
- * verify: the app's pods and its Argo CD Application after the fix.  ok
+ * verify: every configured check (check.h: the app's pods, its Argo CD
+ * Application, its signature in Loki) looks at the typed target.  ok
  * ends it; pending looks again after engine.verify_delay, at most
  * engine.verify_max_checks times (a durable timer: the job's run_at);
  * failed proposes the next step once (for an OOM, a further raise up to
@@ -333,7 +334,17 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 		go(st, "report");
 		return FB_OK;
 	}
-	fb_verify_check(env->verifier, state, &v);
+	const cJSON *cls = fb_json_get(state, "classification"), *ap = fb_json_get(state, "apply");
+	const cJSON *at = fb_json_get(ap, "at");
+	fb_verify_target target = {
+	    .app = fb_json_str(state, "app"),
+	    .ns = fb_json_str(state, "namespace"),
+	    .category = fb_json_str(cls, "category"),
+	    .signature = fb_json_str(cls, "signature"),
+	    .commit = fb_json_str(ap, "commit"),
+	    .applied_at_ms = cJSON_IsNumber(at) ? (int64_t)at->valuedouble : 0,
+	};
+	fb_verify_check(env->verifier, &target, &v);
 	r = fb_json_str(v, "result");
 	cJSON_AddNumberToObject(v, "checks_done", checks);
 	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
