@@ -280,7 +280,7 @@ static void commit_text(const fb_action_ops *a, const cJSON *state, char *subjec
 	const cJSON *last =
 	    cJSON_GetArrayItem(fb_json_get(state, "decisions"),
 	                       cJSON_GetArraySize(fb_json_get(state, "decisions")) - 1);
-	char line[400];
+	char line[512];
 
 	a->describe(prop, line, sizeof(line));
 	snprintf(subject, ssz, "firebreak: %s", line);
