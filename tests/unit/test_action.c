@@ -277,6 +277,64 @@ static void values_patch_raises_memory(void **s)
 	fb_gitops_free(g);
 }
 
+/* Runs cmd in the scratch repository; GIT is git with an identity. */
+#define GIT "git -c user.name=t -c user.email=t@example.com "
+static int in_repo(const char *cmd)
+{
+	char line[1024];
+	snprintf(line, sizeof(line), "cd %s && %s >/dev/null", repo, cmd);
+	return system(line);
+}
+
+static void git_revert_rolls_back_and_reverts(void **s)
+{
+	fb_config cfg;
+	fb_gitops *g = NULL;
+	fb_rules *r = NULL;
+	char *errors = NULL;
+	cJSON *p = NULL;
+	(void)s;
+	fb_config_defaults(&cfg);
+	snprintf(cfg.gitops.repo, sizeof(cfg.gitops.repo), "%s", repo);
+	assert_int_equal(
+	    in_repo(GIT "checkout -q -- . && sed -i 's/tag: \"10.4.2\"/tag: \"10.4.3\"/' "
+	                "helm-values/grafana/values.yaml && " GIT "commit -qam 'Bump grafana'"),
+	    0);
+	assert_int_equal(fb_gitops_open(&cfg, &g), FB_OK);
+	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
+
+	/* a failed pull: image.tag back to the previous one in history */
+	fb_action_input in = input(&cfg, g, "image_pull_error");
+	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_string_equal(str(p, "action"), "git_revert");
+	assert_string_equal(str(p, "kind"), "image_rollback");
+	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
+	assert_string_equal(str(e, "path"), "image.tag");
+	assert_string_equal(str(e, "old"), "10.4.3");
+	assert_string_equal(str(e, "new"), "10.4.2");
+	assert_non_null(strstr(str(p, "diff"), "+  tag: \"10.4.2\""));
+	cJSON_Delete(p);
+
+	/* a configuration error: revert the latest change to the app's files */
+	assert_int_equal(in_repo("sed -i 's/api-db$/api-db-v2/' helm-values/api/values.yaml && " GIT
+	                         "commit -qam 'Point api at the new secret'"),
+	                 0);
+	in = input(&cfg, g, "config_error");
+	in.app = "api";
+	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_string_equal(str(p, "action"), "git_revert");
+	assert_string_equal(str(p, "kind"), "config_revert");
+	assert_string_equal(str(cJSON_GetObjectItem(p, "revert"), "subject"),
+	                    "Point api at the new secret");
+	const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "changes"), 0);
+	assert_string_equal(str(ch, "path"), "helm-values/api/values.yaml");
+	assert_non_null(strstr(str(ch, "content"), "DATABASE_URL_SECRET: api-db\n"));
+	assert_non_null(strstr(str(p, "diff"), "-  DATABASE_URL_SECRET: api-db-v2"));
+	cJSON_Delete(p);
+	fb_rules_free(r);
+	fb_gitops_free(g);
+}
+
 static void manual_gives_reason_and_suggestions(void **s)
 {
 	fb_config cfg;
@@ -328,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(unknown_action_is_a_load_error),
 	    cmocka_unit_test(validate_checks_a_persons_value),
 	    cmocka_unit_test(values_patch_raises_memory),
+	    cmocka_unit_test(git_revert_rolls_back_and_reverts),
 	    cmocka_unit_test(manual_gives_reason_and_suggestions),
 	};
 	return cmocka_run_group_tests_name("action", tests, make_repo, drop_repo);
