@@ -11,6 +11,9 @@
  * symptoms (the CrashLoopBackOff that follows), and gives "not an incident"
  * look-alikes (error=0, a retry that succeeded) a priority above the
  * generic error catch-all.  Extractors run over the whole text.
+ *
+ * The file's `actions:` mapping says which action (action.h) fixes each
+ * category; its names are checked against the action table at load.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
@@ -353,6 +356,21 @@ static void load_root(loader *ld, fb_rules *rs)
 		problem(ld, root, "no rules");
 }
 
+/* The value of a top-level key, or NULL. */
+static yaml_node_t *top_level(loader *ld, const char *key)
+{
+	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(node(ld, p->key));
+		if (k && !strcmp(k, key))
+			return node(ld, p->value);
+	}
+	return NULL;
+}
+
 /*
  * A rules file without an actions: mapping (one written before there was
  * one) keeps the mapping of the embedded rules, so that its fixes do not
@@ -369,20 +387,13 @@ static void embedded_actions(fb_rules *rs)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)fb_embedded_rules,
 	                             fb_embedded_rules_len);
 	if (yaml_parser_load(&parser, &doc)) {
-		yaml_node_t *root = yaml_document_get_root_node(&doc);
-		for (yaml_node_pair_t *p = root && root->type == YAML_MAPPING_NODE
-		                               ? root->data.mapping.pairs.start
-		                               : NULL;
-		     p && p < root->data.mapping.pairs.top; p++) {
-			const char *k = scalar(node(&ld, p->key));
-			if (k && !strcmp(k, "actions"))
-				load_actions(&ld, node(&ld, p->value), rs);
-		}
+		yaml_node_t *n = top_level(&ld, "actions");
+		if (n)
+			load_actions(&ld, n, rs);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);
 	fb_buf_free(&ld.errors);
-	rs->has_actions = 0;
 }
 
 const char *fb_rules_action_for(const fb_rules *rs, const char *category)
