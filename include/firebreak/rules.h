@@ -31,6 +31,15 @@ void fb_rules_free(fb_rules *rules);
 size_t fb_rules_count(const fb_rules *rules);
 
 /*
+ * The action (see action.h) that fixes category, from the rules file's
+ * top-level `actions:` mapping (category: action name); "manual" for a
+ * category it does not map.  A file without the mapping keeps the one of
+ * the embedded rules.  An unknown category or action name in the mapping
+ * is a load error with file:line.  Never NULL.
+ */
+const char *fb_rules_action_for(const fb_rules *rules, const char *category);
+
+/*
  * Classifies text (already masked) into a new JSON object:
  *   {"category","severity","apps":[...],"namespace","signature","rule",
  *    "confidence","evidence","facts":{...}}

@@ -18,7 +18,7 @@
 #include "firebreak/ingest.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
-#include "firebreak/propose.h"
+#include "firebreak/action.h"
 #include "firebreak/report.h"
 
 #define LOG_MAX (4u * 1024u * 1024u)
@@ -387,7 +387,7 @@ static cJSON *overrides(const app *a, const triage_args *t)
 			return NULL;
 		}
 		snprintf(path, sizeof(path), "%.*s", (int)(eq - t->sets[i]), t->sets[i]);
-		if (fb_propose_validate(&a->cfg, path, eq + 1) != FB_OK) {
+		if (fb_action_validate(&a->cfg, NULL, path, eq + 1) != FB_OK) {
 			cJSON_Delete(ov);
 			return NULL;
 		}

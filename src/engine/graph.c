@@ -23,7 +23,7 @@
 #include "firebreak/graph.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
-#include "firebreak/propose.h"
+#include "firebreak/action.h"
 
 #define EXCERPT_MAX (256u * 1024u)
 #define MAX_STEPS 64 /* a runaway edit/verify loop stops here */
@@ -580,7 +580,7 @@ static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_d
 		if (!proposed_path(state, path))
 			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values",
 			                    path);
-		fb_err rc = fb_propose_validate(env->cfg, path, eq + 1);
+		fb_err rc = fb_action_validate(env->cfg, NULL, path, eq + 1);
 		if (rc)
 			return rc;
 	}

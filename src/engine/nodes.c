@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "firebreak/json.h"
+#include "firebreak/action.h"
 #include "firebreak/analyze.h"
 #include "firebreak/buf.h"
 #include "firebreak/graph.h"
-#include "firebreak/propose.h"
 #include "firebreak/verify.h"
 
 static void go(fb_step *st, const char *next)
@@ -120,12 +120,72 @@ static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step 
 	return FB_OK;
 }
 
+#define MAX_SUGGESTIONS 16
+#define MAX_OVERRIDES 32
+
+/* The typed input of an action and the arrays it points into. */
+typedef struct {
+	fb_action_input in;
+	const char *sugg[MAX_SUGGESTIONS];
+	fb_action_override ov[MAX_OVERRIDES];
+} action_args;
+
+static const char *fact(const cJSON *cls, const char *k)
+{
+	const cJSON *v = fb_json_get(fb_json_get(cls, "facts"), k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Builds what an action may know of the incident from its state; the
+ * strings stay owned by state. */
+static void action_input(const fb_graph_env *env, const cJSON *state, action_args *a)
+{
+	const cJSON *cls = fb_json_get(state, "classification"), *it;
+	fb_action_input *in = &a->in;
+
+	memset(a, 0, sizeof(*a));
+	in->incident_id = fb_json_str(state, "id");
+	in->category = *fb_json_str(cls, "category") ? fb_json_str(cls, "category") : "unknown";
+	in->severity = fb_json_str(cls, "severity");
+	in->app = fb_json_str(state, "app");
+	in->ns = fb_json_str(state, "namespace");
+	in->evidence = fb_json_str(cls, "evidence");
+	in->root_cause = fb_json_str(fb_json_get(state, "analysis"), "root_cause");
+	in->facts.container = fact(cls, "container");
+	in->facts.limit = fact(cls, "limit");
+	in->facts.request = fact(cls, "request");
+	in->facts.image = fact(cls, "image");
+	in->facts.missing_key = fact(cls, "key");
+	in->facts.path = fact(cls, "path");
+	in->facts.exit_code = fact(cls, "exit_code");
+	in->disk = fb_analyze_is_disk(cls);
+	cJSON_ArrayForEach(it, fb_json_get(fb_json_get(state, "analysis"), "actions"))
+	{
+		if (cJSON_IsString(it) && in->n_suggestions < MAX_SUGGESTIONS)
+			a->sugg[in->n_suggestions++] = it->valuestring;
+	}
+	in->suggestions = a->sugg;
+	cJSON_ArrayForEach(it, fb_json_get(state, "overrides"))
+	{
+		if (cJSON_IsString(it) && in->n_overrides < MAX_OVERRIDES)
+			a->ov[in->n_overrides++] =
+			    (fb_action_override){.path = it->string, .value = it->valuestring};
+	}
+	in->overrides = a->ov;
+	in->step = cJSON_IsTrue(fb_json_get(state, "verify_retried")) ? 2 : 1;
+	in->cfg = env->cfg;
+	in->gitops = env->gitops;
+}
+
+/* propose: the action the rules choose for the category builds the fix. */
 static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
+	action_args args;
 	cJSON *prop = NULL;
-	fb_err rc =
-	    fb_propose(env->gitops, env->cfg, state, fb_json_get(state, "overrides"), &prop);
+	fb_err rc;
 
+	action_input(env, state, &args);
+	rc = fb_action_propose(env->rules, &args.in, &prop);
 	if (rc)
 		return rc;
 	if (!strcmp(fb_json_str(prop, "action"), "manual")) {
@@ -212,40 +272,21 @@ static fb_err node_await(const fb_graph_env *env, const cJSON *state, fb_step *s
 	return FB_OK;
 }
 
-static fb_err collect_changes(const cJSON *prop, fb_change **out, size_t *n)
-{
-	const cJSON *changes = fb_json_get(prop, "changes"), *c;
-	size_t cnt = (size_t)cJSON_GetArraySize(changes), i = 0;
-	fb_change *v = calloc(cnt ? cnt : 1, sizeof(*v));
-
-	if (!v)
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(c, changes)
-	{
-		const cJSON *content = fb_json_get(c, "content");
-		snprintf(v[i].path, sizeof(v[i].path), "%s", fb_json_str(c, "path"));
-		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", fb_json_str(c, "base_blob"));
-		v[i].content = cJSON_IsString(content) ? content->valuestring : NULL;
-		v[i].len = v[i].content ? strlen(v[i].content) : 0;
-		i++;
-	}
-	*out = v;
-	*n = i;
-	return FB_OK;
-}
-
-static void commit_text(const cJSON *state, char *subject, size_t ssz, fb_buf *body)
+static void commit_text(const fb_action_ops *a, const cJSON *state, char *subject, size_t ssz,
+                        fb_buf *body)
 {
 	const cJSON *prop = fb_json_get(state, "proposal"), *e;
 	const cJSON *cls = fb_json_get(state, "classification");
 	const cJSON *last =
 	    cJSON_GetArrayItem(fb_json_get(state, "decisions"),
 	                       cJSON_GetArraySize(fb_json_get(state, "decisions")) - 1);
+	char line[512];
 
-	snprintf(subject, ssz, "firebreak: %s", fb_json_str(prop, "summary"));
+	a->describe(prop, line, sizeof(line));
+	snprintf(subject, ssz, "firebreak: %s", line);
 	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s",
 	              fb_json_str(fb_json_get(state, "analysis"), "root_cause"),
-	              fb_json_str(cls, "evidence"), fb_json_str(prop, "action"),
+	              fb_json_str(cls, "evidence"), a->name,
 	              *fb_json_str(prop, "file") ? fb_json_str(prop, "file") : "the repository");
 	cJSON_ArrayForEach(e, fb_json_get(prop, "edits"))
 	{
@@ -257,34 +298,36 @@ static void commit_text(const cJSON *state, char *subject, size_t ssz, fb_buf *b
 		fb_buf_printf(body, "\nNote: %s", fb_json_str(last, "note"));
 }
 
+/* apply: the proposal's action carries it out (idempotently). */
 static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *st)
 {
 	const cJSON *prop = fb_json_get(state, "proposal");
-	fb_change *ch = NULL;
-	size_t n = 0;
-	char subject[512], hex[41];
-	int pushed = 0;
+	const fb_action_ops *a = fb_action_find(fb_json_str(prop, "action"));
+	action_args args;
+	fb_action_result res;
+	char subject[512];
 	fb_buf body;
 	fb_err rc;
 
-	if (!env->gitops)
+	if (!a)
+		return fb_error_set(FB_EINVAL, "the proposal's action \"%s\" is not known",
+		                    fb_json_str(prop, "action"));
+	if (a->needs_repo && !env->gitops)
 		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
-	if ((rc = collect_changes(prop, &ch, &n)))
-		return rc;
+	action_input(env, state, &args);
 	fb_buf_init(&body, 16 * 1024);
-	commit_text(state, subject, sizeof(subject), &body);
+	commit_text(a, state, subject, sizeof(subject), &body);
 	fb_commit_info info = {
-	    .incident_id = fb_json_str(state, "id"),
+	    .incident_id = args.in.incident_id,
 	    .subject = subject,
 	    .body = fb_buf_str(&body),
-	    .category = fb_json_str(fb_json_get(state, "classification"), "category"),
+	    .category = args.in.category,
 	    .approved_by = fb_json_str(state, "approved_by"),
 	    .slack_thread = fb_json_str(state, "slack_thread"),
-	    .step = cJSON_IsTrue(fb_json_get(state, "verify_retried")) ? 2 : 1,
+	    .step = args.in.step,
 	};
-	rc = fb_gitops_apply(env->gitops, ch, n, &info, hex, &pushed);
+	rc = a->apply(&args.in, prop, &info, &res);
 	fb_buf_free(&body);
-	free(ch);
 	if (rc == FB_ECONFLICT) { /* the file moved on: propose against the new tip */
 		snprintf(st->detail, sizeof(st->detail), "%s", fb_error_last());
 		go(st, "propose");
@@ -298,14 +341,18 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	}
 	if (rc)
 		return rc;
+	snprintf(st->detail, sizeof(st->detail), "%s", res.detail);
+	if (!res.commit[0]) { /* nothing to commit: a person acts */
+		cJSON_AddStringToObject(patch(st), "result", "manual");
+		go(st, "report");
+		return FB_OK;
+	}
 	cJSON *ap = cJSON_AddObjectToObject(patch(st), "apply");
-	cJSON_AddStringToObject(ap, "commit", hex);
-	cJSON_AddBoolToObject(ap, "pushed", pushed);
+	cJSON_AddStringToObject(ap, "commit", res.commit);
+	cJSON_AddBoolToObject(ap, "pushed", res.pushed);
 	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
 	cJSON_AddNumberToObject(ap, "at", (double)fb_now_ms());
 	cJSON_AddNullToObject(patch(st), "apply_error");
-	snprintf(st->detail, sizeof(st->detail), "committed %.12s on %s%s", hex,
-	         env->cfg->gitops.branch, pushed ? " and pushed" : "");
 	go(st, "verify");
 	return FB_OK;
 }

@@ -21,7 +21,7 @@
 #include "firebreak/dispatch.h"
 #include "firebreak/ingest.h"
 #include "firebreak/log.h"
-#include "firebreak/propose.h"
+#include "firebreak/action.h"
 
 #define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
 #define MAX_SETS 16
@@ -468,7 +468,7 @@ static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, c
 			continue;
 		while (isspace((unsigned char)*v))
 			v++;
-		if (fb_propose_validate(d->env->cfg, blk->string + 4, v) != FB_OK) {
+		if (fb_action_validate(d->env->cfg, NULL, blk->string + 4, v) != FB_OK) {
 			cJSON_AddStringToObject(errors, blk->string, fb_error_last());
 			continue;
 		}

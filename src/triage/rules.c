@@ -11,6 +11,9 @@
  * symptoms (the CrashLoopBackOff that follows), and gives "not an incident"
  * look-alikes (error=0, a retry that succeeded) a priority above the
  * generic error catch-all.  Extractors run over the whole text.
+ *
+ * The file's `actions:` mapping says which action (action.h) fixes each
+ * category; its names are checked against the action table at load.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
@@ -20,12 +23,14 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "firebreak/action.h"
 #include "firebreak/buf.h"
 #include "firebreak/rules.h"
 
 #define MAX_PATTERNS 64
 #define MAX_RULES 256
 #define MAX_EXTRACTORS 32
+#define MAX_ACTIONS 32     /* entries of the category -> action mapping */
 #define MAX_LINE_SCAN 4096 /* longest line looked at; longer ones are cut */
 #define EVIDENCE_MAX 400
 
@@ -58,11 +63,19 @@ typedef struct {
 	pattern_set patterns;
 } extractor;
 
+typedef struct {
+	char category[32];
+	char action[32];
+} action_map;
+
 struct fb_rules {
 	rule rules[MAX_RULES];
 	size_t n_rules;
 	extractor ex[MAX_EXTRACTORS];
 	size_t n_ex;
+	action_map act[MAX_ACTIONS]; /* category -> action; the rest is manual */
+	size_t n_act;
+	int has_actions; /* the file had an actions: mapping */
 };
 
 int fb_category_valid(const char *s)
@@ -262,11 +275,66 @@ static void load_extractors(loader *ld, yaml_node_t *n, fb_rules *rs)
 	}
 }
 
+/* The names of the actions, for a message: "values_patch, git_revert, manual". */
+static void action_names(char *out, size_t outsz)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < fb_action_count() && off < outsz; i++) {
+		int w =
+		    snprintf(out + off, outsz - off, "%s%s", i ? ", " : "", fb_action_at(i)->name);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static void load_action(loader *ld, yaml_node_t *kn, yaml_node_t *vn, fb_rules *rs)
+{
+	const char *k = scalar(kn), *v = scalar(vn);
+	char names[256];
+
+	if (!k || !fb_category_valid(k)) {
+		problem(ld, kn, "actions: unknown category \"%s\"", k ? k : "?");
+		return;
+	}
+	if (!v || !fb_action_find(v)) {
+		action_names(names, sizeof(names));
+		problem(ld, vn, "actions: %s: unknown action \"%s\" (one of %s)", k, v ? v : "?",
+		        names);
+		return;
+	}
+	for (size_t i = 0; i < rs->n_act; i++)
+		if (!strcmp(rs->act[i].category, k)) {
+			problem(ld, kn, "actions: %s is mapped twice", k);
+			return;
+		}
+	if (rs->n_act == MAX_ACTIONS) {
+		problem(ld, kn, "actions: more than %d entries", MAX_ACTIONS);
+		return;
+	}
+	snprintf(rs->act[rs->n_act].category, sizeof(rs->act[0].category), "%s", k);
+	snprintf(rs->act[rs->n_act].action, sizeof(rs->act[0].action), "%s", v);
+	rs->n_act++;
+}
+
+static void load_actions(loader *ld, yaml_node_t *n, fb_rules *rs)
+{
+	rs->has_actions = 1;
+	if (n->type != YAML_MAPPING_NODE) {
+		problem(ld, n, "actions: expected a mapping of category: action");
+		return;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+		load_action(ld, node(ld, p->key), node(ld, p->value), rs);
+}
+
 static void load_root(loader *ld, fb_rules *rs)
 {
 	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		problem(ld, root, "the top level must be a mapping with rules: and extractors:");
+		problem(ld, root,
+		        "the top level must be a mapping with rules:, extractors: and actions:");
 		return;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
@@ -277,6 +345,8 @@ static void load_root(loader *ld, fb_rules *rs)
 			load_rules(ld, node(ld, p->value), rs);
 		else if (k && !strcmp(k, "extractors"))
 			load_extractors(ld, node(ld, p->value), rs);
+		else if (k && !strcmp(k, "actions"))
+			load_actions(ld, node(ld, p->value), rs);
 		else if (k && !strcmp(k, "version"))
 			continue;
 		else
@@ -284,6 +354,54 @@ static void load_root(loader *ld, fb_rules *rs)
 	}
 	if (rs->n_rules == 0)
 		problem(ld, root, "no rules");
+}
+
+/* The value of a top-level key, or NULL. */
+static yaml_node_t *top_level(loader *ld, const char *key)
+{
+	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(node(ld, p->key));
+		if (k && !strcmp(k, key))
+			return node(ld, p->value);
+	}
+	return NULL;
+}
+
+/*
+ * A rules file without an actions: mapping (one written before there was
+ * one) keeps the mapping of the embedded rules, so that its fixes do not
+ * silently become manual.
+ */
+static void embedded_actions(fb_rules *rs)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	loader ld = {.file = "(embedded rules.yaml)", .doc = &doc};
+
+	fb_buf_init(&ld.errors, 4096);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)fb_embedded_rules,
+	                             fb_embedded_rules_len);
+	if (yaml_parser_load(&parser, &doc)) {
+		yaml_node_t *n = top_level(&ld, "actions");
+		if (n)
+			load_actions(&ld, n, rs);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	fb_buf_free(&ld.errors);
+}
+
+const char *fb_rules_action_for(const fb_rules *rs, const char *category)
+{
+	for (size_t i = 0; rs && category && i < rs->n_act; i++)
+		if (!strcmp(rs->act[i].category, category))
+			return rs->act[i].action;
+	return "manual";
 }
 
 fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules **out, char **errors)
@@ -318,6 +436,8 @@ fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules *
 		                    ld.nerr == 1 ? "" : "s");
 	}
 	fb_buf_free(&ld.errors);
+	if (!rs->has_actions && text != fb_embedded_rules)
+		embedded_actions(rs);
 	*out = rs;
 	return FB_OK;
 }

@@ -1,0 +1,128 @@
+/*
+ * action.h - the action family: what a fix does.  One const fb_action_ops
+ * per action (values_patch, git_revert, manual), found by name from one
+ * table (src/actions/action.c); which action answers which category is
+ * data, the `actions:` mapping of the rules file (see rules.h).
+ *
+ * An action never reads the incident state: the engine's propose and
+ * apply nodes build an fb_action_input from it.  A proposal is plain JSON
+ * so that it can be checkpointed, shown on a card and applied later by
+ * another process:
+ *
+ *   {"action","summary","file","found_by","edits":[{path,old,new,line}],
+ *    "changes":[{path,base_blob,content}],"diff","reason", ...}
+ *
+ * "action" names the action that will apply it: an action whose fix is not
+ * possible here answers a "manual" proposal with the reason.
+ */
+#ifndef FIREBREAK_ACTION_H
+#define FIREBREAK_ACTION_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "firebreak/config.h"
+#include "firebreak/error.h"
+#include "firebreak/gitops.h"
+#include "firebreak/rules.h"
+
+/* Bumped whenever a slot is added, removed or changes meaning. */
+#define FB_ACTION_OPS_VERSION 1
+
+/* A value a person chose for an edit path (Edit on the card, --set). */
+typedef struct {
+	const char *path;
+	const char *value;
+} fb_action_override;
+
+/*
+ * What an action may know of an incident.  Strings are never NULL ("" when
+ * unknown) except the facts, which are NULL when the rules did not find
+ * them.  Everything is borrowed from the caller for the call's duration.
+ */
+typedef struct fb_action_input {
+	const char *incident_id;
+	const char *category; /* one of fb_categories */
+	const char *severity; /* critical, warning, info */
+	const char *app;      /* "" when the log does not name it */
+	const char *ns;       /* namespace */
+	const char *evidence; /* the line that matched */
+	const char *root_cause;
+	struct {
+		const char *container;
+		const char *limit;   /* memory limit, as the log spells it (kB, Mi...) */
+		const char *request; /* memory request */
+		const char *image;
+		const char *missing_key; /* the configuration key or secret not found */
+		const char *path;        /* a file system path (disk full) */
+		const char *exit_code;
+	} facts;
+	int disk;                       /* resource_exhausted is about disk space */
+	const char *const *suggestions; /* the analysis' ranked actions, best first */
+	size_t n_suggestions;
+	int step; /* 1 = the first fix; 2 = the next one after a failed verification */
+	const fb_action_override *overrides;
+	size_t n_overrides;
+	const fb_config *cfg;
+	fb_gitops *gitops; /* the caller thread's handle; NULL: no repository */
+} fb_action_input;
+
+/* What apply did. */
+typedef struct {
+	char commit[41];  /* the fix's commit; "" when nothing was committed */
+	int pushed;       /* the commit reached gitops.remote */
+	char detail[512]; /* one line for the timeline */
+} fb_action_result;
+
+typedef struct fb_action_ops {
+	int version;      /* must: FB_ACTION_OPS_VERSION */
+	const char *name; /* must: the name the rules file and the proposal use */
+	int needs_repo;   /* must: 1 when apply works in the GitOps repository,
+	                   * so the engine serialises it per repository */
+
+	/* must: builds the proposal (see above) into *out.  Never fails for
+	 * want of a fix: it answers a "manual" proposal with the reason.
+	 * Fails only on out of memory or broken input. */
+	fb_err (*propose)(const fb_action_input *in, cJSON **out);
+
+	/* may: checks a person's value for one of the edit paths this action
+	 * proposes.  FB_EINVAL with a message fit to show the person.  NULL
+	 * when the action has nothing a person can edit. */
+	fb_err (*validate)(const fb_config *cfg, const char *path, const char *value);
+
+	/* must: carries out an approved proposal.  Idempotent: running it again
+	 * after a crash does nothing twice (the repository actions commit
+	 * through fb_gitops_apply, which skips a commit when one with the
+	 * incident's Incident-Id trailer exists).  FB_ECONFLICT when the files
+	 * moved on since the proposal (propose again), FB_ESTATE when a person
+	 * must act first (the working tree has unrelated changes). */
+	fb_err (*apply)(const fb_action_input *in, const cJSON *proposal,
+	                const fb_commit_info *commit, fb_action_result *out);
+
+	/* must: one line saying what the proposal does, for the card and the
+	 * commit subject. */
+	void (*describe)(const cJSON *proposal, char *out, size_t outsz);
+} fb_action_ops;
+
+/* The action called name; NULL when there is none. */
+const fb_action_ops *fb_action_find(const char *name);
+/* The table, in order: for listings and the rules loader's message. */
+size_t fb_action_count(void);
+const fb_action_ops *fb_action_at(size_t i);
+
+/* The action the rules map category to (manual when none does). */
+const fb_action_ops *fb_action_for(const fb_rules *rules, const char *category);
+
+/* The proposal for in: the action the rules choose for in->category runs
+ * its propose.  Never NULL on FB_OK. */
+fb_err fb_action_propose(const fb_rules *rules, const fb_action_input *in, cJSON **out);
+
+/* Checks a person's value for an edit path with the validate slot of the
+ * named action; with action NULL or "", with every action that has one
+ * (for values given before there is a proposal, like `triage --set`). */
+fb_err fb_action_validate(const fb_config *cfg, const char *action, const char *path,
+                          const char *value);
+
+/* The override a person chose for path in in, or NULL. */
+const char *fb_action_override_for(const fb_action_input *in, const char *path);
+
+#endif

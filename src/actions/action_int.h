@@ -1,0 +1,82 @@
+/*
+ * action_int.h - what the actions share and nobody else sees: the
+ * implementations behind the table, and the draft, a proposal being built
+ * against one values file of the GitOps repository (draft.c).
+ */
+#ifndef FIREBREAK_ACTION_INT_H
+#define FIREBREAK_ACTION_INT_H
+
+#include <stddef.h>
+#include "firebreak/action.h"
+#include "firebreak/yamledit.h"
+
+extern const fb_action_ops fb_action_values_patch;
+extern const fb_action_ops fb_action_git_revert;
+extern const fb_action_ops fb_action_manual;
+
+/* A proposal under construction. */
+typedef struct {
+	const fb_action_input *in;
+	cJSON *out;     /* the proposal */
+	char file[512]; /* the values file, relative to the repository */
+	char *text;     /* the file at the tip, then edited (owned) */
+	size_t len;
+	char *orig; /* the file at the tip (owned) */
+	size_t orig_len;
+	char blob[41];
+} fb_action_draft;
+
+/* Starts a proposal of action name with empty edits and changes. */
+fb_err fb_action_draft_init(fb_action_draft *d, const fb_action_input *in, const char *name);
+
+/* Turns the proposal into a manual one with the reason, the ranked
+ * suggestions and no edits (implemented in manual.c). */
+void fb_action_draft_manual(fb_action_draft *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int fb_action_draft_is_manual(const fb_action_draft *d);
+/* Gives a manual proposal its final shape: no edits, changes or diff, a
+ * summary, the suggestions (manual.c). */
+void fb_action_manual_shape(cJSON *proposal, const fb_action_input *in);
+
+/* Finds and reads the app's values file; 0 (and manual) when it cannot. */
+int fb_action_draft_load(fb_action_draft *d);
+
+/* The block named key (resources, image, persistence) that belongs to the
+ * app, into out ("" when there is none: create at top level); 0 when
+ * several fit equally. */
+int fb_action_draft_block(const fb_action_draft *d, const fb_yaml_doc *doc, const char *key,
+                          const char *child, char *out, size_t outsz);
+
+/* Sets path to proposed (or the person's override) in the draft's text and
+ * records the edit; 0 (and manual) when the file cannot be edited. */
+int fb_action_draft_edit(fb_action_draft *d, const char *path, const char *old,
+                         const char *proposed);
+
+/* The value path will have: the override, else proposed. */
+const char *fb_action_draft_value(const fb_action_draft *d, const char *path, const char *proposed);
+
+/* Appends one file change to the proposal. */
+void fb_action_add_change(cJSON *proposal, const char *path, const char *blob, const char *content);
+
+/* Ends the draft: a values edit gets its change and diff (or becomes
+ * manual when nothing changes), a manual proposal loses its edits; hands
+ * the proposal to *out and frees the rest. */
+fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
+
+/* apply for the repository actions: the proposal's changes in one commit
+ * through fb_gitops_apply. */
+fb_err fb_action_commit(const fb_action_input *in, const cJSON *proposal,
+                        const fb_commit_info *commit, fb_action_result *out);
+
+/* describe for every action: the summary, else the reason. */
+void fb_action_describe_summary(const cJSON *proposal, char *out, size_t outsz);
+
+/* A person's value is one plain YAML scalar: no quoting, flow or comment
+ * characters, at most 128 bytes. */
+fb_err fb_action_check_plain(const char *path, const char *value);
+
+/* Does path end with the component name ("resources.limits.memory" ends
+ * with "memory")? */
+int fb_action_path_ends(const char *path, const char *name);
+
+#endif
