@@ -287,11 +287,13 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	free(ch);
 	if (rc == FB_ECONFLICT) { /* the file moved on: propose against the new tip */
 		snprintf(st->detail, sizeof(st->detail), "%s", fb_error_last());
+		snprintf(st->outcome, sizeof(st->outcome), "conflict");
 		go(st, "propose");
 		return FB_OK;
 	}
 	if (rc == FB_ESTATE) { /* a person must clean the tree; wait again */
 		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
+		snprintf(st->outcome, sizeof(st->outcome), "refused");
 		cJSON_AddStringToObject(patch(st), "apply_error", fb_error_last());
 		go(st, "pause");
 		return FB_OK;
@@ -306,6 +308,7 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	cJSON_AddNullToObject(patch(st), "apply_error");
 	snprintf(st->detail, sizeof(st->detail), "committed %.12s on %s%s", hex,
 	         env->cfg->gitops.branch, pushed ? " and pushed" : "");
+	snprintf(st->outcome, sizeof(st->outcome), "committed");
 	go(st, "verify");
 	return FB_OK;
 }
@@ -330,6 +333,7 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 		cJSON_AddStringToObject(v, "result", "skipped");
 		cJSON_AddStringToObject(v, "reason", "no verifier configured");
 		snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
+		snprintf(st->outcome, sizeof(st->outcome), "skipped");
 		go(st, "report");
 		return FB_OK;
 	}
@@ -338,6 +342,7 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 	cJSON_AddNumberToObject(v, "checks_done", checks);
 	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
 	         checks);
+	snprintf(st->outcome, sizeof(st->outcome), "%s", r); /* ok, pending, failed */
 	if (!strcmp(r, "pending") && checks < env->cfg->engine.verify_max_checks) {
 		st->delay_ms = env->cfg->engine.verify_delay * 1000LL;
 		go(st, "verify");

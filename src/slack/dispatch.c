@@ -271,7 +271,11 @@ static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, 
 	}
 	rc = fb_store_feedback_add(d->env->store, id, user, verdict, why);
 	if (!rc)
-		rc = fb_store_timeline_add(d->env->store, id, user, "feedback", verdict);
+		rc = fb_store_event_add(d->env->store, &(fb_event){.incident_id = id,
+		                                                   .actor = user,
+		                                                   .kind = FB_EV_FEEDBACK,
+		                                                   .outcome = verdict,
+		                                                   .detail = verdict});
 	if (!rc && row->card_channel[0]) {
 		cJSON *v = vars1("verdict", verdict), *line = NULL;
 		char *who = fb_card_who(user), *text_line;
@@ -661,9 +665,12 @@ static fb_err alert_firing(fb_dispatch *d, const cJSON *a, const char *fp, fb_in
 	fb_err rc;
 
 	if (seen && !finished(seen->status)) /* a repeat: noted, no new card */
-		return fb_store_timeline_add(d->env->store, seen->id, "alertmanager",
-		                             "alert.repeat",
-		                             fb_json_str(fb_json_get(a, "labels"), "alertname"));
+		return fb_store_event_add(
+		    d->env->store,
+		    &(fb_event){.incident_id = seen->id,
+		                .actor = "alertmanager",
+		                .kind = FB_EV_ALERT_REPEAT,
+		                .detail = fb_json_str(fb_json_get(a, "labels"), "alertname")});
 	fb_buf_init(&text, 64 * 1024);
 	alert_text(a, &text);
 	fb_signal sig = {.source = "alertmanager",
@@ -700,8 +707,10 @@ static fb_err alert_resolved(fb_dispatch *d, const cJSON *a, fb_incident_row *ro
 	row->updated_at = fb_now_ms();
 	rc = fb_store_incident_update(d->env->store, row);
 	if (!rc)
-		rc = fb_store_timeline_add(d->env->store, row->id, "alertmanager", "alert.resolved",
-		                           fb_json_str(a, "endsAt"));
+		rc = fb_store_event_add(d->env->store, &(fb_event){.incident_id = row->id,
+		                                                   .actor = "alertmanager",
+		                                                   .kind = FB_EV_ALERT_RESOLVED,
+		                                                   .detail = fb_json_str(a, "endsAt")});
 	if (!rc && *fb_json_str(state, "slack_channel") &&
 	    !(rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
 		rc = out_put(d, row->id, "card", fb_json_str(state, "slack_channel"), card);

@@ -49,11 +49,11 @@ static void incident_survives_reopen(void **s)
 	assert_int_equal(fb_store_incident_insert(st, &row), FB_OK);
 	assert_int_equal(fb_store_job_put(st, "incident-1", "verify", 10), FB_OK);
 	assert_int_equal(fb_store_job_put(st, "incident-1", "report", 20), FB_OK);
-	assert_int_equal(fb_store_timeline_add(st, "incident-1", "me", "x", "y"), FB_OK);
+	assert_int_equal(fb_store_event_add(st, &(fb_event){.incident_id = "incident-1", .actor = "me", .kind = FB_EV_CREATED, .detail = "y"}), FB_OK);
 	assert_int_equal(fb_store_commit(st), FB_OK);
 	/* a rolled-back transaction leaves nothing */
 	assert_int_equal(fb_store_begin(st), FB_OK);
-	assert_int_equal(fb_store_timeline_add(st, "incident-1", "me", "lost", ""), FB_OK);
+	assert_int_equal(fb_store_event_add(st, &(fb_event){.incident_id = "incident-1", .kind = FB_EV_FEEDBACK}), FB_OK);
 	fb_store_rollback(st);
 	fb_store_free(st);
 
