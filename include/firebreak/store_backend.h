@@ -87,10 +87,8 @@ typedef struct fb_store_backend {
 	 * first, card_ts joined from the incident. */
 	fb_err (*outbox_add)(fb_store_conn *c, const char *incident_id, const char *method,
 	                     const char *channel, const char *body, int64_t *id);
-	fb_err (*outbox_pending)(fb_store_conn *c, int64_t after, fb_outbox_row **out,
-	                         size_t *n);
-	fb_err (*outbox_done)(fb_store_conn *c, int64_t id, const char *status,
-	                      const char *result);
+	fb_err (*outbox_pending)(fb_store_conn *c, int64_t after, fb_outbox_row **out, size_t *n);
+	fb_err (*outbox_done)(fb_store_conn *c, int64_t id, const char *status, const char *result);
 	fb_err (*outbox_attempt)(fb_store_conn *c, int64_t id, const char *result);
 
 	/* must: feedback and source cursors (get: FB_ENOTFOUND when none). */

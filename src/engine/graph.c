@@ -252,13 +252,14 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 	if (!rc)
 		rc = fb_store_job_retry(env->store, job->id, fb_now_ms() + delay);
 	if (!rc)
-		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
-		                                                .actor = "firebreak",
-		                                                .kind = FB_EV_NODE_ERROR,
-		                                                .node = job->node,
-		                                                .outcome = "retry",
-		                                                .value = (double)(job->attempts + 1),
-		                                                .detail = detail});
+		rc =
+		    fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
+		                                               .actor = "firebreak",
+		                                               .kind = FB_EV_NODE_ERROR,
+		                                               .node = job->node,
+		                                               .outcome = "retry",
+		                                               .value = (double)(job->attempts + 1),
+		                                               .detail = detail});
 	if (!rc)
 		rc = fb_store_commit(env->store);
 	if (rc)
@@ -619,11 +620,12 @@ static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_d
 
 	snprintf(reason, sizeof(reason), "%s", fb_error_last());
 	snprintf(detail, sizeof(detail), "%s refused: %s", d->action, reason);
-	if (fb_store_event_add(env->store, &(fb_event){.incident_id = id,
-	                                               .actor = d->user,
-	                                               .kind = FB_EV_REFUSED,
-	                                               .outcome = strlen(d->action) < 24 ? d->action : "",
-	                                               .detail = detail}) == FB_OK)
+	if (fb_store_event_add(env->store,
+	                       &(fb_event){.incident_id = id,
+	                                   .actor = d->user,
+	                                   .kind = FB_EV_REFUSED,
+	                                   .outcome = strlen(d->action) < 24 ? d->action : "",
+	                                   .detail = detail}) == FB_OK)
 		fb_store_commit(env->store);
 	else
 		fb_store_rollback(env->store);
@@ -662,12 +664,13 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 	rc = fb_store_incident_update(env->store, row);
 	if (!rc) /* value: seconds from creation, for the time-to-decision metric */
 		rc = fb_store_event_add(
-		    env->store, &(fb_event){.incident_id = id,
-		                            .actor = d->user,
-		                            .kind = FB_EV_DECISION,
-		                            .outcome = d->action,
-		                            .value = (double)(row->updated_at - row->created_at) / 1000.0,
-		                            .detail = d->note});
+		    env->store,
+		    &(fb_event){.incident_id = id,
+		                .actor = d->user,
+		                .kind = FB_EV_DECISION,
+		                .outcome = d->action,
+		                .value = (double)(row->updated_at - row->created_at) / 1000.0,
+		                .detail = d->note});
 	if (!rc)
 		rc = fb_store_job_put(env->store, id, "await_decision", fb_now_ms());
 	if (!rc)

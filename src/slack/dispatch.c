@@ -707,10 +707,11 @@ static fb_err alert_resolved(fb_dispatch *d, const cJSON *a, fb_incident_row *ro
 	row->updated_at = fb_now_ms();
 	rc = fb_store_incident_update(d->env->store, row);
 	if (!rc)
-		rc = fb_store_event_add(d->env->store, &(fb_event){.incident_id = row->id,
-		                                                   .actor = "alertmanager",
-		                                                   .kind = FB_EV_ALERT_RESOLVED,
-		                                                   .detail = fb_json_str(a, "endsAt")});
+		rc = fb_store_event_add(d->env->store,
+		                        &(fb_event){.incident_id = row->id,
+		                                    .actor = "alertmanager",
+		                                    .kind = FB_EV_ALERT_RESOLVED,
+		                                    .detail = fb_json_str(a, "endsAt")});
 	if (!rc && *fb_json_str(state, "slack_channel") &&
 	    !(rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
 		rc = out_put(d, row->id, "card", fb_json_str(state, "slack_channel"), card);

@@ -46,12 +46,13 @@ static void step_outcome(const char *node, const char *detail, char *outcome)
 		snprintf(outcome, FB_OUTCOME_MAX, "refused");
 	else if (!strcmp(node, "apply")) /* the only other apply step: a moved file */
 		snprintf(outcome, FB_OUTCOME_MAX, "conflict");
-	else if (!strcmp(node, "verify") && colon && one_of(detail, (size_t)(colon - detail), checks))
+	else if (!strcmp(node, "verify") && colon &&
+	         one_of(detail, (size_t)(colon - detail), checks))
 		snprintf(outcome, FB_OUTCOME_MAX, "%.*s", (int)(colon - detail), detail);
 }
 
-void fb_store_legacy_event_(const char *event, const char *detail, fb_event_kind *kind,
-                            char *node, char *outcome)
+void fb_store_legacy_event_(const char *event, const char *detail, fb_event_kind *kind, char *node,
+                            char *outcome)
 {
 	static const struct {
 		const char *name;

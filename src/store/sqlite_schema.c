@@ -158,7 +158,8 @@ static fb_err backfill_events(sqlite3 *db)
 		rc = db_error(db, "reading the timeline");
 	while (!rc && (r = sqlite3_step(sel)) == SQLITE_ROW) {
 		fb_store_legacy_event_((const char *)sqlite3_column_text(sel, 1),
-		                       (const char *)sqlite3_column_text(sel, 2), &kind, node, outcome);
+		                       (const char *)sqlite3_column_text(sel, 2), &kind, node,
+		                       outcome);
 		sqlite3_reset(upd);
 		sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
 		sqlite3_bind_int(upd, 2, (int)kind);
@@ -209,4 +210,3 @@ fb_err fb_sqlite_migrate_(sqlite3 *db)
 	}
 	return FB_OK;
 }
-

@@ -241,8 +241,8 @@ fb_err fb_store_card_set(fb_store *st, const char *incident_id, const char *chan
 		rc = fits("card channel", channel, sizeof(r->card_channel));
 	if (!rc)
 		rc = fits("card ts", ts, sizeof(r->card_ts));
-	return rc ? rc : st->be->card_set(st->conn, incident_id, channel ? channel : "",
-	                                  ts ? ts : "");
+	return rc ? rc
+	          : st->be->card_set(st->conn, incident_id, channel ? channel : "", ts ? ts : "");
 }
 
 fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char *node,
@@ -255,8 +255,8 @@ fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char
 		rc = need("checkpoint node", node, 32);
 	if (!rc)
 		rc = need("checkpoint next", next, 32);
-	return rc ? rc : st->be->checkpoint_add(st->conn, incident_id, node, next,
-	                                        state ? state : "{}");
+	return rc ? rc
+	          : st->be->checkpoint_add(st->conn, incident_id, node, next, state ? state : "{}");
 }
 
 fb_err fb_store_checkpoint_count(fb_store *st, const char *incident_id, long *n)
@@ -447,9 +447,10 @@ fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const 
 	fb_err rc = writable(st);
 	if (rc)
 		return rc;
-	if (!status || (strcmp(status, "sent") && strcmp(status, "failed") &&
-	                strcmp(status, "superseded")))
-		return fb_error_set(FB_EINVAL, "store: outbox status \"%s\" (sent, failed, superseded)",
+	if (!status ||
+	    (strcmp(status, "sent") && strcmp(status, "failed") && strcmp(status, "superseded")))
+		return fb_error_set(FB_EINVAL,
+		                    "store: outbox status \"%s\" (sent, failed, superseded)",
 		                    status ? status : "");
 	return st->be->outbox_done(st->conn, id, status, result ? result : "");
 }
@@ -468,8 +469,9 @@ fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *
 		rc = need("incident id", incident_id, 64);
 	if (!rc)
 		rc = need("feedback verdict", verdict, 64);
-	return rc ? rc : st->be->feedback_add(st->conn, incident_id, user ? user : "", verdict,
-	                                      reason ? reason : "");
+	return rc ? rc
+	          : st->be->feedback_add(st->conn, incident_id, user ? user : "", verdict,
+	                                 reason ? reason : "");
 }
 
 fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value)

@@ -15,8 +15,8 @@
  * node is 32 bytes and outcome FB_OUTCOME_MAX; both "" when unknown;
  * kind FB_EV_OTHER when the name is not one firebreak wrote.
  */
-void fb_store_legacy_event_(const char *event, const char *detail, fb_event_kind *kind,
-                            char *node, char *outcome);
+void fb_store_legacy_event_(const char *event, const char *detail, fb_event_kind *kind, char *node,
+                            char *outcome);
 
 /* Makes room for one more element of size elem in *v (len used of *cap);
  * 0 when out of memory (the array is unchanged). */

@@ -41,8 +41,8 @@ static void incident_survives_reopen(void **s)
 	assert_int_equal(fb_store_commit(st), FB_OK);
 	/* a rolled-back transaction leaves nothing */
 	assert_int_equal(fb_store_begin(st), FB_OK);
-	assert_int_equal(fb_store_event_add(st, &(fb_event){.incident_id = "incident-1",
-	                                                    .kind = FB_EV_FEEDBACK}),
+	assert_int_equal(fb_store_event_add(
+	                     st, &(fb_event){.incident_id = "incident-1", .kind = FB_EV_FEEDBACK}),
 	                 FB_OK);
 	fb_store_rollback(st);
 	fb_store_free(st);
@@ -343,8 +343,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(savepoints_keep_or_drop_what_they_should, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(inbox_dedupes_envelopes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(outbox_add_pending_done_attempt_depth, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(outbox_add_pending_done_attempt_depth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(cursors_get_put_overwrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(arguments_are_checked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(readonly_connections_refuse_writes, setup, teardown),

@@ -108,9 +108,9 @@ static void events_are_checked(void **s)
 	(void)s;
 	assert_int_equal(fb_store_event_add(st, &(fb_event){.incident_id = "incident-1"}),
 	                 FB_EINVAL); /* FB_EV_OTHER is only for rows from before schema 5 */
-	assert_int_equal(fb_store_event_add(st, &(fb_event){.incident_id = "incident-1",
-	                                                    .kind = FB_EV_KINDS}),
-	                 FB_EINVAL);
+	assert_int_equal(
+	    fb_store_event_add(st, &(fb_event){.incident_id = "incident-1", .kind = FB_EV_KINDS}),
+	    FB_EINVAL);
 	assert_int_equal(fb_store_event_add(st, &(fb_event){.kind = FB_EV_CREATED}), FB_EINVAL);
 	assert_int_equal(step(st, "", "ok", ""), FB_EINVAL); /* a step names its node */
 	assert_int_equal(decision(st, "", 1, ""), FB_EINVAL);
