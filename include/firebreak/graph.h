@@ -46,7 +46,9 @@ typedef struct {
 	cJSON *patch;      /* top-level keys replace the state's; null deletes */
 	char next[32];     /* a node name, "pause" or "end" */
 	int64_t delay_ms;  /* run next after this long (verify re-checks) */
-	char detail[1024]; /* the timeline line */
+	char detail[1024]; /* the timeline line, for people */
+	char outcome[24];  /* the step's result for metrics: apply committed, conflict,
+	                    * refused; verify ok, pending, failed, skipped; "" when none */
 } fb_step;
 
 typedef fb_err (*fb_node_fn)(const fb_graph_env *env, const cJSON *state, fb_step *out);

@@ -1,63 +1,50 @@
 /*
- * store.h - the durable record: incidents, checkpoints, timeline, jobs.
+ * store.h - the durable record: incidents, checkpoints, timeline, jobs,
+ * and the tables around them (inbox, outbox, feedback, cursors).
  *
- * SQLite in WAL mode with synchronous=FULL; the schema is migrated by
- * PRAGMA user_version.  One read-write connection (the engine's) does all
- * writing, inside fb_store_begin()/fb_store_commit() (BEGIN IMMEDIATE);
- * other threads open their own read-only connections.  Statements are
- * prepared once per connection.  An fb_store belongs to one thread.
+ * The domain API callers use.  Behind it: a facade (store.c: transactions
+ * and savepoints, argument checks) over a backend found by name
+ * (store_backend.h; "sqlite" is the default and the only one today: WAL,
+ * synchronous=FULL, the schema migrated by PRAGMA user_version).  One
+ * read-write connection (the engine's) does all writing, inside
+ * fb_store_begin()/fb_store_commit(); other threads open their own
+ * read-only connections.  An fb_store belongs to one thread.
  */
 #ifndef FIREBREAK_STORE_H
 #define FIREBREAK_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "firebreak/domain.h"
 #include "firebreak/error.h"
 
 typedef struct fb_store fb_store;
 
-typedef struct {
-	char id[64];
-	char status[16];
-	char node[32];
-	char category[32];
-	char severity[16];
-	char app[128];
-	char ns[128];
-	char source[32];
-	char fingerprint[80];
-	long version; /* bumped whenever a new proposal is shown */
-	char card_channel[64];
-	char card_ts[32];
-	int64_t created_at; /* ms since the epoch */
-	int64_t updated_at;
-	char *state; /* the incident's state as JSON (owned) */
-} fb_incident_row;
+#define FB_STORE_SCHEMA_VERSION 5
 
-typedef struct {
-	int64_t id;
-	char incident_id[64];
-	char node[32];
-	int64_t run_at;
-	long attempts;
-} fb_job;
-
-typedef struct {
-	int64_t ts;
-	char actor[128];
-	char event[64];
-	char *detail; /* owned */
-} fb_timeline_entry;
-
-#define FB_STORE_SCHEMA_VERSION 4
-
+/* Opens (creating and migrating when writable) with the default backend.
+ * A database too new for this build, or not a database, is refused
+ * (FB_EDB) with the reason in fb_error_last(). */
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
+/* The same with a backend by name (store_backend.h); FB_ENOTFOUND when
+ * no backend has that name. */
+fb_err fb_store_open_with(const char *backend, const char *path, int readonly, fb_store **out);
 void fb_store_free(fb_store *st);
 int fb_store_schema_version(fb_store *st);
+/* The backend's name, e.g. "sqlite". */
+const char *fb_store_backend_name(const fb_store *st);
 
+/*
+ * Transactions nest: the outermost begin starts a transaction, inner ones
+ * are savepoints.  An inner commit keeps its writes for the outer one to
+ * decide; an inner rollback drops only what was written since its begin.
+ * Writes on a read-only store are refused (FB_ESTATE).
+ */
 fb_err fb_store_begin(fb_store *st);
 fb_err fb_store_commit(fb_store *st);
 void fb_store_rollback(fb_store *st);
+/* 0 outside a transaction, 1 in one, >1 inside savepoints. */
+int fb_store_depth(const fb_store *st);
 
 fb_err fb_store_incident_insert(fb_store *st, const fb_incident_row *row);
 /* Everything but the card columns, which only fb_store_card_set() writes:
@@ -74,8 +61,13 @@ fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char
                                const char *next, const char *state);
 fb_err fb_store_checkpoint_count(fb_store *st, const char *incident_id, long *n);
 
-fb_err fb_store_timeline_add(fb_store *st, const char *incident_id, const char *actor,
-                             const char *event, const char *detail);
+/* Records a typed event (domain.h), stamped now; its name (event column)
+ * follows from the kind.  FB_EINVAL for an unknown kind, a missing
+ * incident id, or a node or outcome too long for the row. */
+fb_err fb_store_event_add(fb_store *st, const fb_event *ev);
+/* The name an event of this kind is shown under: "node.apply", ... */
+void fb_event_name(fb_event_kind kind, const char *node, const char *outcome, char *out,
+                   size_t size);
 fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline_entry **out,
                               size_t *n);
 void fb_timeline_free(fb_timeline_entry *entries, size_t n);
@@ -90,17 +82,6 @@ fb_err fb_store_job_retry(fb_store *st, int64_t job_id, int64_t run_at);
 fb_err fb_store_jobs_due(fb_store *st, int64_t now, char (*ids)[64], size_t max, size_t *n);
 
 /* ---- Slack (schema 2) ---- */
-
-/* A Web API call waiting to be sent; card_ts is the incident's card. */
-typedef struct {
-	int64_t id;
-	char incident_id[64];
-	char method[40]; /* a Web API method, or "card" (post or update) */
-	char channel[64];
-	char card_ts[32];
-	long attempts;
-	char *body; /* owned: the JSON arguments */
-} fb_outbox_row;
 
 /* Records an envelope or event id; *dup = 1 when it was already seen. */
 fb_err fb_store_inbox_add(fb_store *st, const char *id, const char *kind, int *dup);
@@ -123,25 +104,13 @@ fb_err fb_store_feedback_add(fb_store *st, const char *incident_id, const char *
 fb_err fb_store_incident_by_fingerprint(fb_store *st, const char *fp, const char *not_id,
                                         fb_incident_row **out);
 
-/* Where a source has read up to (schema 3): an opaque string per name. */
+/* Where a source has read up to (schema 3): an opaque string per name;
+ * FB_ENOTFOUND when the source has none yet. */
 fb_err fb_store_cursor_get(fb_store *st, const char *name, char **value);
 fb_err fb_store_cursor_put(fb_store *st, const char *name, const char *value);
 
-/* Aggregates for /metrics, computed from the record itself. */
-typedef enum {
-	FB_STAT_SOURCES,   /* incidents by source */
-	FB_STAT_DECISIONS, /* decisions by action; sum = seconds from creation */
-	FB_STAT_VERIFY,    /* verification checks by result */
-	FB_STAT_APPLY,     /* apply steps: committed or other */
-	FB_STAT_KINDS
-} fb_store_stat;
-
-typedef struct {
-	char key[32];
-	long count;
-	double sum;
-} fb_stat_row;
-
+/* Aggregates for /metrics (domain.h), from columns only, never from the
+ * events' prose. */
 fb_err fb_store_stats(fb_store *st, fb_store_stat which, fb_stat_row *rows, size_t max, size_t *n);
 
 /* For the metrics: incidents per status, and rows waiting in the outbox. */

@@ -149,9 +149,10 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	if (!rc)
 		rc = fb_store_incident_insert(env->store, &row);
 	if (!rc)
-		rc = fb_store_timeline_add(env->store, id,
-		                           sig->triggered_by ? sig->triggered_by : "",
-		                           "incident.created", row.source);
+		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = id,
+		                                                .actor = sig->triggered_by,
+		                                                .kind = FB_EV_CREATED,
+		                                                .detail = row.source});
 	if (!rc)
 		rc = fb_store_job_put(env->store, id, "collect", row.created_at);
 	if (!rc)
@@ -201,11 +202,13 @@ static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const c
 		rc = fb_store_incident_update(env->store, row);
 	if (!rc)
 		rc = fb_store_checkpoint_add(env->store, row->id, node, st->next, row->state);
-	if (!rc) {
-		char event[64];
-		snprintf(event, sizeof(event), "node.%s", node);
-		rc = fb_store_timeline_add(env->store, row->id, "firebreak", event, st->detail);
-	}
+	if (!rc)
+		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
+		                                                .actor = "firebreak",
+		                                                .kind = FB_EV_STEP,
+		                                                .node = node,
+		                                                .outcome = st->outcome,
+		                                                .detail = st->detail});
 	if (!rc && env->on_step)
 		rc = env->on_step(env->hook_ctx, env->store, row, state, node, st->detail);
 	if (!rc && (!strcmp(st->next, "pause") || !strcmp(st->next, "end")))
@@ -235,7 +238,7 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 	         job->attempts + 1, env->cfg->engine.max_attempts, msg);
 	if (give_up) {
 		cJSON *state = cJSON_Parse(row->state);
-		fb_step st = {.patch = NULL, .next = "report"};
+		fb_step st = {.patch = NULL, .next = "report", .outcome = "error"};
 		if (!state)
 			return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
 		cJSON_DeleteItemFromObject(state, "error");
@@ -249,7 +252,14 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 	if (!rc)
 		rc = fb_store_job_retry(env->store, job->id, fb_now_ms() + delay);
 	if (!rc)
-		rc = fb_store_timeline_add(env->store, row->id, "firebreak", "node.error", detail);
+		rc =
+		    fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
+		                                               .actor = "firebreak",
+		                                               .kind = FB_EV_NODE_ERROR,
+		                                               .node = job->node,
+		                                               .outcome = "retry",
+		                                               .value = (double)(job->attempts + 1),
+		                                               .detail = detail});
 	if (!rc)
 		rc = fb_store_commit(env->store);
 	if (rc)
@@ -393,7 +403,11 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
 	         count == 1 ? "" : "s", id);
 	rc = fb_store_incident_update(env->store, x);
 	if (!rc)
-		rc = fb_store_timeline_add(env->store, x->id, "firebreak", "incident.repeat", id);
+		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = x->id,
+		                                                .actor = "firebreak",
+		                                                .kind = FB_EV_REPEAT,
+		                                                .value = count,
+		                                                .detail = id});
 	if (!rc && env->on_step)
 		rc = env->on_step(env->hook_ctx, env->store, x, xs, "repeat", note ? detail : "");
 	cJSON_Delete(xs);
@@ -624,8 +638,12 @@ static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_d
 
 	snprintf(reason, sizeof(reason), "%s", fb_error_last());
 	snprintf(detail, sizeof(detail), "%s refused: %s", d->action, reason);
-	if (fb_store_timeline_add(env->store, id, d->user ? d->user : "", "decision.refused",
-	                          detail) == FB_OK)
+	if (fb_store_event_add(env->store,
+	                       &(fb_event){.incident_id = id,
+	                                   .actor = d->user,
+	                                   .kind = FB_EV_REFUSED,
+	                                   .outcome = strlen(d->action) < 24 ? d->action : "",
+	                                   .detail = detail}) == FB_OK)
 		fb_store_commit(env->store);
 	else
 		fb_store_rollback(env->store);
@@ -638,7 +656,6 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 	fb_incident_row *row = NULL;
 	cJSON *state = NULL;
 	fb_err rc;
-	char event[64];
 
 	if ((rc = fb_store_begin(env->store)))
 		return rc;
@@ -662,10 +679,16 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 	free(row->state);
 	row->state = cJSON_PrintUnformatted(state);
 	row->updated_at = fb_now_ms();
-	snprintf(event, sizeof(event), "decision.%s", d->action);
 	rc = fb_store_incident_update(env->store, row);
-	if (!rc)
-		rc = fb_store_timeline_add(env->store, id, d->user, event, d->note ? d->note : "");
+	if (!rc) /* value: seconds from creation, for the time-to-decision metric */
+		rc = fb_store_event_add(
+		    env->store,
+		    &(fb_event){.incident_id = id,
+		                .actor = d->user,
+		                .kind = FB_EV_DECISION,
+		                .outcome = d->action,
+		                .value = (double)(row->updated_at - row->created_at) / 1000.0,
+		                .detail = d->note});
 	if (!rc)
 		rc = fb_store_job_put(env->store, id, "await_decision", fb_now_ms());
 	if (!rc)

@@ -197,8 +197,11 @@ static fb_err resolve(const fb_graph_env *env, const char *source, const fb_sour
 		rc = row->state ? fb_store_incident_update(env->store, row)
 		                : fb_error_set(FB_ENOMEM, "out of memory");
 		if (!rc)
-			rc = fb_store_timeline_add(env->store, row->id, source, "signal.resolved",
-			                           s->ends_at);
+			rc = fb_store_event_add(env->store,
+			                        &(fb_event){.incident_id = row->id,
+			                                    .actor = source,
+			                                    .kind = FB_EV_SIGNAL_RESOLVED,
+			                                    .detail = s->ends_at});
 		if (!rc && env->on_step)
 			rc = env->on_step(env->hook_ctx, env->store, row, state, "resolved",
 			                  s->text);

@@ -330,11 +330,13 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	fb_buf_free(&body);
 	if (rc == FB_ECONFLICT) { /* the file moved on: propose against the new tip */
 		snprintf(st->detail, sizeof(st->detail), "%s", fb_error_last());
+		snprintf(st->outcome, sizeof(st->outcome), "conflict");
 		go(st, "propose");
 		return FB_OK;
 	}
 	if (rc == FB_ESTATE) { /* a person must clean the tree; wait again */
 		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
+		snprintf(st->outcome, sizeof(st->outcome), "refused");
 		cJSON_AddStringToObject(patch(st), "apply_error", fb_error_last());
 		go(st, "pause");
 		return FB_OK;
@@ -353,6 +355,7 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
 	cJSON_AddNumberToObject(ap, "at", (double)fb_now_ms());
 	cJSON_AddNullToObject(patch(st), "apply_error");
+	snprintf(st->outcome, sizeof(st->outcome), "committed");
 	go(st, "verify");
 	return FB_OK;
 }
@@ -378,6 +381,7 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 		cJSON_AddStringToObject(v, "result", "skipped");
 		cJSON_AddStringToObject(v, "reason", "no verifier configured");
 		snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
+		snprintf(st->outcome, sizeof(st->outcome), "skipped");
 		go(st, "report");
 		return FB_OK;
 	}
@@ -396,6 +400,7 @@ static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *
 	cJSON_AddNumberToObject(v, "checks_done", checks);
 	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
 	         checks);
+	snprintf(st->outcome, sizeof(st->outcome), "%s", r); /* ok, pending, failed */
 	if (!strcmp(r, "pending") && checks < env->cfg->engine.verify_max_checks) {
 		st->delay_ms = env->cfg->engine.verify_delay * 1000LL;
 		go(st, "verify");

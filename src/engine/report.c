@@ -154,6 +154,12 @@ cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state, const fb_t
 			cJSON_AddStringToObject(e, "actor", t[i].actor);
 			cJSON_AddStringToObject(e, "event", t[i].event);
 			cJSON_AddStringToObject(e, "detail", t[i].detail);
+			if (*t[i].node) /* the typed fields (schema 5), when the event has them */
+				cJSON_AddStringToObject(e, "node", t[i].node);
+			if (*t[i].outcome)
+				cJSON_AddStringToObject(e, "outcome", t[i].outcome);
+			if (t[i].value != 0)
+				cJSON_AddNumberToObject(e, "value", t[i].value);
 			cJSON_AddItemToArray(tl, e);
 		}
 	}

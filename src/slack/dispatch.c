@@ -276,7 +276,11 @@ static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, 
 	}
 	rc = fb_store_feedback_add(d->env->store, id, user, verdict, why);
 	if (!rc)
-		rc = fb_store_timeline_add(d->env->store, id, user, "feedback", verdict);
+		rc = fb_store_event_add(d->env->store, &(fb_event){.incident_id = id,
+		                                                   .actor = user,
+		                                                   .kind = FB_EV_FEEDBACK,
+		                                                   .outcome = verdict,
+		                                                   .detail = verdict});
 	if (!rc && row->card_channel[0]) {
 		cJSON *v = vars1("verdict", verdict), *line = NULL;
 		char *who = fb_card_who(user), *text_line;
