@@ -179,12 +179,14 @@ static void api_show(session *ss, const char *id)
 		answer_error(ss, 404, "no such incident");
 		return;
 	}
-	cJSON *state = cJSON_Parse(row->state);
+	fb_state *state = NULL;
+	if (fb_state_parse(row->state, &state) != FB_OK)
+		fb_error_clear();
 	if (fb_store_timeline_list(ro, id, &tl, &n) != FB_OK)
 		fb_error_clear();
 	cJSON *o = fb_report_json(row, state, tl, n);
 	fb_timeline_free(tl, n);
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	answer_json(ss, 200, o);
 }

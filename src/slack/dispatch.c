@@ -78,20 +78,19 @@ static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view, const 
 	return out_put(d, "", "views.open", "", body);
 }
 
-static const char *card_channel(fb_dispatch *d, const cJSON *state)
+static const char *card_channel(fb_dispatch *d, const fb_state *state)
 {
-	const char *c = fb_json_str(state, "slack_channel");
 	(void)d;
-	return c;
+	return state->slack_channel;
 }
 
-fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
-                           const char *node, const char *detail)
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
+                           const fb_state *state, const char *node, const char *detail)
 {
 	fb_dispatch *d = ctx;
 	const char *channel = card_channel(d, state);
 	cJSON *card = NULL;
-	int cut = 0, after_edit = cJSON_GetArraySize(fb_json_get(state, "decisions")) > 0;
+	int cut = 0, after_edit = state->n_decisions > 0;
 	fb_err rc;
 
 	(void)st;
@@ -99,7 +98,7 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 		return FB_OK;
 	/* no card before classify has said whether this repeats another
 	 * incident; a repeat's card is the other one's */
-	if (!strcmp(node, "collect") || !strcmp(fb_json_str(state, "result"), "grouped"))
+	if (!strcmp(node, "collect") || !strcmp(state->result, "grouped"))
 		return FB_OK;
 	if ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
 		return rc;
@@ -110,10 +109,8 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
-		const cJSON *hist = fb_json_get(state, "decisions");
 		if (!strcmp(node, "await_decision"))
-			rc = fb_card_decision_line(
-			    d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
+			rc = fb_card_decision_line(d->tmpl, fb_state_last_decision(state), &line);
 		else
 			rc = fb_card_thread(d->tmpl, node, detail, &line);
 		if (rc || (rc = out_put(d, row->id, "thread", channel, line)))
@@ -221,7 +218,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state;
+	fb_state *state = NULL;
 	int cut;
 	fb_err rc;
 
@@ -229,8 +226,11 @@ static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 		fb_error_clear();
 		return reply_key(d, "not_found", vars1("id", id), reply);
 	}
-	state = cJSON_Parse(row->state);
-	rc = fb_card_incident(d->tmpl, row, state ? state : cJSON_CreateObject(), reply, &cut);
+	if (fb_state_parse(row->state, &state) && (rc = fb_state_new(&state))) {
+		fb_incident_row_free(row);
+		return rc;
+	}
+	rc = fb_card_incident(d->tmpl, row, state, reply, &cut);
 	if (!rc) { /* a copy for one person: no buttons on it */
 		cJSON *blocks = cJSON_GetObjectItemCaseSensitive(*reply, "blocks"), *b, *next;
 		for (b = blocks ? blocks->child : NULL; b; b = next) {
@@ -240,7 +240,7 @@ static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 		}
 		cJSON_AddStringToObject(*reply, "response_type", "ephemeral");
 	}
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	return rc;
 }
@@ -423,11 +423,11 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 		rc = fb_card_modal_reject(d->tmpl, id, meta, &view);
 	} else {
 		fb_incident_row *row = NULL;
-		cJSON *state = NULL;
+		fb_state *state = NULL;
 		if (!(rc = fb_store_incident_get(d->env->store, id, &row)) &&
-		    (state = cJSON_Parse(row->state)))
+		    !(rc = fb_state_parse(row->state, &state)))
 			rc = fb_card_modal_edit(d->tmpl, state, meta, &view);
-		cJSON_Delete(state);
+		fb_state_free(state);
 		fb_incident_row_free(row);
 	}
 	return rc ? rc : open_view(d, fb_json_str(p, "trigger_id"), view, user, channel);
@@ -680,35 +680,35 @@ static fb_err alert_firing(fb_dispatch *d, const cJSON *a, const char *fp, fb_in
 
 static fb_err alert_resolved(fb_dispatch *d, const cJSON *a, fb_incident_row *row)
 {
-	cJSON *state = cJSON_Parse(row->state), *card = NULL, *line = NULL;
+	fb_state *state = NULL;
+	cJSON *card = NULL, *line = NULL;
 	int cut = 0;
 	fb_err rc;
 
-	if (!state)
+	if (fb_state_parse(row->state, &state))
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
-	if (!strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved")) {
-		cJSON_Delete(state); /* told twice: already recorded */
+	if (!strcmp(state->alert.status, "resolved")) {
+		fb_state_free(state); /* told twice: already recorded */
 		return FB_OK;
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(state, "alert");
-	cJSON *al = cJSON_AddObjectToObject(state, "alert");
-	cJSON_AddStringToObject(al, "status", "resolved");
-	cJSON_AddStringToObject(al, "ends_at", fb_json_str(a, "endsAt"));
-	cJSON_AddNumberToObject(al, "at", (double)fb_now_ms());
+	state->alert = (fb_state_alert){.present = 1, .status = "resolved", .at = fb_now_ms()};
+	fb_state_copy(state->alert.ends_at, sizeof(state->alert.ends_at), fb_json_str(a, "endsAt"));
 	free(row->state);
-	row->state = cJSON_PrintUnformatted(state);
+	row->state = NULL;
+	rc = fb_state_to_json(state, &row->state);
 	row->updated_at = fb_now_ms();
-	rc = fb_store_incident_update(d->env->store, row);
+	if (!rc)
+		rc = fb_store_incident_update(d->env->store, row);
 	if (!rc)
 		rc = fb_store_timeline_add(d->env->store, row->id, "alertmanager", "alert.resolved",
 		                           fb_json_str(a, "endsAt"));
-	if (!rc && *fb_json_str(state, "slack_channel") &&
+	if (!rc && *state->slack_channel &&
 	    !(rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
-		rc = out_put(d, row->id, "card", fb_json_str(state, "slack_channel"), card);
-	if (!rc && *fb_json_str(state, "slack_channel") &&
+		rc = out_put(d, row->id, "card", state->slack_channel, card);
+	if (!rc && *state->slack_channel &&
 	    !(rc = fb_card_thread(d->tmpl, "verify", "Alertmanager: the alert resolved", &line)))
-		rc = out_put(d, row->id, "thread", fb_json_str(state, "slack_channel"), line);
-	cJSON_Delete(state);
+		rc = out_put(d, row->id, "thread", state->slack_channel, line);
+	fb_state_free(state);
 	return rc;
 }
 
