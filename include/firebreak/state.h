@@ -23,16 +23,16 @@
 
 #define FB_STATE_APPS_MAX 8
 #define FB_STATE_FACTS_MAX 32
-#define FB_STATE_ACTIONS_MAX 16
+#define FB_STATE_ACTIONS_MAX 8
 #define FB_STATE_EDITS_MAX 16
 #define FB_STATE_CHANGES_MAX 16
 #define FB_STATE_CHECKS_MAX 16
 #define FB_STATE_SETS_MAX 8
-#define FB_STATE_DECISIONS_MAX 16 /* the oldest are dropped beyond this */
+#define FB_STATE_DECISIONS_MAX 8 /* the oldest are dropped beyond this */
 
 /* A name and its value: a fact, an override, an edited value. */
 typedef struct {
-	char key[128];
+	char key[256];
 	char value[256];
 } fb_state_pair;
 
@@ -53,7 +53,7 @@ typedef struct {
 
 typedef struct {
 	int present;
-	char root_cause[4096];
+	char root_cause[4104]; /* analyze.c builds at most 4096 bytes */
 	char actions[FB_STATE_ACTIONS_MAX][512];
 	size_t n_actions;
 	int disk;
@@ -75,7 +75,7 @@ typedef struct {
 typedef struct {
 	int present;
 	char action[32]; /* values_patch, git_revert, manual */
-	char summary[512];
+	char summary[768];
 	char file[512];
 	char found_by[600];
 	char reason[600]; /* why a person must act (manual) */
@@ -93,7 +93,7 @@ typedef struct {
 	int present;
 	char action[16]; /* approve, reject, edit */
 	char user[128];
-	char note[1024];
+	char note[4096];                      /* Slack allows 1,000 characters */
 	char via[16];                         /* cli, slack, api; "" for policy */
 	int64_t at;                           /* ms; 0 when not stamped */
 	fb_state_pair set[FB_STATE_SETS_MAX]; /* edit: path = value */

@@ -282,7 +282,7 @@ static void too_many_items_are_bounded(void **s)
 	cJSON *prop = cJSON_CreateObject(), *edits = cJSON_AddArrayToObject(prop, "edits");
 	cJSON *st_json = cJSON_CreateObject(), *hist = cJSON_AddArrayToObject(st_json, "decisions");
 	fb_state *st = NULL;
-	char *text;
+	char *text, want[32];
 	(void)s;
 	cJSON_AddStringToObject(prop, "action", "values_patch");
 	for (int i = 0; i < FB_STATE_EDITS_MAX + 5; i++) {
@@ -304,10 +304,12 @@ static void too_many_items_are_bounded(void **s)
 	text = cJSON_PrintUnformatted(st_json);
 	assert_int_equal(fb_state_parse(text, &st), FB_OK);
 	assert_int_equal(st->proposal.n_edits, FB_STATE_EDITS_MAX);
-	assert_string_equal(st->proposal.edits[FB_STATE_EDITS_MAX - 1].path, "p15");
+	snprintf(want, sizeof(want), "p%d", FB_STATE_EDITS_MAX - 1);
+	assert_string_equal(st->proposal.edits[FB_STATE_EDITS_MAX - 1].path, want);
 	/* the history keeps the newest */
 	assert_int_equal(st->n_decisions, FB_STATE_DECISIONS_MAX);
-	assert_string_equal(fb_state_last_decision(st)->user, "u18");
+	snprintf(want, sizeof(want), "u%d", FB_STATE_DECISIONS_MAX + 2);
+	assert_string_equal(fb_state_last_decision(st)->user, want);
 	assert_string_equal(st->decisions[0].user, "u3");
 
 	/* the converter refuses a proposal it cannot carry whole */
