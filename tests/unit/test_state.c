@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "firebreak/graph.h"
 #include "firebreak/state.h"
 
 #define DATA "tests/data/state/"
@@ -356,6 +357,81 @@ static void converters_read_module_output(void **s)
 	cJSON_Delete(cls);
 }
 
+static fb_step run_node(const fb_graph_env *env, const char *name, fb_state *st)
+{
+	fb_step step;
+	memset(&step, 0, sizeof(step));
+	assert_non_null(fb_nodes_find(name));
+	assert_int_equal(fb_nodes_find(name)->run(env, st, &step), FB_OK);
+	return step;
+}
+
+/* The pure nodes change the typed state they are given. */
+static void nodes_change_the_typed_state(void **s)
+{
+	static fb_config cfg;
+	fb_rules *rules = NULL;
+	char *errors = NULL, *oom = slurp("tests/data/demo/oom.log");
+	fb_state *st = NULL;
+	fb_step step;
+	(void)s;
+	fb_config_defaults(&cfg);
+	assert_int_equal(fb_rules_load(NULL, &rules, &errors), FB_OK);
+	fb_graph_env env = {.cfg = &cfg, .rules = rules};
+	assert_int_equal(fb_state_new(&st), FB_OK);
+	assert_int_equal(fb_state_set_excerpt(st, oom), FB_OK);
+	fb_state_copy(st->source, sizeof(st->source), "cli");
+
+	step = run_node(&env, "collect", st);
+	assert_string_equal(step.next, "classify");
+	assert_true(st->excerpt_lines > 1);
+	step = run_node(&env, "classify", st);
+	assert_string_equal(step.next, "analyze");
+	assert_true(st->classification.present);
+	assert_string_equal(st->classification.category, "oom");
+	assert_string_equal(st->app, "grafana");
+	assert_memory_equal(st->fingerprint, "fp:", 3);
+	step = run_node(&env, "analyze", st);
+	assert_string_equal(step.next, "propose");
+	assert_true(st->analysis.present && *st->analysis.root_cause);
+
+	/* an edit: its values become overrides, the decision goes to the history */
+	st->proposal.present = 1;
+	st->proposal.n_edits = 1;
+	fb_state_copy(st->proposal.edits[0].path, sizeof(st->proposal.edits[0].path), "resources.limits.memory");
+	const char *sets[] = {"resources.limits.memory=3Gi"};
+	fb_decision d = {.action = "edit", .user = "erin", .sets = sets, .n_sets = 1, .via = "cli"};
+	fb_graph_decision(&d, &st->decision);
+	step = run_node(&env, "await_decision", st);
+	assert_string_equal(step.next, "propose");
+	assert_false(st->decision.present);
+	assert_int_equal(st->n_decisions, 1);
+	assert_int_equal(st->n_overrides, 1);
+	assert_string_equal(st->overrides[0].value, "3Gi");
+	/* no decision: pause */
+	step = run_node(&env, "await_decision", st);
+	assert_string_equal(step.next, "pause");
+	/* approve */
+	d = (fb_decision){.action = "approve", .user = "carol", .note = "ok", .via = "slack"};
+	fb_graph_decision(&d, &st->decision);
+	step = run_node(&env, "await_decision", st);
+	assert_string_equal(step.next, "apply");
+	assert_string_equal(st->approved_by, "carol");
+	assert_string_equal(fb_state_last_decision(st)->note, "ok");
+	/* report: applied and no result yet is resolved; an error fails it */
+	st->apply.present = 1;
+	step = run_node(&env, "report", st);
+	assert_string_equal(st->result, "resolved");
+	fb_state_copy(st->error, sizeof(st->error), "boom");
+	step = run_node(&env, "report", st);
+	assert_string_equal(step.next, "end");
+	assert_string_equal(st->result, "failed");
+	fb_state_free(st);
+	fb_rules_free(rules);
+	free(errors);
+	free(oom);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(long_fields_are_cut_safely),
 	    cmocka_unit_test(too_many_items_are_bounded),
 	    cmocka_unit_test(converters_read_module_output),
+	    cmocka_unit_test(nodes_change_the_typed_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
