@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include "firebreak/error.h"
+#include "firebreak/state.h"
 #include "firebreak/store.h"
 #include "firebreak/tmpl.h"
 
@@ -18,22 +19,22 @@
 #define FB_CARD_DIFF_MAX 2500
 
 /* *diff_cut is set when the card shows only the start of the diff. */
-fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state,
+fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
                         cJSON **out, int *diff_cut);
 /* The whole diff as thread messages (an array), for a diff the card cut. */
-fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out);
+fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out);
 /* One progress line for the card's thread. */
 fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out);
 /* The same from a line that is already mrkdwn (mentions kept). */
 fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md, cJSON **out);
 /* The thread line for a decision: who (a mention), what, the note. */
-fb_err fb_card_decision_line(const fb_tmpl *t, const cJSON *decision, cJSON **out);
+fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision, cJSON **out);
 fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all, cJSON **out);
 fb_err fb_card_help(const fb_tmpl *t, cJSON **out);
 /* A reply from the catalog message key, expanded with vars (may be NULL). */
 fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON **out);
 /* One incident as a reply: a short form of the card. */
-fb_err fb_card_modal_edit(const fb_tmpl *t, const cJSON *state, const char *meta, cJSON **out);
+fb_err fb_card_modal_edit(const fb_tmpl *t, const fb_state *state, const char *meta, cJSON **out);
 fb_err fb_card_modal_reject(const fb_tmpl *t, const char *id, const char *meta, cJSON **out);
 fb_err fb_card_modal_trigger(const fb_tmpl *t, const char *meta, cJSON **out);
 

@@ -37,7 +37,7 @@ fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body
 fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key);
 
 /* The graph's on_step hook: the card and its thread (fb_graph_env). */
-fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
-                           const char *node, const char *detail);
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
+                           const fb_state *state, const char *node, const char *detail);
 
 #endif

@@ -4,9 +4,9 @@
  *   collect -> classify -> analyze -> propose -> await_decision -> apply
  *           -> verify -> report
  *
- * A node is a function of the incident's state that returns a patch and
- * the name of the next node.  After every node the runner commits, in one
- * transaction, the patched state, a checkpoint, a timeline entry and the
+ * A node is a function that changes its own copy of the incident's typed
+ * state (state.h) and names the next node.  After every node the runner
+ * commits, in one transaction, the changed state, a checkpoint, a timeline entry and the
  * next job (or the pause); so a process that dies at any point resumes
  * from the last committed node.  await_decision pauses until
  * fb_graph_decide() records a decision: the CLI's `decide` and the Slack
@@ -22,6 +22,7 @@
 #include "firebreak/error.h"
 #include "firebreak/gitops.h"
 #include "firebreak/rules.h"
+#include "firebreak/state.h"
 #include "firebreak/store.h"
 
 typedef struct {
@@ -35,15 +36,14 @@ typedef struct {
 	 * it writes (the Slack outbox rows for the card) commits with the
 	 * state change or not at all.  NULL in the CLI.
 	 */
-	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
-	                  const char *node, const char *detail);
+	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row,
+	                  const fb_state *state, const char *node, const char *detail);
 	void *hook_ctx;
 	struct fb_verifier *verifier; /* the worker's; NULL: verify reports skipped */
 } fb_graph_env;
 
 /* What one node run produced. */
 typedef struct {
-	cJSON *patch;      /* top-level keys replace the state's; null deletes */
 	char next[32];     /* a node name, "pause" or "end" */
 	int64_t delay_ms;  /* run next after this long (verify re-checks) */
 	char detail[1024]; /* the timeline line, for people */
@@ -51,7 +51,8 @@ typedef struct {
 	                    * refused; verify ok, pending, failed, skipped; "" when none */
 } fb_step;
 
-typedef fb_err (*fb_node_fn)(const fb_graph_env *env, const cJSON *state, fb_step *out);
+/* Changes st (the runner's copy: on failure it is thrown away). */
+typedef fb_err (*fb_node_fn)(const fb_graph_env *env, fb_state *st, fb_step *out);
 
 /* Where a node may run: pure nodes run on the engine thread; nodes that
  * do I/O run on a worker; nodes that use the git repository are, in
@@ -71,12 +72,13 @@ typedef struct {
 	const char *source; /* cli, slack, loki, alertmanager, api */
 	const char *text;   /* the excerpt, raw: masked before it is stored */
 	size_t len;
-	const char *app;          /* optional: the app, when the caller knows it */
-	const char *triggered_by; /* the person or source that raised it */
-	const cJSON *decision;    /* optional: a decision given up front (--yes) */
-	const cJSON *overrides;   /* optional: values a person already chose (--set) */
-	const char *channel;      /* optional: the Slack channel for the card */
-	const char *fingerprint;  /* optional: what makes a repeat the same problem */
+	const char *app;                   /* optional: the app, when the caller knows it */
+	const char *triggered_by;          /* the person or source that raised it */
+	const fb_state_decision *decision; /* optional: a decision given up front (--yes) */
+	const fb_state_pair *overrides;    /* optional: values a person already chose (--set) */
+	size_t n_overrides;
+	const char *channel;     /* optional: the Slack channel for the card */
+	const char *fingerprint; /* optional: what makes a repeat the same problem */
 } fb_signal;
 
 /* Creates an incident (masked excerpt, first job: collect). */
@@ -133,7 +135,7 @@ typedef struct {
  */
 fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decision *d);
 
-/* Builds the decision object stored in the state (also used for --yes). */
-cJSON *fb_graph_decision_json(const fb_decision *d);
+/* Builds the decision stored in the state (also used for --yes), stamped now. */
+void fb_graph_decision(const fb_decision *d, fb_state_decision *out);
 
 #endif

@@ -14,6 +14,7 @@
 #define FIREBREAK_INGEST_H
 
 #include "firebreak/graph.h"
+#include "firebreak/state.h"
 #include "firebreak/source.h"
 
 typedef struct fb_ingest fb_ingest;
@@ -32,9 +33,10 @@ void fb_ingest_stop(fb_ingest *in);
 
 /* Where a batch's incidents go; NULL for the defaults. */
 typedef struct {
-	const char *channel;    /* the cards' Slack channel: NULL = slack.channel, "" = none */
-	const cJSON *decision;  /* optional: a decision given up front (--yes) */
-	const cJSON *overrides; /* optional: values a person already chose (--set) */
+	const char *channel; /* the cards' Slack channel: NULL = slack.channel, "" = none */
+	const fb_state_decision *decision; /* optional: a decision given up front (--yes) */
+	const fb_state_pair *overrides;    /* optional: values a person already chose (--set) */
+	size_t n_overrides;
 } fb_ingest_route;
 
 typedef struct {

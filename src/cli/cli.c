@@ -182,10 +182,14 @@ int fb_cli_classify(const char *config_path, int argc, char **argv)
 	}
 	int ok = fb_mask(fb_buf_str(&in), in.len, &masked) == FB_OK &&
 	         fb_rules_classify(rules, masked, strlen(masked), &cls) == FB_OK;
-	if (ok && json)
+	if (ok && json) {
 		print_classification_json(cls);
-	else if (ok)
-		fb_report_classification(stdout, cls);
+	} else if (ok) {
+		fb_state_classification c;
+		ok = fb_state_classification_from(&c, cls) == FB_OK;
+		if (ok)
+			fb_report_classification(stdout, &c);
+	}
 	cJSON_Delete(cls);
 	free(masked);
 	fb_buf_free(&in);
@@ -195,12 +199,11 @@ int fb_cli_classify(const char *config_path, int argc, char **argv)
 
 /* ---- showing an incident ---- */
 
-static int load_incident(app *a, const char *id, fb_incident_row **row, cJSON **state)
+static int load_incident(app *a, const char *id, fb_incident_row **row, fb_state **state)
 {
 	if (fb_store_incident_get(a->store, id, row) != FB_OK)
 		return fail("cannot read the incident");
-	*state = cJSON_Parse((*row)->state);
-	if (!*state) {
+	if (fb_state_parse((*row)->state, state)) {
 		fb_incident_row_free(*row);
 		return fail("the incident's state is unreadable");
 	}
@@ -221,20 +224,15 @@ static int ask(FILE *tty, const char *prompt, char *out, size_t outsz)
 
 /* Asks for each proposed value in the order of the diff; an empty answer
  * keeps the proposed value. */
-static size_t ask_edits(FILE *tty, const cJSON *state, char sets[][300], size_t max)
+static size_t ask_edits(FILE *tty, const fb_state *state, char sets[][300], size_t max)
 {
-	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
-	const cJSON *e;
 	size_t n = 0;
 
-	cJSON_ArrayForEach(e, edits)
-	{
-		const char *path =
-		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
-		const char *nv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "new"));
+	for (size_t i = 0; i < state->proposal.n_edits; i++) {
+		const char *path = state->proposal.edits[i].path;
+		const char *nv = state->proposal.edits[i].new_value;
 		char prompt[400], answer[200];
-		if (!path || !nv || n == max)
+		if (n == max)
 			continue;
 		snprintf(prompt, sizeof(prompt), "  %s [%s]: ", path, nv);
 		if (!ask(tty, prompt, answer, sizeof(answer)))
@@ -248,7 +246,7 @@ static size_t ask_edits(FILE *tty, const cJSON *state, char sets[][300], size_t 
 static int prompt_once(app *a, FILE *tty, const char *id, const char *user)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state = NULL;
+	fb_state *state = NULL;
 	char answer[64], note[300] = "", sets[MAX_SETS][300];
 	const char *setp[MAX_SETS];
 	fb_decision d = {.user = user, .version = -1, .via = "cli"};
@@ -269,7 +267,7 @@ static int prompt_once(app *a, FILE *tty, const char *id, const char *user)
 			setp[i] = sets[i];
 		d.sets = setp;
 		ask(tty, "Note (optional): ", note, sizeof(note));
-		cJSON_Delete(state);
+		fb_state_free(state);
 		fb_incident_row_free(row);
 	} else {
 		fprintf(stderr, "Please answer a, r or e.\n");
@@ -289,7 +287,7 @@ static int prompt_once(app *a, FILE *tty, const char *id, const char *user)
 static int show_and_prompt(app *a, const char *id, const char *user, int interactive)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state = NULL;
+	fb_state *state = NULL;
 	FILE *tty = NULL;
 	int rc = 0;
 
@@ -308,12 +306,12 @@ static int show_and_prompt(app *a, const char *id, const char *user, int interac
 				       "--user NAME\n",
 				       id);
 			rc = !strcmp(row->status, "failed") || !strcmp(row->status, "open");
-			cJSON_Delete(state);
+			fb_state_free(state);
 			fb_incident_row_free(row);
 			break;
 		}
 		fflush(stdout);
-		cJSON_Delete(state);
+		fb_state_free(state);
 		fb_incident_row_free(row);
 		if (!prompt_once(a, tty, id, user))
 			break;
@@ -357,7 +355,8 @@ static int parse_triage(int argc, char **argv, triage_args *t)
 
 /* --yes and --no are decisions given up front: stored with the incident so
  * that a crash before the approval gate cannot lose them. */
-static cJSON *upfront(const app *a, const triage_args *t, const char *user)
+static const fb_state_decision *upfront(const app *a, const triage_args *t, const char *user,
+                                        fb_state_decision *out)
 {
 	fb_decision d = {.user = user, .note = "", .version = -1, .via = "cli"};
 	if (!t->mode || !strcmp(t->mode, "pause"))
@@ -372,28 +371,37 @@ static cJSON *upfront(const app *a, const triage_args *t, const char *user)
 		fb_error_set(FB_ESTATE, "%s is not in slack.approvers", user);
 		return NULL;
 	}
-	return fb_graph_decision_json(&d);
+	fb_graph_decision(&d, out);
+	return out;
 }
 
-static cJSON *overrides(const app *a, const triage_args *t)
+/* --set PATH=VALUE as overrides (a later PATH replaces an earlier); 0 when
+ * one is malformed or invalid. */
+static int overrides(const app *a, const triage_args *t, fb_state_pair *ov, size_t *n)
 {
-	cJSON *ov = cJSON_CreateObject();
+	*n = 0;
 	for (size_t i = 0; i < t->n_sets; i++) {
 		const char *eq = strchr(t->sets[i], '=');
 		char path[256];
+		size_t j;
 		if (!eq) {
 			fb_error_set(FB_EINVAL, "\"%s\" is not PATH=VALUE", t->sets[i]);
-			cJSON_Delete(ov);
-			return NULL;
+			return 0;
 		}
 		snprintf(path, sizeof(path), "%.*s", (int)(eq - t->sets[i]), t->sets[i]);
-		if (fb_action_validate(&a->cfg, NULL, path, eq + 1) != FB_OK) {
-			cJSON_Delete(ov);
-			return NULL;
+		if (fb_action_validate(&a->cfg, NULL, path, eq + 1) != FB_OK)
+			return 0;
+		for (j = 0; j < *n && strcmp(ov[j].key, path); j++)
+			;
+		if (j == FB_STATE_SETS_MAX) {
+			fb_error_set(FB_EINVAL, "at most %d --set values", FB_STATE_SETS_MAX);
+			return 0;
 		}
-		cJSON_AddStringToObject(ov, path, eq + 1);
+		fb_state_copy(ov[j].key, sizeof(ov[j].key), path);
+		fb_state_copy(ov[j].value, sizeof(ov[j].value), eq + 1);
+		*n += j == *n;
 	}
-	return ov;
+	return 1;
 }
 
 int fb_cli_triage(const char *config_path, int argc, char **argv)
@@ -402,7 +410,10 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 	app a;
 	fb_buf log;
 	char id[64];
-	cJSON *dec = NULL, *ov = NULL;
+	const fb_state_decision *dec = NULL;
+	fb_state_decision dec_buf;
+	fb_state_pair ov[FB_STATE_SETS_MAX];
+	size_t n_ov = 0;
 	int rc = 1;
 
 	if (!parse_triage(argc, argv, &t)) {
@@ -420,15 +431,16 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 		return 1;
 	}
 	fb_error_clear();
-	dec = upfront(&a, &t, user);
-	ov = overrides(&a, &t);
-	if ((t.mode && strcmp(t.mode, "pause") && !dec) || !ov) {
+	dec = upfront(&a, &t, user, &dec_buf);
+	int ov_ok = overrides(&a, &t, ov, &n_ov);
+	if ((t.mode && strcmp(t.mode, "pause") && !dec) || !ov_ok) {
 		fail("refused");
 		goto out;
 	}
 	fb_manual_trigger trig = {
 	    .via = "cli", .text = fb_buf_str(&log), .len = log.len, .user = user, .app = t.app};
-	fb_ingest_route route = {.channel = "", .decision = dec, .overrides = ov};
+	fb_ingest_route route = {
+	    .channel = "", .decision = dec, .overrides = ov, .n_overrides = n_ov};
 	fb_ingest_result res;
 	fb_source_batch *b = NULL;
 	fb_err err = fb_source_manual_new(&trig, &b);
@@ -447,8 +459,6 @@ int fb_cli_triage(const char *config_path, int argc, char **argv)
 	int interactive = !t.mode && (t.log && strcmp(t.log, "-") ? isatty(0) : isatty(2));
 	rc = show_and_prompt(&a, id, user, interactive);
 out:
-	cJSON_Delete(dec);
-	cJSON_Delete(ov);
 	fb_buf_free(&log);
 	app_close(&a);
 	return rc;
@@ -532,14 +542,14 @@ static int incidents_list(app *a, int all, int json)
 static int incidents_show(app *a, const char *id, int json)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state = NULL;
+	fb_state *state = NULL;
 	fb_timeline_entry *tl = NULL;
 	size_t n = 0;
 
 	if (load_incident(a, id, &row, &state))
 		return 1;
 	if (fb_store_timeline_list(a->store, id, &tl, &n) != FB_OK) {
-		cJSON_Delete(state);
+		fb_state_free(state);
 		fb_incident_row_free(row);
 		return fail("cannot read the timeline");
 	}
@@ -555,7 +565,7 @@ static int incidents_show(app *a, const char *id, int json)
 		fb_report_timeline(stdout, tl, n);
 	}
 	fb_timeline_free(tl, n);
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	return 0;
 }

@@ -127,16 +127,17 @@ static fb_err http_show(fb_engine *e, const em *m)
 	fb_incident_row *row = NULL;
 	fb_timeline_entry *tl = NULL;
 	size_t n = 0;
-	cJSON *state;
+	fb_state *state = NULL;
 
 	if (fb_store_incident_get(e->store, m->u.http.arg, &row) != FB_OK)
 		return fb_error_set(FB_ENOTFOUND, "no such incident");
-	state = cJSON_Parse(row->state);
+	if (fb_state_parse(row->state, &state) != FB_OK)
+		fb_error_clear(); /* the row and the timeline are still worth showing */
 	if (fb_store_timeline_list(e->store, m->u.http.arg, &tl, &n) != FB_OK)
 		fb_error_clear();
 	cJSON *o = fb_report_json(row, state, tl, n);
 	fb_timeline_free(tl, n);
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	fb_http_complete_json(e->http, m->u.http.id, 200, print_take(o));
 	return FB_OK;

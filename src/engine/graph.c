@@ -5,8 +5,7 @@
  * thread in the daemon (the only writer), or the main thread of a CLI
  * command; the store connection it is given belongs to that thread.
  *
- * The commit after a node holds everything the node changed: the merged
- * state, the denormalised columns, a checkpoint, a timeline line, and the
+ * The commit after a node holds everything the node changed: its state, the denormalised columns, a checkpoint, a timeline line, and the
  * next job.  So the database always says exactly which node runs next,
  * and a node that runs twice after a crash (its side effect done, its
  * commit lost) must be idempotent: apply checks for its own commit first.
@@ -19,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firebreak/json.h"
 #include "firebreak/graph.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
@@ -44,83 +42,77 @@ static void new_id(char id[64])
 	snprintf(id, 64, "incident-%s-%02x%02x", ts, r[0], r[1]);
 }
 
-/* Top-level merge: the patch's keys replace the state's; JSON null
- * removes a key. */
-static void merge(cJSON *state, const cJSON *patch)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, patch)
-	{
-		cJSON_DeleteItemFromObjectCaseSensitive(state, it->string);
-		if (!cJSON_IsNull(it))
-			cJSON_AddItemToObject(state, it->string, cJSON_Duplicate(it, 1));
-	}
-}
-
 /* Copies the columns a list or a lookup needs out of the state. */
-static void denormalise(fb_incident_row *row, const cJSON *state)
+static void denormalise(fb_incident_row *row, const fb_state *st)
 {
-	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(state, "classification");
-	snprintf(row->category, sizeof(row->category), "%s", fb_json_str(cls, "category"));
-	snprintf(row->severity, sizeof(row->severity), "%s", fb_json_str(cls, "severity"));
-	snprintf(row->app, sizeof(row->app), "%s", fb_json_str(state, "app"));
-	snprintf(row->ns, sizeof(row->ns), "%s", fb_json_str(state, "namespace"));
-	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s",
-	         fb_json_str(state, "fingerprint"));
+	snprintf(row->category, sizeof(row->category), "%s", st->classification.category);
+	snprintf(row->severity, sizeof(row->severity), "%s", st->classification.severity);
+	snprintf(row->app, sizeof(row->app), "%s", st->app);
+	snprintf(row->ns, sizeof(row->ns), "%s", st->ns);
+	snprintf(row->fingerprint, sizeof(row->fingerprint), "%s", st->fingerprint);
 }
 
-/* The state carries the id too: rewrite it after a redraw. */
-static void patch_id(fb_incident_row *row, const char *id)
+/* Writes st as the row's state. */
+static fb_err store_state(fb_incident_row *row, const fb_state *st)
 {
-	cJSON *st = cJSON_Parse(row->state);
-	char *out;
-	if (!st)
-		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(st, "id");
-	cJSON_AddStringToObject(st, "id", id);
-	if ((out = cJSON_PrintUnformatted(st))) {
-		free(row->state);
-		row->state = out;
+	char *json = NULL;
+	fb_err rc = fb_state_to_json(st, &json);
+	if (rc)
+		return rc;
+	free(row->state);
+	row->state = json;
+	return FB_OK;
+}
+
+/* The state a new incident starts with: the masked excerpt and what the
+ * signal said. */
+static fb_err first_state(const fb_signal *sig, const char *id, fb_state **out)
+{
+	fb_state *st = NULL;
+	char *masked = NULL;
+	fb_err rc;
+
+	*out = NULL;
+	if (!sig->text || sig->len == 0)
+		return fb_error_set(FB_EINVAL, "the log excerpt is empty");
+	if ((rc = fb_mask(sig->text, sig->len > EXCERPT_MAX ? EXCERPT_MAX : sig->len, &masked)))
+		return rc;
+	if ((rc = fb_state_new(&st)) || (rc = fb_state_set_excerpt(st, masked))) {
+		free(masked);
+		fb_state_free(st);
+		return rc;
 	}
-	cJSON_Delete(st);
+	free(masked);
+	fb_state_copy(st->id, sizeof(st->id), id);
+	fb_state_copy(st->source, sizeof(st->source), sig->source ? sig->source : "cli");
+	fb_state_copy(st->triggered_by, sizeof(st->triggered_by), sig->triggered_by);
+	st->truncated = sig->len > EXCERPT_MAX;
+	fb_state_copy(st->app_hint, sizeof(st->app_hint), sig->app);
+	fb_state_copy(st->slack_channel, sizeof(st->slack_channel), sig->channel);
+	fb_state_copy(st->fingerprint, sizeof(st->fingerprint), sig->fingerprint);
+	if (sig->decision) {
+		st->decision = *sig->decision;
+		st->decision.present = 1;
+	}
+	for (size_t i = 0; i < sig->n_overrides && !rc; i++)
+		rc = fb_state_override_set(st, sig->overrides[i].key, sig->overrides[i].value);
+	if (rc) {
+		fb_state_free(st);
+		return rc;
+	}
+	*out = st;
+	return FB_OK;
 }
 
 fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64])
 {
 	fb_incident_row row = {0};
-	char *masked = NULL;
-	cJSON *state = cJSON_CreateObject();
+	fb_state *state = NULL;
 	fb_err rc;
 
-	if (!state)
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	if (!sig->text || sig->len == 0) {
-		cJSON_Delete(state);
-		return fb_error_set(FB_EINVAL, "the log excerpt is empty");
-	}
-	rc = fb_mask(sig->text, sig->len > EXCERPT_MAX ? EXCERPT_MAX : sig->len, &masked);
-	if (rc) {
-		cJSON_Delete(state);
-		return rc;
-	}
 	new_id(id);
-	cJSON_AddStringToObject(state, "id", id);
-	cJSON_AddStringToObject(state, "source", sig->source ? sig->source : "cli");
-	cJSON_AddStringToObject(state, "triggered_by", sig->triggered_by ? sig->triggered_by : "");
-	cJSON_AddStringToObject(state, "excerpt", masked);
-	cJSON_AddBoolToObject(state, "truncated", sig->len > EXCERPT_MAX);
-	if (sig->app && *sig->app)
-		cJSON_AddStringToObject(state, "app_hint", sig->app);
-	if (sig->channel && *sig->channel)
-		cJSON_AddStringToObject(state, "slack_channel", sig->channel);
-	if (sig->fingerprint && *sig->fingerprint)
-		cJSON_AddStringToObject(state, "fingerprint", sig->fingerprint);
-	if (sig->decision)
-		cJSON_AddItemToObject(state, "decision", cJSON_Duplicate(sig->decision, 1));
-	if (sig->overrides && cJSON_GetArraySize(sig->overrides) > 0)
-		cJSON_AddItemToObject(state, "overrides", cJSON_Duplicate(sig->overrides, 1));
-	free(masked);
-
+	if ((rc = first_state(sig, id, &state)))
+		return rc;
 	snprintf(row.id, sizeof(row.id), "%s", id);
 	snprintf(row.status, sizeof(row.status), "open");
 	snprintf(row.node, sizeof(row.node), "collect");
@@ -128,10 +120,6 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	snprintf(row.fingerprint, sizeof(row.fingerprint), "%s",
 	         sig->fingerprint ? sig->fingerprint : "");
 	row.created_at = row.updated_at = fb_now_ms();
-	row.state = cJSON_PrintUnformatted(state);
-	cJSON_Delete(state);
-	if (!row.state)
-		return fb_error_set(FB_ENOMEM, "out of memory");
 
 	rc = fb_store_begin(env->store);
 	/* ids are per second with 16 random bits: a burst may collide, so an
@@ -143,9 +131,12 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 		fb_incident_row_free(taken);
 		new_id(id);
 		snprintf(row.id, sizeof(row.id), "%s", id);
-		patch_id(&row, id);
+		fb_state_copy(state->id, sizeof(state->id), id);
 	}
 	fb_error_clear();
+	if (!rc)
+		rc = store_state(&row, state);
+	fb_state_free(state);
 	if (!rc)
 		rc = fb_store_incident_insert(env->store, &row);
 	if (!rc)
@@ -165,14 +156,13 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 	return rc;
 }
 
-static const char *final_status(const cJSON *state)
+static const char *final_status(const fb_state *state)
 {
-	const char *r = fb_json_str(state, "result");
-	return *r ? r : "resolved";
+	return *state->result ? state->result : "resolved";
 }
 
 /* The transaction after a node: everything it changed, or nothing. */
-static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const cJSON *state,
+static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const fb_state *state,
                           const char *node, const fb_step *st)
 {
 	fb_err rc;
@@ -192,10 +182,8 @@ static fb_err commit_step(const fb_graph_env *env, fb_incident_row *row, const c
 	if (!strcmp(node, "propose"))
 		row->version++;
 	row->updated_at = now;
-	free(row->state);
-	row->state = cJSON_PrintUnformatted(state);
-	if (!row->state)
-		return fb_error_set(FB_ENOMEM, "out of memory");
+	if ((rc = store_state(row, state)))
+		return rc;
 
 	rc = fb_store_begin(env->store);
 	if (!rc)
@@ -237,15 +225,15 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 	snprintf(detail, sizeof(detail), "%s failed (attempt %ld of %ld): %s", job->node,
 	         job->attempts + 1, env->cfg->engine.max_attempts, msg);
 	if (give_up) {
-		cJSON *state = cJSON_Parse(row->state);
-		fb_step st = {.patch = NULL, .next = "report", .outcome = "error"};
-		if (!state)
+		/* from the stored state: the failed node's changes are not kept */
+		fb_state *state = NULL;
+		fb_step st = {.next = "report", .outcome = "error"};
+		if (fb_state_parse(row->state, &state))
 			return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
-		cJSON_DeleteItemFromObject(state, "error");
-		cJSON_AddStringToObject(state, "error", detail);
+		fb_state_copy(state->error, sizeof(state->error), detail);
 		snprintf(st.detail, sizeof(st.detail), "%s", detail);
 		rc = commit_step(env, row, state, job->node, &st);
-		cJSON_Delete(state);
+		fb_state_free(state);
 		return rc;
 	}
 	rc = fb_store_begin(env->store);
@@ -284,7 +272,7 @@ static void crash_hook(const fb_graph_env *env, const char *node)
 struct fb_graph_task {
 	fb_job job;
 	fb_incident_row *row;
-	cJSON *state;
+	fb_state *state; /* the node's own copy */
 	const fb_node *node;
 	fb_step st;
 	fb_err rc;
@@ -295,8 +283,7 @@ void fb_graph_task_free(fb_graph_task *t)
 {
 	if (!t)
 		return;
-	cJSON_Delete(t->st.patch);
-	cJSON_Delete(t->state);
+	fb_state_free(t->state);
 	fb_incident_row_free(t->row);
 	free(t);
 }
@@ -332,7 +319,7 @@ fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task
 		fb_graph_task_free(t);
 		return fb_error_set(FB_EDB, "incident %s: unknown node %s", id, t->job.node);
 	}
-	if (!(t->state = cJSON_Parse(t->row->state))) {
+	if (fb_state_parse(t->row->state, &t->state)) {
 		fb_graph_task_free(t);
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
 	}
@@ -377,29 +364,26 @@ static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const
  * the count, the thread hears of it at most every repeat_note_interval. */
 static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const char *id)
 {
-	cJSON *xs = cJSON_Parse(x->state);
-	const cJSON *r = fb_json_get(xs, "repeats"), *noted = fb_json_get(xs, "repeat_noted_at");
+	fb_state *xs = NULL;
 	int64_t now = fb_now_ms();
-	int note = !cJSON_IsNumber(noted) || now - (int64_t)noted->valuedouble >=
-	                                         env->cfg->engine.repeat_note_interval * 1000LL;
-	int count = (cJSON_IsNumber(r) ? r->valueint : 0) + 1;
 	char detail[200];
 	fb_err rc;
 
-	if (!xs)
+	if (fb_state_parse(x->state, &xs))
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", x->id);
-	cJSON_DeleteItemFromObjectCaseSensitive(xs, "repeats");
-	cJSON_DeleteItemFromObjectCaseSensitive(xs, "last_seen");
-	cJSON_AddNumberToObject(xs, "repeats", count);
-	cJSON_AddNumberToObject(xs, "last_seen", (double)now);
-	if (note) {
-		cJSON_DeleteItemFromObjectCaseSensitive(xs, "repeat_noted_at");
-		cJSON_AddNumberToObject(xs, "repeat_noted_at", (double)now);
+	int note = !xs->repeat_noted_at ||
+	           now - xs->repeat_noted_at >= env->cfg->engine.repeat_note_interval * 1000LL;
+	long count = xs->repeats + 1;
+	xs->repeats = count;
+	xs->last_seen = now;
+	if (note)
+		xs->repeat_noted_at = now;
+	if ((rc = store_state(x, xs))) {
+		fb_state_free(xs);
+		return rc;
 	}
-	free(x->state);
-	x->state = cJSON_PrintUnformatted(xs);
 	x->updated_at = finished_status(x->status) ? x->updated_at : now;
-	snprintf(detail, sizeof(detail), "seen again (%d more time%s): %s", count,
+	snprintf(detail, sizeof(detail), "seen again (%ld more time%s): %s", count,
 	         count == 1 ? "" : "s", id);
 	rc = fb_store_incident_update(env->store, x);
 	if (!rc)
@@ -410,7 +394,7 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
 		                                                .detail = id});
 	if (!rc && env->on_step)
 		rc = env->on_step(env->hook_ctx, env->store, x, xs, "repeat", note ? detail : "");
-	cJSON_Delete(xs);
+	fb_state_free(xs);
 	return rc;
 }
 
@@ -418,15 +402,14 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
  * incident it repeats (in the same transaction as this step) and ends. */
 static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *folded)
 {
-	fb_incident_row *x = repeat_of(env, t->row->id, fb_json_str(t->state, "fingerprint"));
+	fb_incident_row *x = repeat_of(env, t->row->id, t->state->fingerprint);
 	fb_err rc;
 
 	*folded = 0;
 	if (!x)
 		return FB_OK;
-	cJSON_DeleteItemFromObjectCaseSensitive(t->state, "result");
-	cJSON_AddStringToObject(t->state, "result", "grouped");
-	cJSON_AddStringToObject(t->state, "grouped_into", x->id);
+	fb_state_copy(t->state->result, sizeof(t->state->result), "grouped");
+	fb_state_copy(t->state->grouped_into, sizeof(t->state->grouped_into), x->id);
 	snprintf(t->st.next, sizeof(t->st.next), "end");
 	snprintf(t->st.detail, sizeof(t->st.detail), "a repeat of %s", x->id);
 	if ((rc = fb_store_begin(env->store)))
@@ -478,7 +461,6 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 		*more = 1;
 		return node_failed(env, t->row, &t->job, t->err);
 	}
-	merge(t->state, t->st.patch);
 	if (!strcmp(t->node->name, "classify")) {
 		int folded = 0;
 		if ((rc = fold_repeat(env, t, &folded)))
@@ -549,42 +531,46 @@ fb_err fb_graph_resume_all(const fb_graph_env *env, size_t *ran)
 
 /* ---- decisions ---- */
 
-cJSON *fb_graph_decision_json(const fb_decision *d)
+void fb_graph_decision(const fb_decision *d, fb_state_decision *out)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON *sets = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "action", d->action);
-	cJSON_AddStringToObject(o, "user", d->user ? d->user : "");
-	cJSON_AddStringToObject(o, "note", d->note ? d->note : "");
-	cJSON_AddStringToObject(o, "via", d->via ? d->via : "cli");
-	cJSON_AddNumberToObject(o, "at", (double)fb_now_ms());
+	memset(out, 0, sizeof(*out));
+	out->present = 1;
+	fb_state_copy(out->action, sizeof(out->action), d->action);
+	fb_state_copy(out->user, sizeof(out->user), d->user);
+	fb_state_copy(out->note, sizeof(out->note), d->note);
+	fb_state_copy(out->via, sizeof(out->via), d->via ? d->via : "cli");
+	out->at = fb_now_ms();
 	for (size_t i = 0; i < d->n_sets; i++) {
 		const char *eq = strchr(d->sets[i], '=');
 		char path[256];
+		size_t j;
 		if (!eq)
 			continue;
 		snprintf(path, sizeof(path), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
-		cJSON_DeleteItemFromObjectCaseSensitive(sets, path);
-		cJSON_AddStringToObject(sets, path, eq + 1);
+		for (j = 0; j < out->n_set && strcmp(out->set[j].key, path); j++)
+			;
+		if (j == FB_STATE_SETS_MAX)
+			continue; /* check_edit refuses more than fit */
+		fb_state_copy(out->set[j].key, sizeof(out->set[j].key), path);
+		fb_state_copy(out->set[j].value, sizeof(out->set[j].value), eq + 1);
+		out->n_set += j == out->n_set;
 	}
-	cJSON_AddItemToObject(o, "set", sets);
-	return o;
 }
 
-static int proposed_path(const cJSON *state, const char *path)
+static int proposed_path(const fb_state *state, const char *path)
 {
-	const cJSON *edits = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(state, "proposal"), "edits");
-	const cJSON *e;
-	cJSON_ArrayForEach(e, edits) if (!strcmp(fb_json_str(e, "path"), path)) return 1;
+	for (size_t i = 0; i < state->proposal.n_edits; i++)
+		if (!strcmp(state->proposal.edits[i].path, path))
+			return 1;
 	return 0;
 }
 
-static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_decision *d)
+static fb_err check_edit(const fb_graph_env *env, const fb_state *state, const fb_decision *d)
 {
 	if (d->n_sets == 0)
 		return fb_error_set(FB_EINVAL, "edit needs at least one --set PATH=VALUE");
+	if (d->n_sets > FB_STATE_SETS_MAX)
+		return fb_error_set(FB_EINVAL, "at most %d values in one edit", FB_STATE_SETS_MAX);
 	for (size_t i = 0; i < d->n_sets; i++) {
 		const char *eq = strchr(d->sets[i], '=');
 		char path[256];
@@ -603,7 +589,7 @@ static fb_err check_edit(const fb_graph_env *env, const cJSON *state, const fb_d
 
 /* Every reason a decision may not be taken, first one wins. */
 static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row,
-                             const cJSON *state, const fb_decision *d)
+                             const fb_state *state, const fb_decision *d)
 {
 	const char *a = d->action;
 
@@ -618,7 +604,7 @@ static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row
 	if (!fb_config_is_approver(env->cfg, d->user))
 		return fb_error_set(FB_ESTATE, "%s is not in slack.approvers", d->user);
 	if (env->cfg->policy.four_eyes && !strcmp(a, "approve") &&
-	    !strcmp(fb_json_str(state, "triggered_by"), d->user))
+	    !strcmp(state->triggered_by, d->user))
 		return fb_error_set(
 		    FB_ESTATE, "policy.four_eyes: %s raised this incident and may not approve it",
 		    d->user);
@@ -654,7 +640,7 @@ static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_d
 fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decision *d)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state = NULL;
+	fb_state *state = NULL;
 	fb_err rc;
 
 	if ((rc = fb_store_begin(env->store)))
@@ -663,7 +649,7 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 		fb_store_rollback(env->store);
 		return rc;
 	}
-	if (!(state = cJSON_Parse(row->state))) {
+	if (fb_state_parse(row->state, &state)) {
 		fb_store_rollback(env->store);
 		fb_incident_row_free(row);
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
@@ -673,13 +659,12 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 		rc = record_refusal(env, id, d, rc);
 		goto out;
 	}
-	cJSON_DeleteItemFromObject(state, "decision");
-	cJSON_AddItemToObject(state, "decision", fb_graph_decision_json(d));
+	fb_graph_decision(d, &state->decision);
 	snprintf(row->status, sizeof(row->status), "open");
-	free(row->state);
-	row->state = cJSON_PrintUnformatted(state);
 	row->updated_at = fb_now_ms();
-	rc = fb_store_incident_update(env->store, row);
+	rc = store_state(row, state);
+	if (!rc)
+		rc = fb_store_incident_update(env->store, row);
 	if (!rc) /* value: seconds from creation, for the time-to-decision metric */
 		rc = fb_store_event_add(
 		    env->store,
@@ -698,7 +683,7 @@ fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decisio
 	else
 		fb_log(FB_LOG_INFO, "decision.recorded", "id=%s action=%s", id, d->action);
 out:
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	return rc;
 }

@@ -175,7 +175,8 @@ static fb_err resolve(const fb_graph_env *env, const char *source, const fb_sour
                       fb_ingest_result *res)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state = NULL;
+	fb_state *state = NULL;
+	char *json = NULL;
 	fb_err rc = FB_OK;
 
 	if (!*s->fingerprint ||
@@ -183,31 +184,26 @@ static fb_err resolve(const fb_graph_env *env, const char *source, const fb_sour
 		fb_error_clear(); /* nothing to resolve: we never saw it fire */
 		return FB_OK;
 	}
-	if (!(state = cJSON_Parse(row->state)))
-		rc = fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
-	else if (strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved")) {
-		cJSON_DeleteItemFromObjectCaseSensitive(state, "alert");
-		cJSON *al = cJSON_AddObjectToObject(state, "alert");
-		cJSON_AddStringToObject(al, "status", "resolved");
-		cJSON_AddStringToObject(al, "ends_at", s->ends_at);
-		cJSON_AddNumberToObject(al, "at", (double)fb_now_ms());
-		free(row->state);
-		row->state = cJSON_PrintUnformatted(state);
-		row->updated_at = fb_now_ms();
-		rc = row->state ? fb_store_incident_update(env->store, row)
-		                : fb_error_set(FB_ENOMEM, "out of memory");
-		if (!rc)
-			rc = fb_store_event_add(env->store,
-			                        &(fb_event){.incident_id = row->id,
-			                                    .actor = source,
-			                                    .kind = FB_EV_SIGNAL_RESOLVED,
-			                                    .detail = s->ends_at});
-		if (!rc && env->on_step)
-			rc = env->on_step(env->hook_ctx, env->store, row, state, "resolved",
-			                  s->text);
-		res->resolved += !rc;
-	}
-	cJSON_Delete(state);
+	if ((rc = fb_state_parse(row->state, &state)) || !strcmp(state->alert.status, "resolved"))
+		goto out;
+	state->alert = (fb_state_alert){.present = 1, .status = "resolved", .at = fb_now_ms()};
+	fb_state_copy(state->alert.ends_at, sizeof(state->alert.ends_at), s->ends_at);
+	if ((rc = fb_state_to_json(state, &json)))
+		goto out;
+	free(row->state);
+	row->state = json;
+	row->updated_at = fb_now_ms();
+	rc = fb_store_incident_update(env->store, row);
+	if (!rc)
+		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
+		                                                .actor = source,
+		                                                .kind = FB_EV_SIGNAL_RESOLVED,
+		                                                .detail = s->ends_at});
+	if (!rc && env->on_step)
+		rc = env->on_step(env->hook_ctx, env->store, row, state, "resolved", s->text);
+	res->resolved += !rc;
+out:
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	return rc;
 }
@@ -235,6 +231,7 @@ static fb_err fire(const fb_graph_env *env, const char *source, const fb_source_
 	                 .triggered_by = s->triggered_by,
 	                 .decision = route ? route->decision : NULL,
 	                 .overrides = route ? route->overrides : NULL,
+	                 .n_overrides = route ? route->n_overrides : 0,
 	                 .channel =
 	                     route && route->channel ? route->channel : env->cfg->slack.channel,
 	                 .fingerprint = s->fingerprint};

@@ -1,21 +1,21 @@
 /*
  * nodes.c - owns the node functions of the incident graph and the
- * routing between them (see graph.h and DESIGN.md).  Each node reads the
- * state and returns a patch and the next node; the runner in graph.c
- * commits.  Pure nodes (classify, analyze, await_decision, report) do no
- * I/O; propose and apply use the GitOps repository, so in the daemon they
- * run on a worker.
+ * routing between them (see graph.h and DESIGN.md).  Each node changes
+ * its own copy of the typed state (state.h) and names the next node; the
+ * runner in graph.c commits.  The table at the end says where each may
+ * run: pure nodes (collect, classify, analyze, await_decision, report) on
+ * the engine thread; propose and apply (the GitOps repository, serialised
+ * per repository) and verify (the checks' APIs) on a worker.
  */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "firebreak/json.h"
-#include "firebreak/action.h"
 #include "firebreak/analyze.h"
 #include "firebreak/buf.h"
 #include "firebreak/graph.h"
+#include "firebreak/action.h"
 #include "firebreak/verify.h"
 
 static void go(fb_step *st, const char *next)
@@ -23,25 +23,19 @@ static void go(fb_step *st, const char *next)
 	snprintf(st->next, sizeof(st->next), "%s", next);
 }
 
-static cJSON *patch(fb_step *st)
-{
-	if (!st->patch)
-		st->patch = cJSON_CreateObject();
-	return st->patch;
-}
+#define SET(field, v) fb_state_copy((field), sizeof(field), (v))
 
 /* collect: the excerpt was masked and stored at creation; here it is
  * measured.  Sources that gather context (Loki, Kubernetes) add it here. */
-static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_collect(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const char *ex = fb_json_str(state, "excerpt");
+	const char *ex = s->excerpt;
 	size_t lines = 0;
 	(void)env;
 	for (const char *p = ex; *p; p++)
 		lines += *p == '\n';
-	cJSON_AddNumberToObject(patch(st), "excerpt_lines", (double)lines + (ex[0] != '\0'));
-	snprintf(st->detail, sizeof(st->detail), "%zu bytes from %s", strlen(ex),
-	         fb_json_str(state, "source"));
+	s->excerpt_lines = (long)lines + (ex[0] != '\0');
+	snprintf(st->detail, sizeof(st->detail), "%zu bytes from %s", strlen(ex), s->source);
 	go(st, "classify");
 	return FB_OK;
 }
@@ -51,16 +45,15 @@ static fb_err node_collect(const fb_graph_env *env, const cJSON *state, fb_step 
  * category and the normalised signature (numbers, ids and pod hashes
  * already stripped by the rules), hashed.  Never the free text.
  */
-static void fingerprint(const cJSON *state, const char *app, const char *ns, const cJSON *cls,
-                        char out[40])
+static void fingerprint(const fb_state *s, char out[40])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	fb_buf b;
 
 	fb_buf_init(&b, 8192);
-	fb_buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s\x1f%s", fb_json_str(state, "source"), app, ns,
-	              fb_json_str(cls, "category"), fb_json_str(cls, "signature"));
+	fb_buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s\x1f%s", s->source, s->app, s->ns,
+	              s->classification.category, s->classification.signature);
 	EVP_Digest(fb_buf_str(&b) ? fb_buf_str(&b) : "", b.len, md, &n, EVP_sha256(), NULL);
 	fb_buf_free(&b);
 	snprintf(out, 40, "fp:");
@@ -68,51 +61,47 @@ static void fingerprint(const cJSON *state, const char *app, const char *ns, con
 		snprintf(out + 3 + 2 * i, 40 - 3 - 2 * i, "%02x", md[i]);
 }
 
-static fb_err node_classify(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_classify(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const char *ex = fb_json_str(state, "excerpt");
-	const char *hint = fb_json_str(state, "app_hint");
+	const fb_state_classification *c = &s->classification;
 	cJSON *cls = NULL;
-	const cJSON *apps, *ns;
-	fb_err rc = fb_rules_classify(env->rules, ex, strlen(ex), &cls);
+	fb_err rc = fb_rules_classify(env->rules, s->excerpt, strlen(s->excerpt), &cls);
 
+	if (!rc)
+		rc = fb_state_set_classification(s, cls);
+	cJSON_Delete(cls);
 	if (rc)
 		return rc;
-	apps = fb_json_get(cls, "apps");
-	ns = fb_json_get(cls, "namespace");
-	const char *app =
-	    *hint ? hint
-	          : (cJSON_GetArraySize(apps) > 0 ? cJSON_GetArrayItem(apps, 0)->valuestring : "");
-	cJSON_AddStringToObject(patch(st), "app", app);
-	cJSON_AddStringToObject(patch(st), "namespace", cJSON_IsString(ns) ? ns->valuestring : "");
+	SET(s->app, *s->app_hint ? s->app_hint : (c->n_apps > 0 ? c->apps[0] : ""));
+	SET(s->ns, c->ns);
 	snprintf(st->detail, sizeof(st->detail), "category=%s severity=%s rule=%s app=%s",
-	         fb_json_str(cls, "category"), fb_json_str(cls, "severity"),
-	         fb_json_str(cls, "rule"), *app ? app : "-");
-	if (!*fb_json_str(state, "fingerprint")) { /* a source may have set its own */
+	         c->category, c->severity, c->rule, *s->app ? s->app : "-");
+	if (!*s->fingerprint) { /* a source may have set its own */
 		char fp[40];
-		fingerprint(state, app, cJSON_IsString(ns) ? ns->valuestring : "", cls, fp);
-		cJSON_AddStringToObject(patch(st), "fingerprint", fp);
+		fingerprint(s, fp);
+		SET(s->fingerprint, fp);
 	}
-	cJSON_AddItemToObject(patch(st), "classification", cls);
 	go(st, "analyze");
 	return FB_OK;
 }
 
 /* Severity routes: info and "none" are recorded only. */
-static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_analyze(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const cJSON *cls = fb_json_get(state, "classification");
-	cJSON *an = NULL;
-	fb_err rc = fb_analyze(cls, fb_json_str(state, "app"), &an);
+	const fb_state_classification *c = &s->classification;
+	cJSON *cls = fb_state_classification_cjson(c), *an = NULL;
+	fb_err rc = cls ? fb_analyze(cls, s->app, &an) : fb_error_set(FB_ENOMEM, "out of memory");
 	(void)env;
 
+	cJSON_Delete(cls);
+	if (!rc)
+		rc = fb_state_set_analysis(s, an);
+	cJSON_Delete(an);
 	if (rc)
 		return rc;
-	snprintf(st->detail, sizeof(st->detail), "%s", fb_json_str(an, "root_cause"));
-	cJSON_AddItemToObject(patch(st), "analysis", an);
-	if (!strcmp(fb_json_str(cls, "category"), "none") ||
-	    !strcmp(fb_json_str(cls, "severity"), "info")) {
-		cJSON_AddStringToObject(patch(st), "result", "recorded");
+	snprintf(st->detail, sizeof(st->detail), "%s", s->analysis.root_cause);
+	if (!strcmp(c->category, "none") || !strcmp(c->severity, "info")) {
+		SET(s->result, "recorded");
 		go(st, "report");
 	} else {
 		go(st, "propose");
@@ -120,8 +109,8 @@ static fb_err node_analyze(const fb_graph_env *env, const cJSON *state, fb_step 
 	return FB_OK;
 }
 
-#define MAX_SUGGESTIONS 16
-#define MAX_OVERRIDES 32
+#define MAX_SUGGESTIONS FB_STATE_ACTIONS_MAX
+#define MAX_OVERRIDES FB_STATE_SETS_MAX
 
 /* The typed input of an action and the arrays it points into. */
 typedef struct {
@@ -130,118 +119,98 @@ typedef struct {
 	fb_action_override ov[MAX_OVERRIDES];
 } action_args;
 
-static const char *fact(const cJSON *cls, const char *k)
+static const char *fact(const fb_state_classification *c, const char *k)
 {
-	const cJSON *v = fb_json_get(fb_json_get(cls, "facts"), k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	for (size_t i = 0; i < c->n_facts; i++)
+		if (!strcmp(c->facts[i].key, k))
+			return c->facts[i].value[0] ? c->facts[i].value : NULL;
+	return NULL;
 }
 
-/* Builds what an action may know of the incident from its state; the
- * strings stay owned by state. */
-static void action_input(const fb_graph_env *env, const cJSON *state, action_args *a)
+/* Builds what an action may know of the incident; the strings stay owned
+ * by the state. */
+static void action_input(const fb_graph_env *env, const fb_state *s, action_args *a)
 {
-	const cJSON *cls = fb_json_get(state, "classification"), *it;
+	const fb_state_classification *c = &s->classification;
 	fb_action_input *in = &a->in;
 
 	memset(a, 0, sizeof(*a));
-	in->incident_id = fb_json_str(state, "id");
-	in->category = *fb_json_str(cls, "category") ? fb_json_str(cls, "category") : "unknown";
-	in->severity = fb_json_str(cls, "severity");
-	in->app = fb_json_str(state, "app");
-	in->ns = fb_json_str(state, "namespace");
-	in->evidence = fb_json_str(cls, "evidence");
-	in->root_cause = fb_json_str(fb_json_get(state, "analysis"), "root_cause");
-	in->facts.container = fact(cls, "container");
-	in->facts.limit = fact(cls, "limit");
-	in->facts.request = fact(cls, "request");
-	in->facts.image = fact(cls, "image");
-	in->facts.missing_key = fact(cls, "key");
-	in->facts.path = fact(cls, "path");
-	in->facts.exit_code = fact(cls, "exit_code");
-	in->disk = fb_analyze_is_disk(cls);
-	cJSON_ArrayForEach(it, fb_json_get(fb_json_get(state, "analysis"), "actions"))
-	{
-		if (cJSON_IsString(it) && in->n_suggestions < MAX_SUGGESTIONS)
-			a->sugg[in->n_suggestions++] = it->valuestring;
-	}
+	in->incident_id = s->id;
+	in->category = *c->category ? c->category : "unknown";
+	in->severity = c->severity;
+	in->app = s->app;
+	in->ns = s->ns;
+	in->evidence = c->evidence;
+	in->root_cause = s->analysis.root_cause;
+	in->facts.container = fact(c, "container");
+	in->facts.limit = fact(c, "limit");
+	in->facts.request = fact(c, "request");
+	in->facts.image = fact(c, "image");
+	in->facts.missing_key = fact(c, "key");
+	in->facts.path = fact(c, "path");
+	in->facts.exit_code = fact(c, "exit_code");
+	in->disk = s->analysis.disk;
+	for (size_t i = 0; i < s->analysis.n_actions && i < MAX_SUGGESTIONS; i++)
+		a->sugg[in->n_suggestions++] = s->analysis.actions[i];
 	in->suggestions = a->sugg;
-	cJSON_ArrayForEach(it, fb_json_get(state, "overrides"))
-	{
-		if (cJSON_IsString(it) && in->n_overrides < MAX_OVERRIDES)
-			a->ov[in->n_overrides++] =
-			    (fb_action_override){.path = it->string, .value = it->valuestring};
-	}
+	for (size_t i = 0; i < s->n_overrides && i < MAX_OVERRIDES; i++)
+		a->ov[in->n_overrides++] = (fb_action_override){.path = s->overrides[i].key,
+		                                                .value = s->overrides[i].value};
 	in->overrides = a->ov;
-	in->step = cJSON_IsTrue(fb_json_get(state, "verify_retried")) ? 2 : 1;
+	in->step = s->verify_retried ? 2 : 1;
 	in->cfg = env->cfg;
 	in->gitops = env->gitops;
 }
 
 /* propose: the action the rules choose for the category builds the fix. */
-static fb_err node_propose(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_propose(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
 	action_args args;
 	cJSON *prop = NULL;
 	fb_err rc;
 
-	action_input(env, state, &args);
+	action_input(env, s, &args);
 	rc = fb_action_propose(env->rules, &args.in, &prop);
+	if (!rc)
+		rc = fb_state_set_proposal(s, prop);
+	cJSON_Delete(prop);
 	if (rc)
 		return rc;
-	if (!strcmp(fb_json_str(prop, "action"), "manual")) {
-		snprintf(st->detail, sizeof(st->detail), "manual: %s", fb_json_str(prop, "reason"));
-		cJSON_AddStringToObject(patch(st), "result", "manual");
+	if (!strcmp(s->proposal.action, "manual")) {
+		snprintf(st->detail, sizeof(st->detail), "manual: %s", s->proposal.reason);
+		SET(s->result, "manual");
 		go(st, "report");
 	} else {
-		snprintf(st->detail, sizeof(st->detail), "%s: %s", fb_json_str(prop, "action"),
-		         fb_json_str(prop, "summary"));
+		snprintf(st->detail, sizeof(st->detail), "%s: %s", s->proposal.action,
+		         s->proposal.summary);
 		go(st, "await_decision");
 	}
-	cJSON_AddItemToObject(patch(st), "proposal", prop);
 	return FB_OK;
 }
 
 /* Moves the decision into the history and clears it, so that a re-run
  * of this node after a crash cannot act on it twice. */
-static void consume_decision(const cJSON *state, fb_step *st, const cJSON *d)
+static fb_err route_decision(fb_state *s, const fb_state_decision *in, fb_step *st)
 {
-	cJSON *hist = cJSON_Duplicate(fb_json_get(state, "decisions"), 1);
-	if (!cJSON_IsArray(hist)) {
-		cJSON_Delete(hist);
-		hist = cJSON_CreateArray();
-	}
-	cJSON_AddItemToArray(hist, cJSON_Duplicate(d, 1));
-	cJSON_AddItemToObject(patch(st), "decisions", hist);
-	cJSON_AddNullToObject(patch(st), "decision");
-}
+	fb_state_decision d = *in;
+	const char *a = d.action;
 
-static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
-{
-	const char *a = fb_json_str(d, "action");
-
-	consume_decision(state, st, d);
-	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, fb_json_str(d, "user"),
-	         *fb_json_str(d, "note") ? ": " : "", fb_json_str(d, "note"));
+	fb_state_decision_push(s, &d);
+	memset(&s->decision, 0, sizeof(s->decision));
+	snprintf(st->detail, sizeof(st->detail), "%s by %s%s%s", a, d.user, *d.note ? ": " : "",
+	         d.note);
 	if (!strcmp(a, "approve")) {
-		cJSON_AddItemToObject(patch(st), "approved_by",
-		                      cJSON_CreateString(fb_json_str(d, "user")));
+		SET(s->approved_by, d.user);
 		go(st, "apply");
 	} else if (!strcmp(a, "reject")) {
-		cJSON_AddStringToObject(patch(st), "result", "rejected");
+		SET(s->result, "rejected");
 		go(st, "report");
 	} else { /* edit: the person's values become overrides for propose */
-		cJSON *ov = cJSON_Duplicate(fb_json_get(state, "overrides"), 1);
-		const cJSON *it;
-		if (!cJSON_IsObject(ov)) {
-			cJSON_Delete(ov);
-			ov = cJSON_CreateObject();
+		for (size_t i = 0; i < d.n_set; i++) {
+			fb_err rc = fb_state_override_set(s, d.set[i].key, d.set[i].value);
+			if (rc)
+				return rc;
 		}
-		cJSON_ArrayForEach(it, fb_json_get(d, "set"))
-		{
-			cJSON_DeleteItemFromObjectCaseSensitive(ov, it->string);
-			cJSON_AddItemToObject(ov, it->string, cJSON_Duplicate(it, 1));
-		}
-		cJSON_AddItemToObject(patch(st), "overrides", ov);
 		go(st, "propose");
 	}
 	return FB_OK;
@@ -249,85 +218,46 @@ static fb_err route_decision(const cJSON *state, const cJSON *d, fb_step *st)
 
 /* The interrupt: with no decision, pause, unless policy auto-applies
  * this warning-level category for this app. */
-static fb_err node_await(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_await(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const cJSON *d = fb_json_get(state, "decision");
-	const cJSON *cls = fb_json_get(state, "classification");
+	const fb_state_classification *c = &s->classification;
 
-	if (cJSON_IsObject(d))
-		return route_decision(state, d, st);
-	if (!strcmp(fb_json_str(cls, "severity"), "warning") &&
-	    fb_config_auto_apply(env->cfg, fb_json_str(cls, "category"),
-	                         fb_json_str(state, "app"))) {
-		cJSON *auto_d = cJSON_CreateObject();
-		cJSON_AddStringToObject(auto_d, "action", "approve");
-		cJSON_AddStringToObject(auto_d, "user", "policy.auto_apply");
-		cJSON_AddStringToObject(auto_d, "note", "");
-		fb_err rc = route_decision(state, auto_d, st);
-		cJSON_Delete(auto_d);
-		return rc;
+	if (s->decision.present)
+		return route_decision(s, &s->decision, st);
+	if (!strcmp(c->severity, "warning") &&
+	    fb_config_auto_apply(env->cfg, c->category, s->app)) {
+		fb_state_decision auto_d = {
+		    .present = 1, .action = "approve", .user = "policy.auto_apply"};
+		return route_decision(s, &auto_d, st);
 	}
 	snprintf(st->detail, sizeof(st->detail), "waiting for approve, reject or edit");
 	go(st, "pause");
 	return FB_OK;
 }
 
-static void commit_text(const fb_action_ops *a, const cJSON *state, char *subject, size_t ssz,
-                        fb_buf *body)
+static void commit_text(const fb_action_ops *a, const cJSON *prop, const fb_state *s, char *subject,
+                        size_t ssz, fb_buf *body)
 {
-	const cJSON *prop = fb_json_get(state, "proposal"), *e;
-	const cJSON *cls = fb_json_get(state, "classification");
-	const cJSON *last =
-	    cJSON_GetArrayItem(fb_json_get(state, "decisions"),
-	                       cJSON_GetArraySize(fb_json_get(state, "decisions")) - 1);
+	const fb_state_proposal *p = &s->proposal;
+	const fb_state_decision *last = fb_state_last_decision(s);
 	char line[512];
 
 	a->describe(prop, line, sizeof(line));
 	snprintf(subject, ssz, "firebreak: %s", line);
-	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s",
-	              fb_json_str(fb_json_get(state, "analysis"), "root_cause"),
-	              fb_json_str(cls, "evidence"), a->name,
-	              *fb_json_str(prop, "file") ? fb_json_str(prop, "file") : "the repository");
-	cJSON_ArrayForEach(e, fb_json_get(prop, "edits"))
-	{
-		fb_buf_printf(body, "\n  %s: %s -> %s", fb_json_str(e, "path"),
-		              *fb_json_str(e, "old") ? fb_json_str(e, "old") : "(unset)",
-		              fb_json_str(e, "new"));
-	}
-	if (last && *fb_json_str(last, "note"))
-		fb_buf_printf(body, "\nNote: %s", fb_json_str(last, "note"));
+	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s", s->analysis.root_cause,
+	              s->classification.evidence, a->name, *p->file ? p->file : "the repository");
+	for (size_t i = 0; i < p->n_edits; i++)
+		fb_buf_printf(body, "\n  %s: %s -> %s", p->edits[i].path,
+		              *p->edits[i].old_value ? p->edits[i].old_value : "(unset)",
+		              p->edits[i].new_value);
+	if (last && *last->note)
+		fb_buf_printf(body, "\nNote: %s", last->note);
 }
 
-/* apply: the proposal's action carries it out (idempotently). */
-static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *st)
+/* What the action's apply says, in the state and the step. */
+static fb_err applied(const fb_graph_env *env, fb_state *s, fb_step *st, fb_err rc,
+                      const fb_action_result *res)
 {
-	const cJSON *prop = fb_json_get(state, "proposal");
-	const fb_action_ops *a = fb_action_find(fb_json_str(prop, "action"));
-	action_args args;
-	fb_action_result res;
-	char subject[512];
-	fb_buf body;
-	fb_err rc;
-
-	if (!a)
-		return fb_error_set(FB_EINVAL, "the proposal's action \"%s\" is not known",
-		                    fb_json_str(prop, "action"));
-	if (a->needs_repo && !env->gitops)
-		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
-	action_input(env, state, &args);
-	fb_buf_init(&body, 16 * 1024);
-	commit_text(a, state, subject, sizeof(subject), &body);
-	fb_commit_info info = {
-	    .incident_id = args.in.incident_id,
-	    .subject = subject,
-	    .body = fb_buf_str(&body),
-	    .category = args.in.category,
-	    .approved_by = fb_json_str(state, "approved_by"),
-	    .slack_thread = fb_json_str(state, "slack_thread"),
-	    .step = args.in.step,
-	};
-	rc = a->apply(&args.in, prop, &info, &res);
-	fb_buf_free(&body);
 	if (rc == FB_ECONFLICT) { /* the file moved on: propose against the new tip */
 		snprintf(st->detail, sizeof(st->detail), "%s", fb_error_last());
 		snprintf(st->outcome, sizeof(st->outcome), "conflict");
@@ -337,109 +267,147 @@ static fb_err node_apply(const fb_graph_env *env, const cJSON *state, fb_step *s
 	if (rc == FB_ESTATE) { /* a person must clean the tree; wait again */
 		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
 		snprintf(st->outcome, sizeof(st->outcome), "refused");
-		cJSON_AddStringToObject(patch(st), "apply_error", fb_error_last());
+		SET(s->apply_error, fb_error_last());
 		go(st, "pause");
 		return FB_OK;
 	}
 	if (rc)
 		return rc;
-	snprintf(st->detail, sizeof(st->detail), "%s", res.detail);
-	if (!res.commit[0]) { /* nothing to commit: a person acts */
-		cJSON_AddStringToObject(patch(st), "result", "manual");
+	snprintf(st->detail, sizeof(st->detail), "%s", res->detail);
+	if (!res->commit[0]) { /* nothing to commit: a person acts */
+		SET(s->result, "manual");
 		go(st, "report");
 		return FB_OK;
 	}
-	cJSON *ap = cJSON_AddObjectToObject(patch(st), "apply");
-	cJSON_AddStringToObject(ap, "commit", res.commit);
-	cJSON_AddBoolToObject(ap, "pushed", res.pushed);
-	cJSON_AddStringToObject(ap, "branch", env->cfg->gitops.branch);
-	cJSON_AddNumberToObject(ap, "at", (double)fb_now_ms());
-	cJSON_AddNullToObject(patch(st), "apply_error");
+	s->apply = (fb_state_apply){.present = 1, .pushed = res->pushed, .at = fb_now_ms()};
+	SET(s->apply.commit, res->commit);
+	SET(s->apply.branch, env->cfg->gitops.branch);
+	s->apply_error[0] = '\0';
 	snprintf(st->outcome, sizeof(st->outcome), "committed");
 	go(st, "verify");
 	return FB_OK;
 }
 
+/* apply: the proposal's action carries it out (idempotently). */
+static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
+{
+	const fb_action_ops *a = fb_action_find(s->proposal.action);
+	fb_action_result res = {0};
+	char subject[1024];
+	action_args args;
+	cJSON *all, *prop;
+	fb_buf body;
+	fb_err rc;
+
+	if (!a)
+		return fb_error_set(FB_EINVAL, "the proposal's action \"%s\" is not known",
+		                    s->proposal.action);
+	if (a->needs_repo && !env->gitops)
+		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
+	/* the action reads its own proposal in the form it wrote it */
+	if (!(all = fb_state_to_cjson(s)))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	prop = cJSON_GetObjectItemCaseSensitive(all, "proposal");
+	action_input(env, s, &args);
+	fb_buf_init(&body, 16 * 1024);
+	commit_text(a, prop, s, subject, sizeof(subject), &body);
+	fb_commit_info info = {
+	    .incident_id = s->id,
+	    .subject = subject,
+	    .body = fb_buf_str(&body),
+	    .category = s->classification.category,
+	    .approved_by = s->approved_by,
+	    .slack_thread = s->slack_thread,
+	    .step = args.in.step,
+	};
+	rc = a->apply(&args.in, prop, &info, &res);
+	fb_buf_free(&body);
+	cJSON_Delete(all);
+	return applied(env, s, st, rc, &res);
+}
+
+/* A check that failed (or never recovered): one more step for an OOM,
+ * once; otherwise the incident failed. */
+static void verify_failed(fb_state *s, fb_step *st)
+{
+	if (!s->verify_retried && !strcmp(s->classification.category, "oom")) {
+		s->verify_retried = 1; /* one more step, once */
+		memset(&s->apply, 0, sizeof(s->apply));
+		go(st, "propose");
+	} else {
+		SET(s->result, "failed");
+		go(st, "report");
+	}
+}
+
 /*
- * verify: every configured check (check.h: the app's pods, its Argo CD
- * Application, its signature in Loki) looks at the typed target.  ok
+ * verify: the app's pods and its Argo CD Application after the fix.  ok
  * ends it; pending looks again after engine.verify_delay, at most
  * engine.verify_max_checks times (a durable timer: the job's run_at);
  * failed proposes the next step once (for an OOM, a further raise up to
  * the cap), and otherwise reports.
  */
-static fb_err node_verify(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_verify(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const cJSON *prev = fb_json_get(state, "verify");
-	const cJSON *done = fb_json_get(prev, "checks_done");
-	int checks = (cJSON_IsNumber(done) ? done->valueint : 0) + 1;
-	cJSON *v = NULL;
-	const char *r;
+	long checks = (s->verify.present ? s->verify.checks_done : 0) + 1;
+	fb_state_verify *v = &s->verify;
+	cJSON *res = NULL;
+	fb_err rc;
 
 	if (!env->verifier) {
-		v = cJSON_AddObjectToObject(patch(st), "verify");
-		cJSON_AddStringToObject(v, "result", "skipped");
-		cJSON_AddStringToObject(v, "reason", "no verifier configured");
+		*v = (fb_state_verify){
+		    .present = 1, .result = "skipped", .reason = "no verifier configured"};
 		snprintf(st->detail, sizeof(st->detail), "skipped: no verifier configured");
 		snprintf(st->outcome, sizeof(st->outcome), "skipped");
 		go(st, "report");
 		return FB_OK;
 	}
-	const cJSON *cls = fb_json_get(state, "classification"), *ap = fb_json_get(state, "apply");
-	const cJSON *at = fb_json_get(ap, "at");
 	fb_verify_target target = {
-	    .app = fb_json_str(state, "app"),
-	    .ns = fb_json_str(state, "namespace"),
-	    .category = fb_json_str(cls, "category"),
-	    .signature = fb_json_str(cls, "signature"),
-	    .commit = fb_json_str(ap, "commit"),
-	    .applied_at_ms = cJSON_IsNumber(at) ? (int64_t)at->valuedouble : 0,
+	    .app = s->app,
+	    .ns = s->ns,
+	    .category = s->classification.category,
+	    .signature = s->classification.signature,
+	    .commit = s->apply.commit,
+	    .applied_at_ms = s->apply.at,
 	};
-	fb_verify_check(env->verifier, &target, &v);
-	r = fb_json_str(v, "result");
-	cJSON_AddNumberToObject(v, "checks_done", checks);
-	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %d)", r, fb_json_str(v, "reason"),
+	fb_verify_check(env->verifier, &target, &res);
+	rc = fb_state_set_verify(s, res);
+	cJSON_Delete(res);
+	if (rc)
+		return rc;
+	v->checks_done = checks;
+	snprintf(st->detail, sizeof(st->detail), "%s: %s (check %ld)", v->result, v->reason,
 	         checks);
-	snprintf(st->outcome, sizeof(st->outcome), "%s", r); /* ok, pending, failed */
-	if (!strcmp(r, "pending") && checks < env->cfg->engine.verify_max_checks) {
+	snprintf(st->outcome, sizeof(st->outcome), "%s", v->result); /* ok, pending, failed */
+	if (!strcmp(v->result, "pending") && checks < env->cfg->engine.verify_max_checks) {
 		st->delay_ms = env->cfg->engine.verify_delay * 1000LL;
 		go(st, "verify");
-	} else if (!strcmp(r, "pending") || !strcmp(r, "failed")) {
-		if (!strcmp(r, "pending")) {
-			cJSON_ReplaceItemInObject(v, "result", cJSON_CreateString("failed"));
-			cJSON_ReplaceItemInObject(
-			    v, "reason", cJSON_CreateString("not recovered after every check"));
+	} else if (!strcmp(v->result, "pending") || !strcmp(v->result, "failed")) {
+		if (!strcmp(v->result, "pending")) {
+			SET(v->result, "failed");
+			SET(v->reason, "not recovered after every check");
 		}
-		if (!cJSON_IsTrue(fb_json_get(state, "verify_retried")) &&
-		    !strcmp(fb_json_str(fb_json_get(state, "classification"), "category"), "oom")) {
-			cJSON_AddTrueToObject(patch(st),
-			                      "verify_retried"); /* one more step, once */
-			cJSON_AddNullToObject(patch(st), "apply");
-			go(st, "propose");
-		} else {
-			cJSON_AddStringToObject(patch(st), "result", "failed");
-			go(st, "report");
-		}
+		verify_failed(s, st);
 	} else {
 		go(st, "report");
 	}
-	cJSON_AddItemToObject(patch(st), "verify", v);
 	return FB_OK;
 }
 
-static fb_err node_report(const fb_graph_env *env, const cJSON *state, fb_step *st)
+static fb_err node_report(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
-	const char *result = fb_json_str(state, "result");
+	const char *result = s->result;
 	(void)env;
 
-	if (*fb_json_str(state, "error"))
+	if (*s->error)
 		result = "failed";
-	else if (!*result && cJSON_IsObject(fb_json_get(state, "apply")))
+	else if (!*result && s->apply.present)
 		result = "resolved";
 	else if (!*result)
 		result = "manual";
-	cJSON_AddStringToObject(patch(st), "result", result);
-	snprintf(st->detail, sizeof(st->detail), "%s", result);
+	if (result != s->result)
+		SET(s->result, result);
+	snprintf(st->detail, sizeof(st->detail), "%s", s->result);
 	go(st, "end");
 	return FB_OK;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "firebreak/json.h"
 #include "firebreak/report.h"
 
 static void when(int64_t ms, char *out, size_t outsz)
@@ -18,89 +17,79 @@ static void when(int64_t ms, char *out, size_t outsz)
 	strftime(out, outsz, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-void fb_report_classification(FILE *f, const cJSON *cls)
+void fb_report_classification(FILE *f, const fb_state_classification *cls)
 {
-	const cJSON *apps = fb_json_get(cls, "apps"), *a, *facts = fb_json_get(cls, "facts"), *it;
-	const cJSON *ns = fb_json_get(cls, "namespace");
-
-	fprintf(f, "Category:    %s (%s, rule %s, confidence %.2f)\n", fb_json_str(cls, "category"),
-	        fb_json_str(cls, "severity"),
-	        *fb_json_str(cls, "rule") ? fb_json_str(cls, "rule") : "-",
-	        cJSON_GetNumberValue(fb_json_get(cls, "confidence")));
+	fprintf(f, "Category:    %s (%s, rule %s, confidence %.2f)\n", cls->category, cls->severity,
+	        *cls->rule ? cls->rule : "-", cls->confidence);
 	fprintf(f, "Apps:        ");
-	if (cJSON_GetArraySize(apps) == 0)
+	if (cls->n_apps == 0)
 		fprintf(f, "-");
-	cJSON_ArrayForEach(a, apps)
-	{
-		fprintf(f, "%s%s", a == apps->child ? "" : ", ", a->valuestring);
-	}
-	fprintf(f, "\nNamespace:   %s\n", cJSON_IsString(ns) ? ns->valuestring : "-");
-	if (*fb_json_str(cls, "evidence"))
-		fprintf(f, "Evidence:    %s\n", fb_json_str(cls, "evidence"));
-	if (cJSON_GetArraySize(facts) > 0) {
+	for (size_t i = 0; i < cls->n_apps; i++)
+		fprintf(f, "%s%s", i ? ", " : "", cls->apps[i]);
+	fprintf(f, "\nNamespace:   %s\n", *cls->ns ? cls->ns : "-");
+	if (*cls->evidence)
+		fprintf(f, "Evidence:    %s\n", cls->evidence);
+	if (cls->n_facts > 0) {
 		fprintf(f, "Facts:      ");
-		cJSON_ArrayForEach(it, facts) fprintf(f, " %s=%s", it->string, it->valuestring);
+		for (size_t i = 0; i < cls->n_facts; i++)
+			fprintf(f, " %s=%s", cls->facts[i].key, cls->facts[i].value);
 		fprintf(f, "\n");
 	}
 }
 
-static void report_proposal(FILE *f, const cJSON *prop)
+static void report_proposal(FILE *f, const fb_state_proposal *prop)
 {
-	const cJSON *e;
-	if (!prop)
+	if (!prop->present)
 		return;
-	fprintf(f, "\nProposed fix: %s\n", fb_json_str(prop, "summary"));
-	fprintf(f, "  action:     %s\n", fb_json_str(prop, "action"));
-	if (*fb_json_str(prop, "reason"))
-		fprintf(f, "  why manual: %s\n", fb_json_str(prop, "reason"));
-	if (*fb_json_str(prop, "file"))
-		fprintf(f, "  file:       %s (found by %s)\n", fb_json_str(prop, "file"),
-		        fb_json_str(prop, "found_by"));
-	cJSON_ArrayForEach(e, fb_json_get(prop, "edits"))
-	    fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", fb_json_str(e, "path"),
-	            *fb_json_str(e, "old") ? fb_json_str(e, "old") : "(unset)",
-	            fb_json_str(e, "new"), (int)cJSON_GetNumberValue(fb_json_get(e, "line")));
-	if (*fb_json_str(prop, "diff"))
-		fprintf(f, "\n%s", fb_json_str(prop, "diff"));
+	fprintf(f, "\nProposed fix: %s\n", prop->summary);
+	fprintf(f, "  action:     %s\n", prop->action);
+	if (*prop->reason)
+		fprintf(f, "  why manual: %s\n", prop->reason);
+	if (*prop->file)
+		fprintf(f, "  file:       %s (found by %s)\n", prop->file, prop->found_by);
+	for (size_t i = 0; i < prop->n_edits; i++) {
+		const fb_state_edit *e = &prop->edits[i];
+		fprintf(f, "  edit:       %s: %s -> %s (line %d)\n", e->path,
+		        *e->old_value ? e->old_value : "(unset)", e->new_value, (int)e->line);
+	}
+	if (prop->diff && *prop->diff)
+		fprintf(f, "\n%s", prop->diff);
 }
 
-void fb_report_incident(FILE *f, const fb_incident_row *row, const cJSON *state)
+void fb_report_incident(FILE *f, const fb_incident_row *row, const fb_state *state)
 {
-	const cJSON *an = fb_json_get(state, "analysis"), *a;
-	int i = 1;
+	const fb_state_analysis *an = &state->analysis;
 
 	fprintf(f, "Incident:    %s\n", row->id);
-	if (fb_json_get(state, "classification"))
-		fb_report_classification(f, fb_json_get(state, "classification"));
-	if (*fb_json_str(state, "app"))
-		fprintf(f, "App:         %s\n", fb_json_str(state, "app"));
-	if (an) {
-		fprintf(f, "\nRoot cause:  %s\n", fb_json_str(an, "root_cause"));
-		if (cJSON_GetArraySize(fb_json_get(an, "actions")) > 0)
+	if (state->classification.present)
+		fb_report_classification(f, &state->classification);
+	if (*state->app)
+		fprintf(f, "App:         %s\n", state->app);
+	if (an->present) {
+		fprintf(f, "\nRoot cause:  %s\n", an->root_cause);
+		if (an->n_actions > 0)
 			fprintf(f, "Suggested actions:\n");
-		cJSON_ArrayForEach(a, fb_json_get(an, "actions"))
-		    fprintf(f, "  %d. %s\n", i++, a->valuestring);
+		for (size_t i = 0; i < an->n_actions; i++)
+			fprintf(f, "  %zu. %s\n", i + 1, an->actions[i]);
 	}
-	report_proposal(f, fb_json_get(state, "proposal"));
+	report_proposal(f, &state->proposal);
 }
 
-void fb_report_result(FILE *f, const fb_incident_row *row, const cJSON *state)
+void fb_report_result(FILE *f, const fb_incident_row *row, const fb_state *state)
 {
-	const cJSON *ap = fb_json_get(state, "apply"), *v = fb_json_get(state, "verify");
+	const fb_state_apply *ap = &state->apply;
+	const fb_state_verify *v = &state->verify;
 
 	fprintf(f, "\nResult:      %s\n", row->status);
-	if (ap)
-		fprintf(f, "Commit:      %s on %s%s (approved by %s)\n", fb_json_str(ap, "commit"),
-		        fb_json_str(ap, "branch"),
-		        cJSON_IsTrue(fb_json_get(ap, "pushed")) ? ", pushed" : "",
-		        fb_json_str(state, "approved_by"));
-	if (v)
-		fprintf(f, "Verify:      %s%s%s\n", fb_json_str(v, "result"),
-		        *fb_json_str(v, "reason") ? " - " : "", fb_json_str(v, "reason"));
-	if (*fb_json_str(state, "apply_error"))
-		fprintf(f, "Apply:       %s\n", fb_json_str(state, "apply_error"));
-	if (*fb_json_str(state, "error"))
-		fprintf(f, "Error:       %s\n", fb_json_str(state, "error"));
+	if (ap->present)
+		fprintf(f, "Commit:      %s on %s%s (approved by %s)\n", ap->commit, ap->branch,
+		        ap->pushed ? ", pushed" : "", state->approved_by);
+	if (v->present)
+		fprintf(f, "Verify:      %s%s%s\n", v->result, *v->reason ? " - " : "", v->reason);
+	if (*state->apply_error)
+		fprintf(f, "Apply:       %s\n", state->apply_error);
+	if (*state->error)
+		fprintf(f, "Error:       %s\n", state->error);
 }
 
 void fb_report_timeline(FILE *f, const fb_timeline_entry *t, size_t n)
@@ -129,7 +118,7 @@ void fb_report_list(FILE *f, fb_incident_row *const *rows, size_t n)
 		fprintf(f, "(no incidents)\n");
 }
 
-cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state, const fb_timeline_entry *t,
+cJSON *fb_report_json(const fb_incident_row *row, const fb_state *state, const fb_timeline_entry *t,
                       size_t n)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -145,7 +134,7 @@ cJSON *fb_report_json(const fb_incident_row *row, const cJSON *state, const fb_t
 	cJSON_AddNumberToObject(o, "created_at", (double)row->created_at);
 	cJSON_AddNumberToObject(o, "updated_at", (double)row->updated_at);
 	if (state)
-		cJSON_AddItemToObject(o, "state", cJSON_Duplicate(state, 1));
+		cJSON_AddItemToObject(o, "state", fb_state_to_cjson(state));
 	if (t) {
 		cJSON *tl = cJSON_AddArrayToObject(o, "timeline");
 		for (size_t i = 0; i < n; i++) {

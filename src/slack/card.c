@@ -1,6 +1,6 @@
 /*
  * card.c - owns what the incident card and the other Slack messages say:
- * it reads an incident's state and turns it into template variables (the
+ * it reads an incident's typed state (state.h) and turns it into template variables (the
  * status lines, the diff cut to fit, who decided and when), then renders a
  * template from blocks/.  Pure functions of their inputs; the engine
  * thread calls them while it commits, so they do no I/O.
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firebreak/json.h"
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 
@@ -89,80 +88,76 @@ static void status_line(const fb_tmpl *t, fb_buf *b, const char *key, const cJSO
 	free(s);
 }
 
-static void decision_line(const fb_tmpl *t, fb_buf *b, const cJSON *state)
+static void decision_line(const fb_tmpl *t, fb_buf *b, const fb_state *state)
 {
-	const cJSON *hist = fb_json_get(state, "decisions");
-	const cJSON *last = cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1);
-	const char *a = fb_json_str(last, "action");
-	const cJSON *at = fb_json_get(last, "at");
+	const fb_state_decision *last = fb_state_last_decision(state);
 	char w[96];
 
-	if (!last || (strcmp(a, "approve") && strcmp(a, "reject")))
+	if (!last || (strcmp(last->action, "approve") && strcmp(last->action, "reject")))
 		return;
-	when(cJSON_IsNumber(at) ? at->valuedouble : 0, w, sizeof(w));
+	const char *a = last->action;
+	when((double)last->at, w, sizeof(w));
 	/* a mention and a date token: trusted mrkdwn (the _md suffix) */
 	cJSON *v = cJSON_CreateObject();
-	char *who = fb_card_who(fb_json_str(last, "user"));
+	char *who = fb_card_who(last->user);
 	put(v, "who_md", who);
 	put(v, "when_md", w);
 	free(who);
 	status_line(t, b, strcmp(a, "approve") ? "status_rejected" : "status_approved", v);
 	cJSON_Delete(v);
-	if (*fb_json_str(last, "note")) {
+	if (*last->note) {
 		fb_buf_addstr(b, " _");
-		fb_mrkdwn_escape(b, fb_json_str(last, "note"));
+		fb_mrkdwn_escape(b, last->note);
 		fb_buf_addstr(b, "_");
 	}
 }
 
-static void status(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state, cJSON *vars,
+static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state, cJSON *vars,
                    fb_buf *b)
 {
-	const cJSON *ap = fb_json_get(state, "apply"), *vf = fb_json_get(state, "verify");
-	const char *result = fb_json_str(state, "result");
+	const fb_state_apply *ap = &state->apply;
+	const fb_state_verify *vf = &state->verify;
+	const char *result = state->result;
 
 	decision_line(t, b, state);
-	if (cJSON_IsObject(ap)) {
+	if (ap->present) {
 		char hash[16];
-		snprintf(hash, sizeof(hash), "%.7s", fb_json_str(ap, "commit"));
+		snprintf(hash, sizeof(hash), "%.7s", ap->commit);
 		put(vars, "commit", hash);
-		put(vars, "branch", fb_json_str(ap, "branch"));
-		char *p = cJSON_IsTrue(fb_json_get(ap, "pushed"))
-		              ? fb_tmpl_format(t, "status_pushed", vars, 1)
-		              : strdup("");
+		put(vars, "branch", ap->branch);
+		char *p = ap->pushed ? fb_tmpl_format(t, "status_pushed", vars, 1) : strdup("");
 		put(vars, "pushed", p);
 		free(p);
 		status_line(t, b, "status_committed", vars);
 	}
-	if (cJSON_IsObject(vf)) {
+	if (vf->present) {
 		char res[400];
-		snprintf(res, sizeof(res), "%s%s%s", fb_json_str(vf, "result"),
-		         *fb_json_str(vf, "reason") ? ": " : "", fb_json_str(vf, "reason"));
+		snprintf(res, sizeof(res), "%s%s%.370s", vf->result, *vf->reason ? ": " : "",
+		         vf->reason);
 		put(vars, "result", res);
 		status_line(t, b, "status_verify", vars);
 	}
-	const cJSON *rep = fb_json_get(state, "repeats"), *seen = fb_json_get(state, "last_seen");
-	if (cJSON_IsNumber(rep) && rep->valueint > 0) {
-		char count[16], w[96];
+	if (state->repeats > 0) {
+		char count[24], w[96];
 		cJSON *rv = cJSON_CreateObject();
-		snprintf(count, sizeof(count), "%d", rep->valueint);
-		when(cJSON_IsNumber(seen) ? seen->valuedouble : 0, w, sizeof(w));
+		snprintf(count, sizeof(count), "%ld", state->repeats);
+		when((double)state->last_seen, w, sizeof(w));
 		put(rv, "count", count);
 		put(rv, "when_md", w);
 		status_line(t, b, "status_repeats", rv);
 		cJSON_Delete(rv);
 	}
-	if (!strcmp(fb_json_str(fb_json_get(state, "alert"), "status"), "resolved"))
+	if (!strcmp(state->alert.status, "resolved"))
 		status_line(t, b, "status_alert_resolved", vars);
-	if (*fb_json_str(state, "apply_error")) {
-		put(vars, "error", fb_json_str(state, "apply_error"));
+	if (*state->apply_error) {
+		put(vars, "error", state->apply_error);
 		status_line(t, b, "status_apply_error", vars);
 	}
 	if (!strcmp(row->status, "waiting")) {
 		status_line(t, b, "status_waiting", vars);
 	} else if (!strcmp(row->node, "end")) {
-		put(vars, "reason", fb_json_str(fb_json_get(state, "proposal"), "reason"));
-		put(vars, "error", fb_json_str(state, "error"));
+		put(vars, "reason", state->proposal.reason);
+		put(vars, "error", state->error);
 		if (!strcmp(result, "resolved"))
 			status_line(t, b, "status_resolved", vars);
 		else if (!strcmp(result, "manual"))
@@ -197,9 +192,9 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static void diff_vars(const fb_tmpl *t, const cJSON *prop, cJSON *vars, int *diff_cut)
+static void diff_vars(const fb_tmpl *t, const fb_state_proposal *prop, cJSON *vars, int *diff_cut)
 {
-	const char *diff = fb_json_str(prop, "diff");
+	const char *diff = prop->diff ? prop->diff : "";
 	size_t cut = cut_lines(diff, FB_CARD_DIFF_MAX);
 	char *s = strndup(diff, cut);
 
@@ -216,12 +211,11 @@ static void diff_vars(const fb_tmpl *t, const cJSON *prop, cJSON *vars, int *dif
 	}
 }
 
-fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSON *state,
+fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
                         cJSON **out, int *diff_cut)
 {
 	cJSON *vars = cJSON_CreateObject();
-	const cJSON *prop = fb_json_get(state, "proposal");
-	const cJSON *cls = fb_json_get(state, "classification");
+	const fb_state_proposal *prop = &state->proposal;
 	char title[300], value[128], version[24];
 	fb_buf st;
 	fb_err rc;
@@ -242,19 +236,15 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 	put(vars, "severity", *row->severity ? row->severity : "-");
 	put(vars, "app", *row->app ? row->app : "-");
 	put(vars, "namespace", *row->ns ? row->ns : "-");
-	put_clipped(vars, "evidence", fb_json_str(cls, "evidence"), EVIDENCE_MAX);
-	put_clipped(vars, "root_cause", fb_json_str(fb_json_get(state, "analysis"), "root_cause"),
-	            ROOT_CAUSE_MAX);
-	put(vars, "action",
-	    *fb_json_str(prop, "summary") ? fb_json_str(prop, "summary")
-	                                  : fb_json_str(prop, "reason"));
-	put(vars, "file", fb_json_str(prop, "file"));
+	put_clipped(vars, "evidence", state->classification.evidence, EVIDENCE_MAX);
+	put_clipped(vars, "root_cause", state->analysis.root_cause, ROOT_CAUSE_MAX);
+	put(vars, "action", *prop->summary ? prop->summary : prop->reason);
+	put(vars, "file", prop->file);
 	diff_vars(t, prop, vars, diff_cut);
 	put(vars, "button_value", value);
-	if (!strcmp(row->status, "waiting") && strcmp(fb_json_str(prop, "action"), "manual")) {
+	if (!strcmp(row->status, "waiting") && strcmp(prop->action, "manual")) {
 		put(vars, "buttons", "1");
-		put(vars, "editable",
-		    cJSON_GetArraySize(fb_json_get(prop, "edits")) > 0 ? "1" : "");
+		put(vars, "editable", prop->n_edits > 0 ? "1" : "");
 	}
 	fb_buf_init(&st, 8192);
 	status(t, row, state, vars, &st);
@@ -267,10 +257,10 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const cJSO
 	return rc;
 }
 
-fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
+fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out)
 {
-	const cJSON *prop = fb_json_get(state, "proposal");
-	const char *diff = fb_json_str(prop, "diff");
+	const fb_state_proposal *prop = &state->proposal;
+	const char *diff = prop->diff ? prop->diff : "";
 	cJSON *arr = cJSON_CreateArray();
 	size_t total = 0;
 
@@ -282,8 +272,8 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 		char *s = strndup(diff + off, cut);
 		cJSON *vars = cJSON_CreateObject(), *msg = NULL;
 		snprintf(part, sizeof(part), "%zu/%zu", i + 1, total);
-		put(vars, "id", fb_json_str(state, "id"));
-		put(vars, "file", fb_json_str(prop, "file"));
+		put(vars, "id", state->id);
+		put(vars, "file", prop->file);
 		put(vars, "part", part);
 		put(vars, "diff", s ? s : "");
 		free(s);
@@ -296,21 +286,22 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const cJSON *state, cJSON **out)
 	return FB_OK;
 }
 
-fb_err fb_card_decision_line(const fb_tmpl *t, const cJSON *decision, cJSON **out)
+fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision, cJSON **out)
 {
 	cJSON *v = cJSON_CreateObject(), *msg = NULL;
-	char *who = fb_card_who(fb_json_str(decision, "user"));
-	const char *note = fb_json_str(decision, "note");
+	char *who = fb_card_who(decision ? decision->user : "");
+	const char *note = decision ? decision->note : "";
+	const char *action = decision ? decision->action : "";
 	fb_err rc;
 
 	put(v, "who_md", who);
-	put(v, "action", fb_json_str(decision, "action"));
+	put(v, "action", action);
 	put(v, "note", note);
 	put(v, "sep", *note ? ": " : "");
 	char *line = fb_tmpl_format(t, "thread_decision", v, 1);
 	put(v, "icon", ":ballot_box_with_check:");
 	put(v, "line_md", line);
-	put(v, "line", fb_json_str(decision, "action"));
+	put(v, "line", action);
 	free(line);
 	free(who);
 	rc = fb_tmpl_render(t, "thread", v, &msg);
@@ -416,16 +407,23 @@ fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON
 	return rc;
 }
 
-fb_err fb_card_modal_edit(const fb_tmpl *t, const cJSON *state, const char *meta, cJSON **out)
+fb_err fb_card_modal_edit(const fb_tmpl *t, const fb_state *state, const char *meta, cJSON **out)
 {
-	const cJSON *prop = fb_json_get(state, "proposal");
-	cJSON *vars = cJSON_CreateObject();
+	const fb_state_proposal *prop = &state->proposal;
+	cJSON *vars = cJSON_CreateObject(), *edits;
 	fb_err rc;
 
 	put(vars, "meta", meta);
-	put(vars, "file", *fb_json_str(prop, "file") ? fb_json_str(prop, "file") : "-");
+	put(vars, "file", *prop->file ? prop->file : "-");
 	/* edits in the order of the diff: the memory limit first for an OOM */
-	cJSON_AddItemToObject(vars, "edits", cJSON_Duplicate(fb_json_get(prop, "edits"), 1));
+	edits = cJSON_AddArrayToObject(vars, "edits");
+	for (size_t i = 0; i < prop->n_edits; i++) {
+		cJSON *e = cJSON_CreateObject();
+		put(e, "path", prop->edits[i].path);
+		put(e, "old", prop->edits[i].old_value);
+		put(e, "new", prop->edits[i].new_value);
+		cJSON_AddItemToArray(edits, e);
+	}
 	rc = fb_tmpl_render(t, "modal_edit", vars, out);
 	cJSON_Delete(vars);
 	return rc;

@@ -79,20 +79,19 @@ static fb_err open_view(fb_dispatch *d, const char *trigger, cJSON *view, const 
 	return out_put(d, "", "views.open", "", body);
 }
 
-static const char *card_channel(fb_dispatch *d, const cJSON *state)
+static const char *card_channel(fb_dispatch *d, const fb_state *state)
 {
-	const char *c = fb_json_str(state, "slack_channel");
 	(void)d;
-	return c;
+	return state->slack_channel;
 }
 
-fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
-                           const char *node, const char *detail)
+fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
+                           const fb_state *state, const char *node, const char *detail)
 {
 	fb_dispatch *d = ctx;
 	const char *channel = card_channel(d, state);
 	cJSON *card = NULL;
-	int cut = 0, after_edit = cJSON_GetArraySize(fb_json_get(state, "decisions")) > 0;
+	int cut = 0, after_edit = state->n_decisions > 0;
 	fb_err rc;
 
 	(void)st;
@@ -100,7 +99,7 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 		return FB_OK;
 	/* no card before classify has said whether this repeats another
 	 * incident; a repeat's card is the other one's */
-	if (!strcmp(node, "collect") || !strcmp(fb_json_str(state, "result"), "grouped"))
+	if (!strcmp(node, "collect") || !strcmp(state->result, "grouped"))
 		return FB_OK;
 	if ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
 		return rc;
@@ -112,10 +111,8 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row, 
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail) {
 		cJSON *line = NULL;
-		const cJSON *hist = fb_json_get(state, "decisions");
 		if (!strcmp(node, "await_decision"))
-			rc = fb_card_decision_line(
-			    d->tmpl, cJSON_GetArrayItem(hist, cJSON_GetArraySize(hist) - 1), &line);
+			rc = fb_card_decision_line(d->tmpl, fb_state_last_decision(state), &line);
 		else
 			rc = fb_card_thread(d->tmpl, node, detail, &line);
 		if (rc || (rc = out_put(d, row->id, "thread", channel, line)))
@@ -226,7 +223,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 {
 	fb_incident_row *row = NULL;
-	cJSON *state;
+	fb_state *state = NULL;
 	int cut;
 	fb_err rc;
 
@@ -234,8 +231,11 @@ static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 		fb_error_clear();
 		return reply_key(d, "not_found", vars1("id", id), reply);
 	}
-	state = cJSON_Parse(row->state);
-	rc = fb_card_incident(d->tmpl, row, state ? state : cJSON_CreateObject(), reply, &cut);
+	if (fb_state_parse(row->state, &state) && (rc = fb_state_new(&state))) {
+		fb_incident_row_free(row);
+		return rc;
+	}
+	rc = fb_card_incident(d->tmpl, row, state, reply, &cut);
 	if (!rc) { /* a copy for one person: no buttons on it */
 		cJSON *blocks = cJSON_GetObjectItemCaseSensitive(*reply, "blocks"), *b, *next;
 		for (b = blocks ? blocks->child : NULL; b; b = next) {
@@ -245,7 +245,7 @@ static fb_err slash_show(fb_dispatch *d, const char *id, cJSON **reply)
 		}
 		cJSON_AddStringToObject(*reply, "response_type", "ephemeral");
 	}
-	cJSON_Delete(state);
+	fb_state_free(state);
 	fb_incident_row_free(row);
 	return rc;
 }
@@ -432,11 +432,11 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 		rc = fb_card_modal_reject(d->tmpl, id, meta, &view);
 	} else {
 		fb_incident_row *row = NULL;
-		cJSON *state = NULL;
+		fb_state *state = NULL;
 		if (!(rc = fb_store_incident_get(d->env->store, id, &row)) &&
-		    (state = cJSON_Parse(row->state)))
+		    !(rc = fb_state_parse(row->state, &state)))
 			rc = fb_card_modal_edit(d->tmpl, state, meta, &view);
-		cJSON_Delete(state);
+		fb_state_free(state);
 		fb_incident_row_free(row);
 	}
 	return rc ? rc : open_view(d, fb_json_str(p, "trigger_id"), view, user, channel);

@@ -60,7 +60,7 @@ static void labels_fit_their_limits(void **s)
 	}
 }
 
-static cJSON *oom_state(const char *evidence, const char *diff)
+static cJSON *oom_json(const char *evidence, const char *diff)
 {
 	cJSON *st = cJSON_CreateObject();
 	cJSON *cls = cJSON_AddObjectToObject(st, "classification");
@@ -79,6 +79,18 @@ static cJSON *oom_state(const char *evidence, const char *diff)
 	cJSON_AddStringToObject(e, "old", "512Mi");
 	cJSON_AddStringToObject(e, "new", "1024Mi");
 	cJSON_AddItemToArray(edits, e);
+	return st;
+}
+
+/* The card reads the typed state: the same through its stored JSON. */
+static fb_state *oom_state(const char *evidence, const char *diff)
+{
+	cJSON *j = oom_json(evidence, diff);
+	char *text = cJSON_PrintUnformatted(j);
+	fb_state *st = NULL;
+	assert_int_equal(fb_state_parse(text, &st), FB_OK);
+	free(text);
+	cJSON_Delete(j);
 	return st;
 }
 
@@ -113,7 +125,7 @@ static void card_has_buttons_diff_and_escapes(void **s)
 {
 	fb_tmpl *t = NULL;
 	fb_incident_row row = waiting_row();
-	cJSON *st = oom_state("<script>&boom", "-  memory: 512Mi\n+  memory: 1024Mi\n");
+	fb_state *st = oom_state("<script>&boom", "-  memory: 512Mi\n+  memory: 1024Mi\n");
 	cJSON *card = NULL;
 	int cut = 1;
 	(void)s;
@@ -138,7 +150,7 @@ static void card_has_buttons_diff_and_escapes(void **s)
 	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
 	assert_null(block_of_type(card, "actions"));
 	cJSON_Delete(card);
-	cJSON_Delete(st);
+	fb_state_free(st);
 	fb_tmpl_free(t);
 }
 
@@ -153,7 +165,7 @@ static void long_diff_is_cut_and_posted_whole(void **s)
 	(void)s;
 	for (int i = 0; i < 400; i++)
 		p += sprintf(p, "+  key%03d: value-%03d\n", i, i);
-	cJSON *st = oom_state("OOMKilled", diff);
+	fb_state *st = oom_state("OOMKilled", diff);
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
 	assert_int_equal(cut, 1);
@@ -178,7 +190,7 @@ static void long_diff_is_cut_and_posted_whole(void **s)
 	assert_int_equal(total, strlen(diff));
 	cJSON_Delete(parts);
 	cJSON_Delete(card);
-	cJSON_Delete(st);
+	fb_state_free(st);
 	free(diff);
 	fb_tmpl_free(t);
 }
@@ -209,7 +221,8 @@ static void long_text_is_clipped_utf8_safe(void **s)
 static void modal_titles_fit_and_edit_lists_values(void **s)
 {
 	fb_tmpl *t = NULL;
-	cJSON *st = oom_state("x", "y"), *view = NULL;
+	fb_state *st = oom_state("x", "y");
+	cJSON *view = NULL;
 	(void)s;
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_card_modal_edit(t, st, "incident-x|1|C1", &view), FB_OK);
@@ -223,7 +236,7 @@ static void modal_titles_fit_and_edit_lists_values(void **s)
 	assert_non_null(strstr(json, "\"private_metadata\":\"incident-x|1|C1\""));
 	free(json);
 	cJSON_Delete(view);
-	cJSON_Delete(st);
+	fb_state_free(st);
 	fb_tmpl_free(t);
 }
 

@@ -293,7 +293,7 @@ static void logfile_poller_hands_lines_and_cursor(void **s)
 static char steps[8][32], step_detail[8][128];
 static int n_steps;
 
-static fb_err on_step(void *ctx, fb_store *st, const fb_incident_row *row, const cJSON *state,
+static fb_err on_step(void *ctx, fb_store *st, const fb_incident_row *row, const fb_state *state,
                       const char *node, const char *detail)
 {
 	(void)ctx, (void)st, (void)row, (void)state;

@@ -1,0 +1,211 @@
+/*
+ * state.h - the incident state, typed.  One struct holds everything the
+ * graph knows about an incident (what the source said, the
+ * classification, the analysis, the proposal, the decisions, what was
+ * applied and verified, how it ended); state.c alone knows the JSON keys
+ * it is stored under (incidents.state, checkpoints) and printed as (the
+ * HTTP API, `incidents show --json`).
+ *
+ * Strings have a fixed bound where one is natural and are cut there at a
+ * character boundary; the excerpt, the diff and a change's new content
+ * live on the heap (they can be large) and belong to the state.  Arrays
+ * have a count and a maximum.  A sub-object exists in the JSON when its
+ * `present` is set; a top-level string or number exists when it is not
+ * empty or zero (the readers never told the two apart).
+ */
+#ifndef FIREBREAK_STATE_H
+#define FIREBREAK_STATE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "firebreak/error.h"
+
+#define FB_STATE_APPS_MAX 8
+#define FB_STATE_FACTS_MAX 32
+#define FB_STATE_ACTIONS_MAX 8
+#define FB_STATE_EDITS_MAX 16
+#define FB_STATE_CHANGES_MAX 16
+#define FB_STATE_CHECKS_MAX 16
+#define FB_STATE_SETS_MAX 8
+#define FB_STATE_DECISIONS_MAX 8 /* the oldest are dropped beyond this */
+
+/* A name and its value: a fact, an override, an edited value. */
+typedef struct {
+	char key[256];
+	char value[256];
+} fb_state_pair;
+
+typedef struct {
+	int present;
+	char category[32];
+	char severity[16];
+	char rule[64];
+	double confidence;
+	char signature[256];
+	char evidence[512];
+	char ns[128]; /* "" is JSON null: not known */
+	char apps[FB_STATE_APPS_MAX][128];
+	size_t n_apps;
+	fb_state_pair facts[FB_STATE_FACTS_MAX];
+	size_t n_facts;
+} fb_state_classification;
+
+typedef struct {
+	int present;
+	char root_cause[4104]; /* analyze.c builds at most 4096 bytes */
+	char actions[FB_STATE_ACTIONS_MAX][512];
+	size_t n_actions;
+	int disk;
+} fb_state_analysis;
+
+typedef struct {
+	char path[256];
+	char old_value[256]; /* "" when unset */
+	char new_value[256];
+	long line; /* 0 when not known */
+} fb_state_edit;
+
+typedef struct {
+	char path[512];
+	char base_blob[41]; /* "" for a new file */
+	char *content;      /* owned; NULL deletes the file */
+} fb_state_change;
+
+typedef struct {
+	int present;
+	char action[32]; /* values_patch, git_revert, manual */
+	char kind[32];   /* the action's own variant: memory_raise, image_rollback, ... */
+	char summary[768];
+	char file[512];
+	char found_by[600];
+	char reason[600]; /* why a person must act (manual) */
+	char *diff;       /* owned; NULL when there is none */
+	int capped;       /* -1: not said; 0 or 1 */
+	char revert_commit[41];
+	char revert_subject[256];
+	fb_state_edit edits[FB_STATE_EDITS_MAX];
+	size_t n_edits;
+	fb_state_change changes[FB_STATE_CHANGES_MAX];
+	size_t n_changes;
+	char suggestions[FB_STATE_ACTIONS_MAX][512]; /* manual: what a person may try */
+	size_t n_suggestions;
+} fb_state_proposal;
+
+typedef struct {
+	int present;
+	char action[16]; /* approve, reject, edit */
+	char user[128];
+	char note[4096];                      /* Slack allows 1,000 characters */
+	char via[16];                         /* cli, slack, api; "" for policy */
+	int64_t at;                           /* ms; 0 when not stamped */
+	fb_state_pair set[FB_STATE_SETS_MAX]; /* edit: path = value */
+	size_t n_set;
+} fb_state_decision;
+
+typedef struct {
+	int present;
+	char commit[41];
+	int pushed;
+	char branch[128];
+	int64_t at; /* ms */
+} fb_state_apply;
+
+typedef struct {
+	char name[32];
+	char result[16];
+	char detail[512];
+} fb_state_check;
+
+typedef struct {
+	int present;
+	char result[16]; /* ok, pending, failed, skipped */
+	char reason[512];
+	long checks_done;
+	fb_state_check checks[FB_STATE_CHECKS_MAX];
+	size_t n_checks;
+} fb_state_verify;
+
+typedef struct {
+	int present;
+	char status[16]; /* resolved */
+	char ends_at[64];
+	int64_t at;
+} fb_state_alert;
+
+typedef struct fb_state {
+	char id[64];
+	char source[32];
+	char triggered_by[128];
+	char *excerpt; /* owned, masked; never NULL after parse */
+	int truncated;
+	long excerpt_lines;
+	char app_hint[128];
+	char app[128];
+	char ns[128]; /* JSON "namespace" */
+	char fingerprint[80];
+	char slack_channel[64];
+	char slack_thread[256]; /* a permalink or channel/ts of the card's thread */
+	fb_state_classification classification;
+	fb_state_analysis analysis;
+	fb_state_proposal proposal;
+	fb_state_pair overrides[FB_STATE_SETS_MAX];
+	size_t n_overrides;
+	fb_state_decision decision; /* waiting to be acted on */
+	fb_state_decision decisions[FB_STATE_DECISIONS_MAX];
+	size_t n_decisions;
+	char approved_by[128];
+	fb_state_apply apply;
+	char apply_error[1024];
+	fb_state_verify verify;
+	int verify_retried;
+	char result[16]; /* resolved, rejected, manual, recorded, failed, grouped */
+	char error[1200];
+	char grouped_into[64];
+	long repeats;
+	int64_t last_seen;       /* ms */
+	int64_t repeat_noted_at; /* ms */
+	fb_state_alert alert;
+	cJSON *extra; /* top-level keys this version does not know, kept as read */
+} fb_state;
+
+/* An empty state (excerpt ""). */
+fb_err fb_state_new(fb_state **out);
+/* FB_EDB when json is not a JSON object. */
+fb_err fb_state_parse(const char *json, fb_state **out);
+/* The stored form: the same keys as ever. */
+fb_err fb_state_to_json(const fb_state *st, char **out);
+/* The same as a cJSON object (NULL when out of memory). */
+cJSON *fb_state_to_cjson(const fb_state *st);
+void fb_state_free(fb_state *st);
+
+/* Replaces the excerpt with a copy of text. */
+fb_err fb_state_set_excerpt(fb_state *st, const char *text);
+/* Copies s into a bounded field, cut at a character boundary. */
+void fb_state_copy(char *dst, size_t dstsz, const char *s);
+
+/*
+ * The sub-objects other modules still produce as cJSON: the rules'
+ * classification, the analysis, the proposal, a verification.  Each
+ * replaces the state's sub-object (and sets present).  FB_ETOOBIG when
+ * an array does not fit (nothing is changed then); strings are cut.
+ */
+fb_err fb_state_classification_from(fb_state_classification *out, const cJSON *cls);
+fb_err fb_state_set_classification(fb_state *st, const cJSON *cls);
+fb_err fb_state_set_analysis(fb_state *st, const cJSON *an);
+fb_err fb_state_set_proposal(fb_state *st, const cJSON *prop);
+fb_err fb_state_set_verify(fb_state *st, const cJSON *v);
+void fb_state_clear_proposal(fb_state *st);
+
+/* The inputs those modules still read as cJSON (caller frees). */
+cJSON *fb_state_classification_cjson(const fb_state_classification *c);
+cJSON *fb_state_overrides_cjson(const fb_state *st);
+
+/* Sets (or replaces) an override; FB_ETOOBIG when full. */
+fb_err fb_state_override_set(fb_state *st, const char *path, const char *value);
+/* Appends to the decision history, dropping the oldest when full. */
+void fb_state_decision_push(fb_state *st, const fb_state_decision *d);
+/* The latest decision in the history, NULL when none. */
+const fb_state_decision *fb_state_last_decision(const fb_state *st);
+
+#endif
