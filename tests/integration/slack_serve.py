@@ -198,7 +198,21 @@ def trigger(sim, user="U1"):
     check(iid, f"no incident id in the ack: {a}")
     m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(card_for(s, iid)),
                      what=f"the card of {iid} with buttons")
+    check_card_cost(sim.state(), iid, m)
     return iid, m, a
+
+
+def check_card_cost(st, iid, m):
+    """Before anyone clicks: one chat.postMessage for the card and at most
+    one chat.update (an "analysing" card that got its buttons)."""
+    posts = [c for c in st["calls"] if c["method"] == "chat.postMessage" and c["status"] == 200
+             and not c["error"] and not (c["body"] or {}).get("thread_ts")
+             and iid in json.dumps(c["body"])]
+    updates = [c for c in st["calls"] if c["method"] == "chat.update" and c["status"] == 200
+               and not c["error"] and (c["body"] or {}).get("ts") == m["ts"]]
+    check(len(posts) == 1, f"{iid}: {len(posts)} card posts before a click")
+    check(len(updates) <= 1 and len(m["history"]) <= 1,
+          f"{iid}: {len(updates)} updates ({len(m['history'])} versions) before a click")
 
 
 def incident_json(d, iid):
