@@ -260,6 +260,8 @@ static int priority_of(const fb_outbox_row *row)
 
 	if (!row->incident_id[0])
 		return FB_PACE_PRIO_PERSON;
+	if (!strstr(row->body, "\"_priority\"")) /* no need to parse */
+		return v;
 	body = cJSON_Parse(row->body);
 	p = cJSON_GetObjectItemCaseSensitive(body, "_priority");
 	if (cJSON_IsNumber(p) && p->valueint >= FB_PACE_PRIO_LOW &&
