@@ -61,7 +61,7 @@ typedef struct {
 		char approvers[FB_CFG_LIST_MAX][64];
 		size_t n_approvers;
 		char api_url[FB_CFG_STR];   /* SLACK_API_URL */
-		long post_interval_ms;      /* pacing of posts per channel */
+		long post_interval_ms;      /* -1: Slack's limits; 0: none; N: flat */
 		long ping_interval;         /* seconds between client pings */
 		long dead_after;            /* seconds without a pong: reconnect */
 		char app_token[FB_CFG_STR]; /* secret: SLACK_APP_TOKEN (xapp-) */

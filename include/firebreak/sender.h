@@ -1,7 +1,8 @@
 /*
  * sender.h - the outbox sender: one thread that sends the Slack Web API
  * calls the engine committed to the outbox, in order per incident, paced
- * per channel, waiting out a 429's Retry-After for that method only,
+ * by Slack's published limits (pace.h), critical incidents first when a
+ * queue forms, waiting out a 429's Retry-After for that method only,
  * backing off on 5xx and network errors, and never retrying an ok:false
  * blindly.  Results go back to the engine, the only writer, which marks
  * the row and stores a card's ts.
@@ -9,11 +10,13 @@
  * Row methods: any Web API method (its body sent as is), plus
  *   "card"   - the incident's card: chat.update when its ts is known,
  *              else chat.postMessage (the ts comes back in the result);
- *              a newer card row for the same incident supersedes it;
+ *              pending card rows of one incident collapse into the
+ *              newest (the older ones come back FB_SUPERSEDED);
  *   "thread" - chat.postMessage in the card's thread (thread_ts added).
  * Keys of a body that start with "_" are for firebreak, not Slack: they
  * are stripped before sending ("_notify_user", "_notify_channel": whom to
- * tell when the call fails, e.g. a form that could not be opened).
+ * tell when the call fails, e.g. a form that could not be opened;
+ * "_priority": a number from fb_pace_priority(), the incident's severity).
  */
 #ifndef FIREBREAK_SENDER_H
 #define FIREBREAK_SENDER_H
@@ -40,7 +43,7 @@ typedef struct {
 typedef struct {
 	const char *api_url;
 	const char *bot_token; /* copied into the client's header, never logged */
-	long post_interval_ms;
+	long post_interval_ms; /* < 0: Slack's limits; 0: no pacing; > 0: flat (pace.h) */
 	/* sender thread: hands over a heap result (the callee frees it) */
 	void (*on_result)(void *ctx, fb_send_result *res);
 	void *ctx;

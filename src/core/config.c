@@ -125,7 +125,7 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->policy.image_change_window = 24 * 3600;
 	set_str(cfg->slack.locale, sizeof(cfg->slack.locale), "en");
 	set_str(cfg->slack.api_url, sizeof(cfg->slack.api_url), "https://slack.com/api/");
-	cfg->slack.post_interval_ms = 1000;
+	cfg->slack.post_interval_ms = -1; /* unset: Slack's published limits (pace.h) */
 	cfg->slack.ping_interval = 10;
 	cfg->slack.dead_after = 30;
 	set_str(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");

@@ -22,6 +22,7 @@
 #include "firebreak/ingest.h"
 #include "firebreak/log.h"
 #include "firebreak/action.h"
+#include "firebreak/pace.h"
 
 #define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
 #define MAX_SETS 16
@@ -85,49 +86,134 @@ static const char *card_channel(fb_dispatch *d, const fb_state *state)
 	return state->slack_channel;
 }
 
+/* ---- what a graph step costs in Slack calls ---- */
+
+#define ANALYSING_AFTER_MS 1000 /* an incident this old without a card gets one */
+
+static int decided(const fb_state *state)
+{
+	return state->n_decisions > 0;
+}
+
+/* A card row was written earlier: the card exists or is on its way. */
+static int card_written(const fb_incident_row *row, const fb_state *state)
+{
+	return row->card_ts[0] || !strcmp(row->status, "waiting") || !strcmp(row->node, "end") ||
+	       decided(state);
+}
+
+/* Before any decision a card goes out once it can be acted on; but an
+ * incident that has gone on for more than about a second without one
+ * gets an "analysing" card first, once: at the first step that ends past
+ * that second (the step before it, whose commit time is the run_at of
+ * this step's job, ended within it). */
+static int analysing_due(fb_store *st, const fb_incident_row *row, const char *node)
+{
+	int64_t now = fb_now_ms();
+	fb_job job;
+
+	if (row->card_ts[0] || now - row->created_at <= ANALYSING_AFTER_MS)
+		return 0;
+	if (!strcmp(node, "classify")) /* the first step that may show a card */
+		return 1;
+	if (strcmp(node, "analyze") && strcmp(node, "propose"))
+		return 0;
+	if (fb_store_job_get(st, row->id, &job) != FB_OK) {
+		fb_error_clear();
+		return 0;
+	}
+	return job.run_at - row->created_at <= ANALYSING_AFTER_MS;
+}
+
+/* Does this step change what a person sees on the card?  Waiting (the
+ * proposal and its buttons) and the end always do; after a decision the
+ * decision itself, the commit and the first verify check do; a step that
+ * another follows at once (re-propose, report) leaves it to that one. */
+static int card_due(fb_store *st, const fb_incident_row *row, const fb_state *state,
+                    const char *node)
+{
+	/* the counter, a resolved alert: on a card already written */
+	if (!strcmp(node, "repeat") || !strcmp(node, "resolved"))
+		return card_written(row, state);
+	if (!strcmp(row->status, "waiting") || !strcmp(row->node, "end"))
+		return 1;
+	if (!decided(state))
+		return analysing_due(st, row, node);
+	if (!strcmp(node, "await_decision"))
+		return 1;
+	if (!strcmp(node, "apply"))
+		return !strcmp(row->node, "verify");
+	if (!strcmp(node, "verify"))
+		return !strcmp(row->node, "verify") && state->verify.present &&
+		       state->verify.checks_done == 1;
+	return 0;
+}
+
+/* An outbox row of the incident, with its priority (pace.h). */
+static fb_err step_put(fb_dispatch *d, const fb_incident_row *row, const char *method,
+                       const char *channel, cJSON *body)
+{
+	if (body)
+		cJSON_AddNumberToObject(body, "_priority", fb_pace_priority(row->severity));
+	return out_put(d, row->id, method, channel, body);
+}
+
+/* A fresh proposal waits: the whole diff in the thread when the card's
+ * copy is cut (after the card, which the thread hangs on). */
+static fb_err diff_parts(fb_dispatch *d, const fb_incident_row *row, const fb_state *state,
+                         const char *channel)
+{
+	cJSON *parts = NULL, *p;
+	fb_err rc = FB_OK;
+	fb_card_diff_parts(d->tmpl, state, &parts);
+	cJSON_ArrayForEach(p, parts)
+	{
+		if ((rc = step_put(d, row, "thread", channel, cJSON_Duplicate(p, 1))))
+			break;
+	}
+	cJSON_Delete(parts);
+	return rc;
+}
+
+static fb_err thread_line(fb_dispatch *d, const fb_incident_row *row, const fb_state *state,
+                          const char *node, const char *detail, const char *channel)
+{
+	cJSON *line = NULL;
+	fb_err rc;
+	if (!strcmp(node, "await_decision"))
+		rc = fb_card_decision_line(d->tmpl, fb_state_last_decision(state), &line);
+	else
+		rc = fb_card_thread(d->tmpl, node, detail, &line);
+	return rc ? rc : step_put(d, row, "thread", channel, line);
+}
+
 fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
                            const fb_state *state, const char *node, const char *detail)
 {
 	fb_dispatch *d = ctx;
 	const char *channel = card_channel(d, state);
 	cJSON *card = NULL;
-	int cut = 0, after_edit = state->n_decisions > 0;
-	fb_err rc;
+	int cut = 0, after_edit = decided(state), due;
+	fb_err rc = FB_OK;
 
-	(void)st;
 	if (!*channel) /* an incident raised outside Slack (the CLI) */
 		return FB_OK;
 	/* no card before classify has said whether this repeats another
 	 * incident; a repeat's card is the other one's */
 	if (!strcmp(node, "collect") || !strcmp(state->result, "grouped"))
 		return FB_OK;
-	if ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)))
+	due = card_due(st, row, state, node);
+	if (due && ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)) ||
+	            (rc = step_put(d, row, "card", channel, card))))
 		return rc;
-	if ((rc = out_put(d, row->id, "card", channel, card)))
-		return rc;
-	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") || !strcmp(node, "repeat") ||
-	             !strcmp(node, "resolved") || !strcmp(node, "report") ||
-	             (!strcmp(node, "propose") && after_edit) ||
+	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") ||
+	             ((!strcmp(node, "repeat") || !strcmp(node, "resolved")) && due) ||
+	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
 	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
-	if (thread && *detail) {
-		cJSON *line = NULL;
-		if (!strcmp(node, "await_decision"))
-			rc = fb_card_decision_line(d->tmpl, fb_state_last_decision(state), &line);
-		else
-			rc = fb_card_thread(d->tmpl, node, detail, &line);
-		if (rc || (rc = out_put(d, row->id, "thread", channel, line)))
-			return rc;
-	}
-	if (cut && !strcmp(node, "propose")) {
-		cJSON *parts = NULL, *p;
-		fb_card_diff_parts(d->tmpl, state, &parts);
-		cJSON_ArrayForEach(p, parts)
-		{
-			if ((rc = out_put(d, row->id, "thread", channel, cJSON_Duplicate(p, 1))))
-				break;
-		}
-		cJSON_Delete(parts);
-	}
+	if (thread && *detail && (rc = thread_line(d, row, state, node, detail, channel)))
+		return rc;
+	if (cut && !strcmp(node, "await_decision") && !strcmp(row->status, "waiting"))
+		rc = diff_parts(d, row, state, channel);
 	return rc;
 }
 

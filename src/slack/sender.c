@@ -1,16 +1,15 @@
 /*
- * sender.c - owns the sender thread and its Web API client: the list of
- * outbox rows not yet sent, the card ts it has learned, per-channel post
- * pacing, per-method Retry-After and per-row backoff.  Rows arrive from
- * the engine on a queue; results go back through on_result.
+ * sender.c - owns the sender thread and its Web API client: the card ts
+ * it has learned, the calls themselves, what an answer means (sent, a
+ * deleted card to post again, a 429, a backoff, a refusal) and the
+ * results that go back to the engine through on_result.  Rows arrive
+ * from the engine on a queue.
  *
- * Choosing what to send next: the oldest row that is allowed now.  A row
- * waits while an older row of the same incident must go first (the card
- * must exist before its thread; see must_follow), while its method is
- * rate limited, while its
- * channel was posted to less than post_interval_ms ago, or while its own
- * backoff runs.  So a 429 on chat.postMessage holds posts but lets a
- * views.open through, inside its 3-second trigger window.
+ * What goes next, and when, is pace.c's: order per incident, Slack's
+ * rate limits (or slack.post_interval_ms), Retry-After per method,
+ * priority from the row's "_priority", and pending card updates
+ * collapsed into the newest.  So a 429 on chat.update holds updates but
+ * lets a post or a views.open through, inside its 3-second window.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,24 +20,18 @@
 
 #include "firebreak/stopper.h"
 #include "firebreak/log.h"
+#include "firebreak/pace.h"
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
 #include "firebreak/slackapi.h"
 
 #define MAX_TRIES 12
 #define TRIGGER_WINDOW_MS 2500 /* views.open after this cannot succeed */
-#define MAX_LIMITS 16
-
-typedef struct item {
-	struct item *next;
-	fb_outbox_row *row;
-	int64_t not_before, submitted;
-} item;
 
 typedef struct {
-	char key[64];
-	int64_t until;
-} limit;
+	fb_outbox_row *row;
+	int64_t submitted;
+} item;
 
 typedef struct {
 	char incident_id[64], channel[64], ts[32];
@@ -54,27 +47,10 @@ struct fb_sender {
 
 	/* sender thread only */
 	fb_slackapi *api;
-	item *head;
-	limit methods[MAX_LIMITS], channels[MAX_LIMITS * 4];
+	fb_pace *pace;
 	card_ref *cards;
 	size_t n_cards, cap_cards;
 };
-
-static limit *limit_slot(limit *v, size_t n, const char *key, int create)
-{
-	limit *oldest = &v[0];
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(v[i].key, key))
-			return &v[i];
-		if (v[i].until < oldest->until)
-			oldest = &v[i];
-	}
-	if (!create)
-		return NULL;
-	snprintf(oldest->key, sizeof(oldest->key), "%s", key);
-	oldest->until = 0;
-	return oldest;
-}
 
 static card_ref *card_find(fb_sender *s, const char *id)
 {
@@ -103,63 +79,12 @@ static void card_remember(fb_sender *s, const char *id, const char *channel, con
 	snprintf(c->ts, sizeof(c->ts), "%s", ts);
 }
 
-static const char *card_ts(fb_sender *s, const item *it)
+static const char *card_ts(fb_sender *s, const fb_outbox_row *r)
 {
-	card_ref *c = card_find(s, it->row->incident_id);
-	if (c && c->ts[0])
+	card_ref *c = card_find(s, r->incident_id);
+	if (c)
 		return c->ts;
-	return it->row->card_ts;
-}
-
-/* The Web API method a row will call: rate limits are per method. */
-static const char *called_method(fb_sender *s, const item *it)
-{
-	const char *m = it->row->method;
-	if (!strcmp(m, "card"))
-		return card_ts(s, it)[0] ? "chat.update" : "chat.postMessage";
-	if (!strcmp(m, "thread"))
-		return "chat.postMessage";
-	return m;
-}
-
-static int is_post(fb_sender *s, const item *it)
-{
-	return !strcmp(called_method(s, it), "chat.postMessage");
-}
-
-/* Within one incident: the card must exist before anything refers to
- * it, cards stay in order, thread lines stay in order; but a card update
- * need not wait behind thread lines paced at one a second. */
-static int must_follow(fb_sender *s, const item *it, const item *older)
-{
-	const char *m = it->row->method, *o = older->row->method;
-	if (!strcmp(o, "card"))
-		return !card_ts(s, older)[0] || !strcmp(m, "card");
-	return !strcmp(m, o);
-}
-
-/* May this row go now?  *wait gets the time until it might. */
-static int eligible(fb_sender *s, const item *it, int64_t now, int64_t *wait)
-{
-	const fb_outbox_row *r = it->row;
-	int64_t until = it->not_before;
-	limit *m = limit_slot(s->methods, MAX_LIMITS, called_method(s, it), 0);
-	limit *c = is_post(s, it) ? limit_slot(s->channels, MAX_LIMITS * 4, r->channel, 0) : NULL;
-
-	for (const item *p = s->head; p != it; p = p->next)
-		if (r->incident_id[0] && !strcmp(p->row->incident_id, r->incident_id) &&
-		    must_follow(s, it, p))
-			return 0;
-	if (m && m->until > until)
-		until = m->until;
-	if (c && c->until > until)
-		until = c->until;
-	if (until > now) {
-		if (*wait < 0 || until - now < *wait)
-			*wait = until - now;
-		return 0;
-	}
-	return 1;
+	return r->card_ts;
 }
 
 static void report(fb_sender *s, item *it, fb_send_status st, const char *called, const char *ts,
@@ -188,62 +113,34 @@ static void report(fb_sender *s, item *it, fb_send_status st, const char *called
 	s->o.on_result(s->o.ctx, res);
 }
 
-static void unlink_item(fb_sender *s, item *it)
+static void item_free(void *p)
 {
-	item **pp = &s->head;
-	while (*pp && *pp != it)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = it->next;
+	item *it = p;
+	if (!it)
+		return;
 	fb_outbox_rows_free(it->row, 1);
 	free(it);
 }
 
-/* A card row with a newer card row behind it is not worth sending once
- * the card exists: the newer one carries everything. */
-static int superseded(fb_sender *s, item *it)
+/* The row leaves the queue: sent, failed or given up. */
+static void finish(fb_sender *s, item *it)
 {
-	if (strcmp(it->row->method, "card") || !card_ts(s, it)[0])
-		return 0;
-	for (item *p = it->next; p; p = p->next)
-		if (!strcmp(p->row->method, "card") &&
-		    !strcmp(p->row->incident_id, it->row->incident_id))
-			return 1;
-	return 0;
+	fb_pace_done(s->pace, it->row->id);
+	item_free(it);
 }
 
-/* The first post of a card carries the newest state: a card that
- * changed three times before it could be posted is posted once. */
-static void take_newest_card(fb_sender *s, item *it)
-{
-	item *p = it->next, *next;
-	if (strcmp(it->row->method, "card") || card_ts(s, it)[0])
-		return;
-	for (; p; p = next) {
-		next = p->next;
-		if (strcmp(p->row->method, "card") ||
-		    strcmp(p->row->incident_id, it->row->incident_id))
-			continue;
-		char *body = it->row->body;
-		it->row->body = p->row->body;
-		p->row->body = body;
-		report(s, p, FB_SUPERSEDED, "none", NULL, "");
-		unlink_item(s, p);
-	}
-}
-
-/* Builds the arguments and picks the method actually called. */
-static char *build_call(fb_sender *s, item *it, char called[40])
+/* Builds the arguments: the row's body without our "_" keys, plus the
+ * card's ts (an update) or thread_ts (a thread line). */
+static char *build_call(fb_sender *s, item *it)
 {
 	cJSON *args = cJSON_Parse(it->row->body);
-	const char *ts = card_ts(s, it);
+	const char *ts = card_ts(s, it->row);
 	char *json;
 
 	if (!cJSON_IsObject(args)) {
 		cJSON_Delete(args);
 		return NULL;
 	}
-	snprintf(called, 40, "%s", called_method(s, it));
 	for (cJSON *k = args->child, *next; k; k = next) { /* ours, not Slack's */
 		next = k->next;
 		if (k->string && k->string[0] == '_')
@@ -258,21 +155,27 @@ static char *build_call(fb_sender *s, item *it, char called[40])
 	return json;
 }
 
+static void answer_ok(fb_sender *s, item *it, const char *called, const fb_slack_result *res)
+{
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(res->body, "ts");
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(res->body, "channel");
+	if (!strcmp(it->row->method, "card") && cJSON_IsString(ts)) {
+		const char *chan = cJSON_IsString(ch) ? ch->valuestring : it->row->channel;
+		snprintf(it->row->channel, sizeof(it->row->channel), "%s", chan);
+		card_remember(s, it->row->incident_id, chan, ts->valuestring);
+		fb_pace_card(s->pace, it->row->incident_id, 1);
+	}
+	report(s, it, FB_SENT, called, cJSON_IsString(ts) ? ts->valuestring : "", "");
+	finish(s, it);
+}
+
 static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
                           fb_slack_result *res)
 {
 	int64_t now = fb_mono_ms();
 
 	if (!rc && res->ok) {
-		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(res->body, "ts");
-		const cJSON *ch = cJSON_GetObjectItemCaseSensitive(res->body, "channel");
-		if (!strcmp(it->row->method, "card") && cJSON_IsString(ts)) {
-			const char *chan = cJSON_IsString(ch) ? ch->valuestring : it->row->channel;
-			snprintf(it->row->channel, sizeof(it->row->channel), "%s", chan);
-			card_remember(s, it->row->incident_id, chan, ts->valuestring);
-		}
-		report(s, it, FB_SENT, called, cJSON_IsString(ts) ? ts->valuestring : "", "");
-		unlink_item(s, it);
+		answer_ok(s, it, called, res);
 		return;
 	}
 	if (!rc) { /* ok:false: Slack understood and said no; do not repeat blindly */
@@ -281,21 +184,21 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 		if (!strcmp(it->row->method, "card") && !strcmp(res->error, "message_not_found")) {
 			card_remember(s, it->row->incident_id, it->row->channel, "");
 			it->row->card_ts[0] = '\0'; /* the card was deleted: post a new one */
+			fb_pace_card(s->pace, it->row->incident_id, 0);
 			return;
 		}
 		report(s, it, FB_SEND_FAILED, called, NULL, res->error);
-		unlink_item(s, it);
+		finish(s, it);
 		return;
 	}
 	it->row->attempts++;
 	if (res->http_status == 429) { /* this method waits; the others go on */
-		limit *m = limit_slot(s->methods, MAX_LIMITS, called, 1);
-		m->until = now + res->retry_after * 1000;
+		fb_pace_hold(s->pace, called, now + res->retry_after * 1000);
 		fb_log(FB_LOG_INFO, "slack.rate_limited", "method=%s retry_after=%ld", called,
 		       res->retry_after);
 	} else {
 		int64_t d = 500LL << (it->row->attempts < 7 ? it->row->attempts : 7);
-		it->not_before = now + d;
+		fb_pace_later(s->pace, it->row->id, now + d);
 		fb_log(FB_LOG_WARN, "slack.call_retry",
 		       "method=%s error=\"%s\" attempt=%ld in_ms=%lld", called, res->error,
 		       it->row->attempts, (long long)d);
@@ -305,30 +208,22 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 	if (it->row->attempts >= MAX_TRIES || trigger_gone) {
 		report(s, it, FB_SEND_FAILED, called, NULL,
 		       trigger_gone ? "trigger_expired" : res->error);
-		unlink_item(s, it);
+		finish(s, it);
 		return;
 	}
 	report(s, it, FB_SEND_RETRY, called, NULL, res->error);
 }
 
-static void send_one(fb_sender *s, item *it)
+static void send_one(fb_sender *s, item *it, const char *called)
 {
-	char called[40];
-	char *json;
-
-	take_newest_card(s, it);
-	json = build_call(s, it, called);
+	char *json = build_call(s, it);
 	fb_slack_result res;
 	fb_err rc;
 
 	if (!json) {
 		report(s, it, FB_SEND_FAILED, it->row->method, NULL, "unreadable outbox body");
-		unlink_item(s, it);
+		finish(s, it);
 		return;
-	}
-	if (is_post(s, it)) {
-		limit *c = limit_slot(s->channels, MAX_LIMITS * 4, it->row->channel, 1);
-		c->until = fb_mono_ms() + s->o.post_interval_ms;
 	}
 	rc = fb_slackapi_call(s->api, called, json, &res);
 	free(json);
@@ -336,46 +231,66 @@ static void send_one(fb_sender *s, item *it)
 	fb_slack_result_free(&res);
 }
 
-/* Sends everything that may go now; returns ms until something might. */
+/* Sends everything that may go now; returns ms until something might
+ * (-1: nothing queued). */
 static int64_t pump(fb_sender *s)
 {
-	for (;;) {
-		int64_t now = fb_mono_ms(), wait = -1;
-		item *pick = NULL;
-		for (item *it = s->head; it; it = it->next) {
-			if (superseded(s, it)) {
-				report(s, it, FB_SUPERSEDED, "none", NULL, "");
-				unlink_item(s, it);
-				pick = NULL;
-				wait = 0;
-				break;
-			}
-			if (eligible(s, it, now, &wait)) {
-				pick = it;
-				break;
-			}
+	while (!s->stop) {
+		fb_pace_pick pk;
+		switch (fb_pace_next(s->pace, fb_mono_ms(), &pk)) {
+		case FB_PACE_IDLE: return -1;
+		case FB_PACE_WAIT: return pk.wait_ms;
+		case FB_PACE_DROP: /* a newer card carries everything */
+			report(s, pk.data, FB_SUPERSEDED, "none", NULL, "");
+			item_free(pk.data);
+			break;
+		case FB_PACE_SEND: send_one(s, pk.data, pk.called); break;
 		}
-		if (pick)
-			send_one(s, pick);
-		else if (wait != 0)
-			return wait;
-		if (s->stop)
-			return 0;
 	}
+	return 0;
+}
+
+/* The row's "_priority" (from the incident's severity); an answer to a
+ * person (no incident) goes before incident traffic. */
+static int priority_of(const fb_outbox_row *row)
+{
+	cJSON *body;
+	const cJSON *p;
+	int v = FB_PACE_PRIO_LOW;
+
+	if (!row->incident_id[0])
+		return FB_PACE_PRIO_PERSON;
+	if (!strstr(row->body, "\"_priority\"")) /* no need to parse */
+		return v;
+	body = cJSON_Parse(row->body);
+	p = cJSON_GetObjectItemCaseSensitive(body, "_priority");
+	if (cJSON_IsNumber(p) && p->valueint >= FB_PACE_PRIO_LOW &&
+	    p->valueint <= FB_PACE_PRIO_CRITICAL)
+		v = p->valueint;
+	cJSON_Delete(body);
+	return v;
 }
 
 static void append(fb_sender *s, fb_outbox_row *row)
 {
-	item *it = calloc(1, sizeof(*it)), **pp = &s->head;
+	item *it = calloc(1, sizeof(*it));
 	if (!it) {
 		fb_outbox_rows_free(row, 1);
 		return;
 	}
 	it->row = row;
 	it->submitted = fb_mono_ms();
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = it;
+	fb_pace_req req = {.id = row->id,
+	                   .incident_id = row->incident_id,
+	                   .method = row->method,
+	                   .channel = row->channel,
+	                   .priority = priority_of(row),
+	                   .card_exists = card_ts(s, row)[0] != '\0',
+	                   .data = it};
+	if (fb_pace_add(s->pace, &req, 0) != FB_OK) {
+		fb_log(FB_LOG_ERROR, "slack.queue_full", "outbox=%lld", (long long)row->id);
+		item_free(it); /* still pending in the outbox: sent after restart */
+	}
 }
 
 static void *sender_main(void *arg)
@@ -393,8 +308,6 @@ static void *sender_main(void *arg)
 			break;
 		wait = pump(s);
 	}
-	while (s->head)
-		unlink_item(s, s->head); /* still pending in the outbox: sent after restart */
 	return NULL;
 }
 
@@ -410,6 +323,7 @@ fb_err fb_sender_start(const fb_sender_opts *o, fb_sender **out)
 	snprintf(s->api_url, sizeof(s->api_url), "%s", o->api_url);
 	snprintf(s->token, sizeof(s->token), "%s", o->bot_token);
 	if ((rc = fb_queue_new(65536, &s->in)) ||
+	    (rc = fb_pace_new(o->post_interval_ms, &s->pace)) ||
 	    (rc = fb_slackapi_new(s->api_url, s->token, &s->api))) {
 		fb_sender_stop(s);
 		return rc;
@@ -448,6 +362,8 @@ void fb_sender_stop(fb_sender *s)
 		pthread_join(s->thread, NULL);
 	fb_queue_free(s->in, free_row);
 	fb_slackapi_free(s->api);
+	/* what is still queued is pending in the outbox: sent after restart */
+	fb_pace_free(s->pace, item_free);
 	free(s->cards);
 	explicit_bzero(s->token, sizeof(s->token));
 	free(s);

@@ -6,7 +6,10 @@
  * Each pattern names the capture group that holds the secret; only that
  * group is replaced, so "password=hunter2" becomes
  * "password=[MASKED:password]" and a URL keeps its user and host.  Values
- * never start with "[", which keeps masking idempotent.  Order matters:
+ * never start with "[" (nor a header value with a blank), which keeps
+ * masking idempotent, and a run of asterisks (masked already, by someone
+ * else) is left alone.  tests/data/mask/cases.txt is the corpus of what
+ * is masked and what is not.  Order matters:
  * whole blocks (PEM keys) and whole header values go first, so a JWT
  * inside "Authorization: Bearer ..." is masked as the header.
  */
@@ -35,16 +38,18 @@ static secret secrets[] = {
      NULL},
     {"authorization", 3,
      "(?i)\\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|x-amz-security-token)"
-     "(\"?[ \\t]*[:=][ \\t]*\"?)([^\\[\"\\r\\n][^\"\\r\\n]*)",
+     "(\"?[ \\t]*[:=][ \\t]*\"?)(?!\\*+(?:[\"\\s]|\\z))([^\\[\"\\r\\n \\t][^\"\\r\\n]*)",
      NULL},
-    {"password", 2, "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[]+:)([^@\\s/\\[][^@\\s/]*)(@)", NULL},
+    {"password", 2, "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[]*:)(?!\\*+@)([^@\\s/\\[][^@\\s/]*)(@)",
+     NULL},
     {"aws_secret", 3,
      "(?i)\\b(aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|"
      "aws_secret)(\"?\\s*[:=]\\s*\"?)([A-Za-z0-9/+=]{16,})",
      NULL},
     {"password", 3,
      "(?i)\\b([\\w.-]*?(?:password|passwd|pwd|secret|token|api_?key|apikey|access_?key|"
-     "private_?key|credentials?))(\"?[ \\t]*[=:][ \\t]*[\"']?)([^\\s\"'&,;\\[\\]{}()<>][^\\s\"'&,;"
+     "private_?key|credentials?))(\"?[ \\t]*[=:][ \\t]*[\"']?)(?!\\*+(?:[\\s\"'&,;]|\\z))"
+     "([^\\s\"'&,;\\[\\]{}()<>][^\\s\"'&,;"
      "\\]{}()<>]*)",
      NULL},
     {"slack_token", 1, "\\b(xox[abprs]-[A-Za-z0-9-]{10,}|xapp-\\d-[A-Za-z0-9-]{10,})", NULL},

@@ -198,7 +198,21 @@ def trigger(sim, user="U1"):
     check(iid, f"no incident id in the ack: {a}")
     m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(card_for(s, iid)),
                      what=f"the card of {iid} with buttons")
+    check_card_cost(sim.state(), iid, m)
     return iid, m, a
+
+
+def check_card_cost(st, iid, m):
+    """Before anyone clicks: one chat.postMessage for the card and at most
+    one chat.update (an "analysing" card that got its buttons)."""
+    posts = [c for c in st["calls"] if c["method"] == "chat.postMessage" and c["status"] == 200
+             and not c["error"] and not (c["body"] or {}).get("thread_ts")
+             and iid in json.dumps(c["body"])]
+    updates = [c for c in st["calls"] if c["method"] == "chat.update" and c["status"] == 200
+               and not c["error"] and (c["body"] or {}).get("ts") == m["ts"]]
+    check(len(posts) == 1, f"{iid}: {len(posts)} card posts before a click")
+    check(len(updates) <= 1 and len(m["history"]) <= 1,
+          f"{iid}: {len(updates)} updates ({len(m['history'])} versions) before a click")
 
 
 def incident_json(d, iid):
@@ -579,6 +593,29 @@ def run_all(work, sim):
         check(commits_for(d2.repo, iid) == 1, "commits != 1")
         check(d2.stop() == 0, "unclean exit")
 
+    @test("an incident still analysing after a second gets its card then; the buttons come as its one update")
+    def _():
+        # FIREBREAK_CRASH_AFTER=analyze: the process dies after analyze, in
+        # the incident's first second, without a card; the steps go on after
+        # a restart more than a second later
+        d2.env["FIREBREAK_CRASH_AFTER"] = "analyze"
+        d2.start()
+        iid = trigger_no_wait(sim)
+        d2.proc.wait(15)
+        d2.proc = None
+        del d2.env["FIREBREAK_CRASH_AFTER"]
+        time.sleep(1.2)
+        d2.start()
+        m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(card_for(s, iid)),
+                         timeout=15, what="the card with buttons after restart")
+        check_card_cost(sim.state(), iid, m)
+        rows = sim.wait_for(lambda s: (lambda r: r if r and all(x[0] != "pending" for x in r) else None)(
+            outbox_cards(d2, iid)), what="the card rows sent")
+        check(len(rows) == 2, rows)  # the analysing card, then the one with buttons
+        check("Working" in json.dumps(json.loads(rows[0][1]).get("blocks")), rows[0][1][:300])
+        check(rows[0][0] in ("sent", "superseded") and rows[1][0] == "sent", rows)
+        check(d2.stop() == 0, "unclean exit")
+
     # ---- policy: approvers and four eyes
     d3 = Daemon(work, sim, "policy")
     with open(d3.cfg, "a") as f:
@@ -728,6 +765,17 @@ def wait_card_ts(d, iid, timeout=10):
             return row[0]
         time.sleep(0.02)
     raise TimeoutError(f"{iid}: card ts not stored")
+
+
+def outbox_cards(d, iid):
+    """(status, body) of the incident's card rows in the outbox, oldest first."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{d.db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT status, body FROM outbox WHERE incident_id=? AND method='card' "
+                           "ORDER BY id", (iid,)).fetchall()
+    finally:
+        con.close()
 
 
 def trigger_no_wait(sim):
