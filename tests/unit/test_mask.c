@@ -35,6 +35,9 @@ static int expand(const char *text, fb_buf *in, fb_buf *want)
 				if (q[0] == '\\' && q[1] == 'n') {
 					fb_buf_addc(in, '\n');
 					q++;
+				} else if (*q == '~') {
+					/* a break that keeps token scanners off the
+					 * corpus: the secret is read without it */
 				} else {
 					fb_buf_addc(in, *q);
 				}
