@@ -26,6 +26,8 @@ static int expand(const char *text, fb_buf *in, fb_buf *want)
 			fb_buf_addc(in, '\n');
 			fb_buf_addc(want, '\n');
 			p += 2;
+		} else if (*p == '~') { /* see cases.txt: dropped */
+			p++;
 		} else if (p[0] == '{' && p[1] == '{') {
 			const char *colon = strchr(p, ':'), *end = strstr(p, "}}");
 			if (!colon || !end || colon > end)
