@@ -39,6 +39,7 @@ typedef struct {
 	fb_err (*on_step)(void *ctx, fb_store *st, const fb_incident_row *row,
 	                  const fb_state *state, const char *node, const char *detail);
 	void *hook_ctx;
+	const char *slack_url;        /* the workspace's URL (auth.test): thread permalinks */
 	struct fb_verifier *verifier; /* the worker's; NULL: verify reports skipped */
 } fb_graph_env;
 

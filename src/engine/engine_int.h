@@ -82,6 +82,7 @@ typedef struct fb_engine {
 	size_t n_lat;
 	int fatal;
 	char bot_user[64];
+	char slack_url[256]; /* the workspace's URL, from auth.test */
 } fb_engine;
 
 /* engine.c: the producers, any thread (they copy what they are given). */

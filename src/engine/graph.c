@@ -298,6 +298,33 @@ unsigned fb_graph_task_flags(const fb_graph_task *t)
 	return t->node->flags;
 }
 
+/*
+ * Where the card's thread is, once its ts is known: a permalink when
+ * auth.test told the workspace's URL, else channel/ts.  It goes into the
+ * Slack-Thread: trailer of every commit the incident makes, and is
+ * stored with the next step like any other change of the state.
+ */
+static void thread_link(const fb_graph_env *env, const fb_incident_row *row, fb_state *st)
+{
+	char ts[32];
+	size_t j = 0;
+
+	if (st->slack_thread[0] || !row->card_ts[0] || !row->card_channel[0])
+		return;
+	if (!env->slack_url || !*env->slack_url) {
+		snprintf(st->slack_thread, sizeof(st->slack_thread), "%s/%s", row->card_channel,
+		         row->card_ts);
+		return;
+	}
+	for (const char *p = row->card_ts; *p && j < sizeof(ts) - 1; p++)
+		if (*p != '.')
+			ts[j++] = *p;
+	ts[j] = '\0';
+	snprintf(st->slack_thread, sizeof(st->slack_thread), "%s%sarchives/%s/p%s", env->slack_url,
+	         env->slack_url[strlen(env->slack_url) - 1] == '/' ? "" : "/", row->card_channel,
+	         ts);
+}
+
 fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task **out)
 {
 	fb_graph_task *t;
@@ -323,6 +350,7 @@ fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task
 		fb_graph_task_free(t);
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", id);
 	}
+	thread_link(env, t->row, t->state);
 	*out = t;
 	return FB_OK;
 }

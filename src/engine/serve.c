@@ -76,6 +76,10 @@ static int auth_test(fb_engine *s)
 		if (!rc && res.ok) {
 			const cJSON *u = cJSON_GetObjectItemCaseSensitive(res.body, "user_id");
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(res.body, "team");
+			const cJSON *url = cJSON_GetObjectItemCaseSensitive(res.body, "url");
+			if (cJSON_IsString(url) && !strncmp(url->valuestring, "https://", 8))
+				snprintf(s->slack_url, sizeof(s->slack_url), "%s",
+				         url->valuestring);
 			snprintf(s->bot_user, sizeof(s->bot_user), "%s",
 			         cJSON_IsString(u) ? u->valuestring : "");
 			fb_log(FB_LOG_INFO, "slack.auth_ok", "bot_user=%s team=%s", s->bot_user,
@@ -132,6 +136,7 @@ static int open_all(fb_engine *s)
 	    .crash_after = cfg->crash_after[0] ? cfg->crash_after : NULL,
 	    .on_step = fb_dispatch_on_step,
 	    .hook_ctx = &s->disp,
+	    .slack_url = s->slack_url,
 	};
 	s->disp.env = &s->env;
 	s->disp.tmpl = s->tmpl;

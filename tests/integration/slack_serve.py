@@ -297,6 +297,8 @@ def run_all(work, sim):
         check(commits_for(d.repo, iid) == 1, "commits != 1")
         body = git(d.repo, "log", "-1", "--format=%B")
         check("Approved-By: U2" in body, body)
+        link = f"Slack-Thread: https://sim.slack.com/archives/{CHANNEL}/p{m['ts'].replace('.', '')}"
+        check(link in body, f"no '{link}' in {body}")
         short = git(d.repo, "rev-parse", "--short=7", "HEAD").strip()
         check(short in card_text(c), f"{short} not on the card")
         lines = [json.dumps(t["blocks"]) for t in thread(st, CHANNEL, m["ts"])]
