@@ -47,6 +47,8 @@ typedef struct {
 typedef struct {
 	char next[32];     /* a node name, "pause" or "end" */
 	int64_t delay_ms;  /* run next after this long (verify re-checks) */
+	int fold_repeat;   /* the state now has its fingerprint: fold it into the
+	                    * incident it repeats, if any (the one rule, graph.c) */
 	char detail[1024]; /* the timeline line, for people */
 	char outcome[24];  /* the step's result for metrics: apply committed, conflict,
 	                    * refused; verify ok, pending, failed, skipped; "" when none */

@@ -118,6 +118,18 @@ fb_err fb_store_incident_counts(fb_store *st, char (*status)[16], long *counts, 
                                 size_t *n);
 fb_err fb_store_outbox_depth(fb_store *st, long *depth);
 
+/*
+ * Housekeeping off the writer's path: the writer defers it
+ * (fb_store_defer_maintenance on its connection) and a thread of its own
+ * runs it (fb_store_maint_start, maint.c) on another connection, so a
+ * WAL checkpoint never runs inside a commit an ack waits for.
+ */
+fb_err fb_store_defer_maintenance(fb_store *st);
+fb_err fb_store_maintain(fb_store *st, long *pending);
+typedef struct fb_store_maint fb_store_maint;
+fb_err fb_store_maint_start(const char *path, long interval_ms, fb_store_maint **out);
+void fb_store_maint_stop(fb_store_maint *m);
+
 int64_t fb_now_ms(void);
 
 #endif

@@ -109,6 +109,14 @@ typedef struct fb_store_backend {
 	fb_err (*incident_counts)(fb_store_conn *c, char (*status)[16], long *counts, size_t max,
 	                          size_t *n);
 	fb_err (*outbox_depth)(fb_store_conn *c, long *depth);
+
+	/* may: the writer leaves housekeeping that would stall a commit
+	 * (SQLite: WAL checkpoints) to maintain() on another connection. */
+	fb_err (*defer_maintenance)(fb_store_conn *c);
+	/* may: one round of that housekeeping, from a connection of its own
+	 * on its own thread; never blocks the writer (SQLite: a PASSIVE
+	 * checkpoint).  *pending: work left (WAL frames not yet copied). */
+	fb_err (*maintain)(fb_store_conn *c, long *pending);
 } fb_store_backend;
 
 /* The backends built in (the table lives in store.c). */

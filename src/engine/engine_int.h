@@ -55,7 +55,8 @@ typedef struct fb_engine {
 	unsigned long next_gen;
 
 	fb_rules *rules;
-	fb_store *store; /* the only read-write connection */
+	fb_store *store;       /* the only read-write connection */
+	fb_store_maint *maint; /* WAL checkpoints, off the writer's path */
 	fb_tmpl *tmpl;
 	fb_graph_env env; /* the engine's: store, no repository */
 	fb_dispatch disp;

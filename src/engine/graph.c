@@ -258,7 +258,13 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 static void crash_hook(const fb_graph_env *env, const char *node)
 {
 	if (env->crash_after && !strcmp(env->crash_after, node)) {
+		/* pure steps run on the engine right after the envelope that
+		 * resumed them: give the io thread a moment to send the acks
+		 * already handed to it, so the crash is the one the tests
+		 * mean -- after the ack, before the next step */
+		struct timespec ts = {0, 200 * 1000000L};
 		fb_log(FB_LOG_WARN, "test.crash", "after=%s", node);
+		nanosleep(&ts, NULL);
 		_exit(137);
 	}
 }
@@ -489,7 +495,7 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 		*more = 1;
 		return node_failed(env, t->row, &t->job, t->err);
 	}
-	if (!strcmp(t->node->name, "classify")) {
+	if (t->st.fold_repeat) {
 		int folded = 0;
 		if ((rc = fold_repeat(env, t, &folded)))
 			return rc;

@@ -81,6 +81,7 @@ static fb_err node_classify(const fb_graph_env *env, fb_state *s, fb_step *st)
 		fingerprint(s, fp);
 		SET(s->fingerprint, fp);
 	}
+	st->fold_repeat = 1;
 	go(st, "analyze");
 	return FB_OK;
 }

@@ -25,6 +25,7 @@
 #include "firebreak/slackapi.h"
 
 #define LAT_MAX 200000
+#define STORE_MAINT_MS 500 /* WAL checkpoints, from their own thread */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -119,7 +120,9 @@ static int open_all(fb_engine *s)
 		free(errors);
 		return 0;
 	}
-	if (fb_store_open(cfg->store.path, 0, &s->store) != FB_OK) {
+	if (fb_store_open(cfg->store.path, 0, &s->store) != FB_OK ||
+	    fb_store_defer_maintenance(s->store) != FB_OK ||
+	    fb_store_maint_start(cfg->store.path, STORE_MAINT_MS, &s->maint) != FB_OK) {
 		fprintf(stderr, "firebreak: cannot open the store: %s\n", fb_error_last());
 		return 0;
 	}
@@ -231,6 +234,7 @@ static void close_all(fb_engine *s)
 	fb_engine_drain_results(s);
 	fb_engine_queue_free(s);
 	fb_tmpl_free(s->tmpl);
+	fb_store_maint_stop(s->maint);
 	fb_store_free(s->store);
 	fb_rules_free(s->rules);
 	explicit_bzero(cfg->slack.app_token, sizeof(cfg->slack.app_token));

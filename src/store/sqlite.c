@@ -695,6 +695,25 @@ static fb_err sq_incident_counts(fb_store_conn *c, char (*status)[16], long *cou
 	return *n == max || r == SQLITE_DONE ? FB_OK : db_error(c, "counting incidents");
 }
 
+/* The engine's connection never checkpoints: a checkpoint inside a
+ * commit is an fsync of the database file while an ack waits. */
+static fb_err sq_defer_maintenance(fb_store_conn *c)
+{
+	return exec(c, "PRAGMA wal_autocheckpoint=0");
+}
+
+static fb_err sq_maintain(fb_store_conn *c, long *pending)
+{
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+
+	*pending = 0;
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return fb_error_set(FB_EDB, "checkpoint: %s", sqlite3_errmsg(c->db));
+	*pending = log > done ? log - done : 0;
+	return FB_OK;
+}
+
 const fb_store_backend fb_store_sqlite = {
     .version = FB_STORE_BACKEND_VERSION,
     .name = "sqlite",
@@ -730,5 +749,7 @@ const fb_store_backend fb_store_sqlite = {
     .cursor_put = sq_cursor_put,
     .stats = sq_stats,
     .incident_counts = sq_incident_counts,
+    .defer_maintenance = sq_defer_maintenance,
+    .maintain = sq_maintain,
     .outbox_depth = sq_outbox_depth,
 };

@@ -516,6 +516,17 @@ fb_err fb_store_outbox_depth(fb_store *st, long *depth)
 	return st->be->outbox_depth ? st->be->outbox_depth(st->conn, depth) : FB_OK;
 }
 
+fb_err fb_store_defer_maintenance(fb_store *st)
+{
+	return st->be->defer_maintenance ? st->be->defer_maintenance(st->conn) : FB_OK;
+}
+
+fb_err fb_store_maintain(fb_store *st, long *pending)
+{
+	*pending = 0;
+	return st->be->maintain ? st->be->maintain(st->conn, pending) : FB_OK;
+}
+
 int fb_store_grow_(void **v, size_t *cap, size_t len, size_t elem)
 {
 	if (len < *cap)
