@@ -1,6 +1,7 @@
 /*
- * loki.c - owns the Loki source (fb_source_loki, a poller): its libcurl
- * handle, the in-memory cursor of each query and paging through
+ * loki.c - owns the Loki source (fb_source_loki, a poller): its Loki
+ * client (the one in net/loki_api.c, shared with the loki check), the
+ * in-memory cursor of each query and paging through
  * query_range.  Runs on the poller thread ingest.c starts for it (which
  * also backs off while Loki is down).  Each query's new lines go to the
  * engine as a batch, one signal per stream; the engine commits the
@@ -13,7 +14,6 @@
  * nanosecond: the next start is that nanosecond, and the lines already
  * taken there are remembered by key (stream, time, text) and skipped.
  */
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 #include "firebreak/json.h"
 #include "firebreak/log.h"
 #include "firebreak/loki.h"
+#include "firebreak/loki_api.h"
 #include "source_int.h"
 
 #define RESPONSE_MAX (8u * 1024u * 1024u)
@@ -50,9 +51,7 @@ typedef struct {
 	cursor cur[FB_LOKI_QUERIES];
 	size_t n;
 
-	CURL *curl;
-	struct curl_slist *headers;
-	fb_buf rx;
+	fb_loki_api *api; /* the one Loki client (net/loki_api.c) */
 } fb_loki;
 
 static void hash_hex(const char *s, size_t len, char *out, size_t hexlen)
@@ -114,44 +113,15 @@ static int seen_has(const cJSON *seen, const char *key)
 
 /* ---- one request ---- */
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	fb_loki *l = ud;
-	return fb_buf_add(&l->rx, p, size * n) == FB_OK ? size * n : 0;
-}
-
 static fb_err get_page(fb_loki *l, const char *query, long long start, long long end, long limit,
                        cJSON **out)
 {
-	char *q = curl_easy_escape(l->curl, query, 0);
-	fb_buf url;
-	long status = 0;
-	CURLcode cc;
-
-	*out = NULL;
-	fb_buf_init(&url, 8192);
-	fb_buf_printf(&url,
-	              "%s/loki/api/v1/query_range?query=%s&start=%lld&end=%lld&limit=%ld"
-	              "&direction=forward",
-	              l->url, q ? q : "", start, end, limit);
-	curl_free(q);
-	fb_buf_reset(&l->rx);
-	curl_easy_setopt(l->curl, CURLOPT_URL, fb_buf_str(&url));
-	cc = curl_easy_perform(l->curl);
-	fb_buf_free(&url);
-	if (cc != CURLE_OK)
-		return fb_error_set(FB_EIO, "Loki: %s", curl_easy_strerror(cc));
-	curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) /* Loki's errors are plain text */
-		return fb_error_set(FB_EIO, "Loki: HTTP %ld: %.200s", status,
-		                    fb_buf_str(&l->rx) ? fb_buf_str(&l->rx) : "");
-	*out = cJSON_ParseWithLength(fb_buf_str(&l->rx) ? fb_buf_str(&l->rx) : "", l->rx.len);
-	if (!cJSON_IsObject(*out) || strcmp(fb_json_str(*out, "status"), "success")) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		return fb_error_set(FB_EINVAL, "Loki: the answer is not a query_range result");
-	}
-	return FB_OK;
+	fb_loki_range r = {.query = query,
+	                   .start_ns = start,
+	                   .end_ns = end,
+	                   .limit = limit,
+	                   .direction = FB_LOKI_FORWARD};
+	return fb_loki_api_query_range(l->api, &r, NULL, out);
 }
 
 static int by_time(const void *a, const void *b)
@@ -355,32 +325,6 @@ static void copy_opts(fb_loki *l, const fb_config *cfg)
 		snprintf(l->queries[i], sizeof(l->queries[i]), "%s", cfg->loki.queries[i]);
 }
 
-static void setup_curl(fb_loki *l)
-{
-	char h[700];
-	if (l->tenant[0]) {
-		snprintf(h, sizeof(h), "X-Scope-OrgID: %s", l->tenant);
-		l->headers = curl_slist_append(l->headers, h);
-	}
-	if (l->token[0]) {
-		snprintf(h, sizeof(h), "Authorization: Bearer %s", l->token);
-		l->headers = curl_slist_append(l->headers, h);
-		explicit_bzero(h, sizeof(h));
-	}
-	curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, l->headers);
-	if (l->user[0]) {
-		curl_easy_setopt(l->curl, CURLOPT_USERNAME, l->user);
-		curl_easy_setopt(l->curl, CURLOPT_PASSWORD, l->pass);
-	}
-	curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, l);
-	curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS, 30000L);
-	curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(l->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "firebreak/0.1");
-}
-
 static int loki_enabled(const fb_config *cfg)
 {
 	return cfg->loki.url[0] && cfg->loki.n_queries; /* verification may use the URL alone */
@@ -402,9 +346,7 @@ static void loki_close(void *inst)
 		return;
 	for (size_t i = 0; i < l->n; i++)
 		cJSON_Delete(l->cur[i].seen);
-	curl_easy_cleanup(l->curl);
-	curl_slist_free_all(l->headers);
-	fb_buf_free(&l->rx);
+	fb_loki_api_free(l->api);
 	explicit_bzero(l->pass, sizeof(l->pass));
 	explicit_bzero(l->token, sizeof(l->token));
 	free(l);
@@ -415,19 +357,27 @@ static fb_err loki_open(const fb_config *cfg, const char *const *cursors, void *
 	fb_loki *l;
 
 	*out = NULL;
-	if (!(l = calloc(1, sizeof(*l))) || !(l->curl = curl_easy_init())) {
-		free(l);
+	if (!(l = calloc(1, sizeof(*l))))
 		return fb_error_set(FB_ENOMEM, "out of memory");
-	}
 	copy_opts(l, cfg);
+	fb_loki_api_opts ao = {.url = l->url,
+	                       .tenant = l->tenant,
+	                       .username = l->user,
+	                       .password = l->pass,
+	                       .token = l->token,
+	                       .timeout_ms = 30000,
+	                       .max_body = RESPONSE_MAX};
+	fb_err rc = fb_loki_api_new(&ao, &l->api);
+	if (rc) {
+		free(l);
+		return rc;
+	}
 	if (l->n > FB_SOURCE_CURSORS)
 		l->n = FB_SOURCE_CURSORS;
 	for (size_t i = 0; i < l->n; i++) {
 		fb_loki_cursor_name(l->queries[i], l->cur[i].name);
 		cursor_load(&l->cur[i], cursors ? cursors[i] : NULL);
 	}
-	fb_buf_init(&l->rx, RESPONSE_MAX);
-	setup_curl(l);
 	fb_log(FB_LOG_INFO, "loki.started", "queries=%zu interval=%lds", l->n, l->interval);
 	*out = l;
 	return FB_OK;
