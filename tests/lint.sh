@@ -8,5 +8,6 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr 
 if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol)\s*\(' src/*/*.c; then
 	echo "lint: banned calls above"; rc=1
 fi
+/usr/bin/python3 tests/layers.py || rc=1
 [ $rc -eq 0 ] && echo "lint: clean"
 exit $rc

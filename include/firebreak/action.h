@@ -23,7 +23,6 @@
 #include "firebreak/config.h"
 #include "firebreak/error.h"
 #include "firebreak/gitops.h"
-#include "firebreak/rules.h"
 
 /* Bumped whenever a slot is added, removed or changes meaning. */
 #define FB_ACTION_OPS_VERSION 1
@@ -109,12 +108,13 @@ const fb_action_ops *fb_action_find(const char *name);
 size_t fb_action_count(void);
 const fb_action_ops *fb_action_at(size_t i);
 
-/* The action the rules map category to (manual when none does). */
-const fb_action_ops *fb_action_for(const fb_rules *rules, const char *category);
+/* The action called name, manual when there is none: category -> name
+ * is data, the rules file's mapping (fb_rules_action_for). */
+const fb_action_ops *fb_action_for(const char *name);
 
-/* The proposal for in: the action the rules choose for in->category runs
- * its propose.  Never NULL on FB_OK. */
-fb_err fb_action_propose(const fb_rules *rules, const fb_action_input *in, cJSON **out);
+/* The proposal for in: the action called name runs its propose.  Never
+ * NULL on FB_OK. */
+fb_err fb_action_propose(const char *name, const fb_action_input *in, cJSON **out);
 
 /* Checks a person's value for an edit path with the validate slot of the
  * named action; with action NULL or "", with every action that has one

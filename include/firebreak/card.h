@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include "firebreak/error.h"
 #include "firebreak/state.h"
-#include "firebreak/store.h"
+#include "firebreak/domain.h"
 #include "firebreak/tmpl.h"
 
 /* Diffs longer than this are cut on the card and posted whole in the thread. */

@@ -2,7 +2,7 @@
  * domain.h - the record's row types: what crosses the store's edge in
  * either direction, whichever backend holds the data.  Plain structs with
  * bounded fields; the few owned pointers are named in their comments and
- * freed by the matching fb_*_free() in store.h.
+ * freed by the matching fb_*_free() below.
  */
 #ifndef FIREBREAK_DOMAIN_H
 #define FIREBREAK_DOMAIN_H
@@ -108,5 +108,11 @@ typedef struct {
 	long count;
 	double sum;
 } fb_stat_row;
+
+/* Free what the store handed out (whoever holds the rows calls them). */
+void fb_incident_row_free(fb_incident_row *row);
+void fb_incident_rows_free(fb_incident_row **rows, size_t n);
+void fb_timeline_free(fb_timeline_entry *entries, size_t n);
+void fb_outbox_rows_free(fb_outbox_row *rows, size_t n);
 
 #endif

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include "firebreak/state.h"
-#include "firebreak/store.h"
+#include "firebreak/domain.h"
 
 void fb_report_classification(FILE *f, const fb_state_classification *cls);
 /* The body of an incident: analysis and proposal (with the diff). */

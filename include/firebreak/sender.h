@@ -23,7 +23,7 @@
 
 #include <stdint.h>
 #include "firebreak/error.h"
-#include "firebreak/store.h"
+#include "firebreak/domain.h"
 
 typedef enum { FB_SENT, FB_SEND_FAILED, FB_SUPERSEDED, FB_SEND_RETRY } fb_send_status;
 

@@ -54,8 +54,6 @@ fb_err fb_store_incident_update(fb_store *st, const fb_incident_row *row);
 fb_err fb_store_incident_get(fb_store *st, const char *id, fb_incident_row **out);
 /* all = 0 lists only incidents that are not finished. Newest first. */
 fb_err fb_store_incident_list(fb_store *st, int all, fb_incident_row ***rows, size_t *n);
-void fb_incident_row_free(fb_incident_row *row);
-void fb_incident_rows_free(fb_incident_row **rows, size_t n);
 
 fb_err fb_store_checkpoint_add(fb_store *st, const char *incident_id, const char *node,
                                const char *next, const char *state);
@@ -70,7 +68,6 @@ void fb_event_name(fb_event_kind kind, const char *node, const char *outcome, ch
                    size_t size);
 fb_err fb_store_timeline_list(fb_store *st, const char *incident_id, fb_timeline_entry **out,
                               size_t *n);
-void fb_timeline_free(fb_timeline_entry *entries, size_t n);
 
 /* One pending job per incident: adding replaces any pending one. */
 fb_err fb_store_job_put(fb_store *st, const char *incident_id, const char *node, int64_t run_at);
@@ -90,7 +87,6 @@ fb_err fb_store_outbox_add(fb_store *st, const char *incident_id, const char *me
                            const char *channel, const char *body, int64_t *id);
 /* Every pending row with an id above after, oldest first. */
 fb_err fb_store_outbox_pending(fb_store *st, int64_t after, fb_outbox_row **out, size_t *n);
-void fb_outbox_rows_free(fb_outbox_row *rows, size_t n);
 /* status: sent, failed or superseded. */
 fb_err fb_store_outbox_done(fb_store *st, int64_t id, const char *status, const char *result);
 fb_err fb_store_outbox_attempt(fb_store *st, int64_t id, const char *result);

@@ -37,16 +37,15 @@ const fb_action_ops *fb_action_find(const char *name)
 	return NULL;
 }
 
-const fb_action_ops *fb_action_for(const fb_rules *rules, const char *category)
+const fb_action_ops *fb_action_for(const char *name)
 {
-	const fb_action_ops *a =
-	    rules && category ? fb_action_find(fb_rules_action_for(rules, category)) : NULL;
+	const fb_action_ops *a = name ? fb_action_find(name) : NULL;
 	return a ? a : &fb_action_manual;
 }
 
-fb_err fb_action_propose(const fb_rules *rules, const fb_action_input *in, cJSON **out)
+fb_err fb_action_propose(const char *name, const fb_action_input *in, cJSON **out)
 {
-	const fb_action_ops *a = fb_action_for(rules, in->category);
+	const fb_action_ops *a = fb_action_for(name);
 
 	*out = NULL;
 	if (a->version != FB_ACTION_OPS_VERSION)

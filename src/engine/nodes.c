@@ -171,7 +171,7 @@ static fb_err node_propose(const fb_graph_env *env, fb_state *s, fb_step *st)
 	fb_err rc;
 
 	action_input(env, s, &args);
-	rc = fb_action_propose(env->rules, &args.in, &prop);
+	rc = fb_action_propose(fb_rules_action_for(env->rules, args.in.category), &args.in, &prop);
 	if (!rc)
 		rc = fb_state_set_proposal(s, prop);
 	cJSON_Delete(prop);

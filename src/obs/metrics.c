@@ -12,7 +12,7 @@
 
 #include "firebreak/stopper.h"
 #include "firebreak/metrics.h"
-#include "firebreak/store.h"
+#include "firebreak/domain.h"
 
 #define STATUSES 12
 #define STALL_MS 10000      /* an engine loop wakes at least every 200 ms */

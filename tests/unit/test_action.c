@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "firebreak/action.h"
+#include "firebreak/rules.h"
 #include "firebreak/config.h"
 #include "firebreak/gitops.h"
 #include "firebreak/rules.h"
@@ -70,8 +71,8 @@ static void category_to_action_is_data(void **s)
 	assert_string_equal(fb_rules_action_for(r, "oom"), "manual");
 	assert_string_equal(fb_rules_action_for(r, "network_error"), "git_revert");
 	assert_string_equal(fb_rules_action_for(r, "image_pull_error"), "manual");
-	assert_string_equal(fb_action_for(r, "network_error")->name, "git_revert");
-	assert_string_equal(fb_action_for(r, "task_failure")->name, "manual");
+	assert_string_equal(fb_action_for(fb_rules_action_for(r, "network_error"))->name, "git_revert");
+	assert_string_equal(fb_action_for(fb_rules_action_for(r, "task_failure"))->name, "manual");
 	fb_rules_free(r);
 
 	/* the embedded rules: the shipped mapping */
@@ -222,7 +223,7 @@ static void values_patch_raises_memory(void **s)
 	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
 	fb_action_input in = input(&cfg, g, "oom");
 
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	assert_string_equal(str(p, "action"), "values_patch");
 	assert_string_equal(str(p, "file"), "helm-values/grafana/values.yaml");
 	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
@@ -258,7 +259,7 @@ static void values_patch_raises_memory(void **s)
 	fb_action_override ov = {"resources.limits.memory", "3Gi"};
 	in.overrides = &ov;
 	in.n_overrides = 1;
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	e = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
 	assert_string_equal(str(e, "old"), "1024Mi");
 	assert_string_equal(str(e, "new"), "3Gi");
@@ -267,7 +268,7 @@ static void values_patch_raises_memory(void **s)
 	/* a full disk grows the volume */
 	in = input(&cfg, g, "resource_exhausted");
 	in.disk = 1;
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	e = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
 	assert_string_equal(str(p, "action"), "values_patch");
 	assert_string_equal(str(e, "path"), "persistence.size");
@@ -305,7 +306,7 @@ static void git_revert_rolls_back_and_reverts(void **s)
 
 	/* a failed pull: image.tag back to the previous one in history */
 	fb_action_input in = input(&cfg, g, "image_pull_error");
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	assert_string_equal(str(p, "action"), "git_revert");
 	assert_string_equal(str(p, "kind"), "image_rollback");
 	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
@@ -321,7 +322,7 @@ static void git_revert_rolls_back_and_reverts(void **s)
 	                 0);
 	in = input(&cfg, g, "config_error");
 	in.app = "api";
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	assert_string_equal(str(p, "action"), "git_revert");
 	assert_string_equal(str(p, "kind"), "config_revert");
 	assert_string_equal(str(cJSON_GetObjectItem(p, "revert"), "subject"),
@@ -350,7 +351,7 @@ static void manual_gives_reason_and_suggestions(void **s)
 	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
 	fb_action_input in = input(&cfg, g, "network_error");
 
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	assert_string_equal(str(p, "action"), "manual");
 	assert_string_equal(str(p, "reason"),
 	                    "no automatic fix for network_error; see the suggested actions");
@@ -369,7 +370,7 @@ static void manual_gives_reason_and_suggestions(void **s)
 
 	/* values_patch without a repository falls back to manual */
 	in = input(&cfg, NULL, "oom");
-	assert_int_equal(fb_action_propose(r, &in, &p), FB_OK);
+	assert_int_equal(fb_action_propose(fb_rules_action_for(r, in.category), &in, &p), FB_OK);
 	assert_string_equal(str(p, "action"), "manual");
 	assert_string_equal(str(p, "reason"), "no GitOps repository configured");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "suggestions")), 2);
