@@ -146,10 +146,14 @@ static fb_err put_manifest(fb_appindex *ix, const char *path, char *recs, size_t
 		ix->m[at].len = len;
 		return FB_OK;
 	}
-	if (grow((void **)&ix->m, &ix->capm, ix->nm + 1, sizeof(*ix->m)) || !(p = strdup(path)))
+	if (grow((void **)&ix->m, &ix->capm, ix->nm + 1, sizeof(*ix->m)))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (!(p = strdup(path)))
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	memmove(&ix->m[at + 1], &ix->m[at], (ix->nm - at) * sizeof(*ix->m));
-	ix->m[at] = (manifest){p, recs, len};
+	ix->m[at].path = p;
+	ix->m[at].recs = recs;
+	ix->m[at].len = len;
 	ix->nm++;
 	return FB_OK;
 }
@@ -161,8 +165,9 @@ static fb_err put_values(fb_appindex *ix, const char *path)
 	char *p;
 	if (hit)
 		return FB_OK;
-	if (grow((void **)&ix->values, &ix->capv, ix->nv + 1, sizeof(*ix->values)) ||
-	    !(p = strdup(path)))
+	if (grow((void **)&ix->values, &ix->capv, ix->nv + 1, sizeof(*ix->values)))
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (!(p = strdup(path)))
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	memmove(&ix->values[at + 1], &ix->values[at], (ix->nv - at) * sizeof(*ix->values));
 	ix->values[at] = p;
@@ -680,13 +685,16 @@ static void load(fb_appindex *ix)
 	if (!nl || (size_t)(nl - s) != ml + 41 || strncmp(s, CACHE_MAGIC " ", ml + 1) ||
 	    git_oid_fromstrn(&ix->tree, s + ml + 1, 40) < 0)
 		bad = 1;
-	for (s = nl ? nl + 1 : end; !bad && s < end; s = nl + 1) {
-		if (!(nl = memchr(s, '\n', (size_t)(end - s)))) {
+	s = bad ? end : nl + 1;
+	while (!bad && s < end) {
+		char *eol = memchr(s, '\n', (size_t)(end - s));
+		if (!eol) {
 			bad = 1;
 			break;
 		}
-		*nl = '\0';
+		*eol = '\0';
 		bad = load_line(ix, s, &recs, mpath, sizeof(mpath)) != 0;
+		s = eol + 1;
 	}
 	bad = bad || flush(ix, &recs, mpath);
 	fb_buf_free(&recs);
