@@ -27,7 +27,7 @@ void fb_gitops_global_init(void)
 	/* Trees are read again and again (the tip's, for every lookup by
 	 * path): keep them in libgit2's object cache, which is bounded. */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)256 * 1024);
-	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)4 * 1024 * 1024);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)1024 * 1024);
 }
 
 void fb_gitops_global_shutdown(void)
