@@ -571,6 +571,16 @@ static int has_nl(const char *s, size_t n)
 	return memchr(s, '\n', n) != NULL;
 }
 
+/* One "<tag> <text>\n" line. */
+static fb_err line(fb_buf *b, char tag, const char *text)
+{
+	char head[2] = {tag, ' '};
+	fb_err rc = fb_buf_add(b, head, 2);
+	if (!rc)
+		rc = fb_buf_add(b, text, strlen(text));
+	return rc ? rc : fb_buf_addc(b, '\n');
+}
+
 static int serialize(const fb_appindex *ix, fb_buf *b)
 {
 	char hex[41];
@@ -581,18 +591,18 @@ static int serialize(const fb_appindex *ix, fb_buf *b)
 		const char *r = ix->m[i].recs;
 		if (has_nl(ix->m[i].path, strlen(ix->m[i].path)) || has_nl(r, ix->m[i].len))
 			return -1;
-		rc = fb_buf_printf(b, "M %s\n", ix->m[i].path);
+		rc = line(b, 'M', ix->m[i].path);
 		while (!rc && *r) {
-			rc = fb_buf_printf(b, "R %s\n", r);
+			rc = line(b, 'R', r);
 			for (r += strlen(r) + 1; !rc && *r; r += strlen(r) + 1)
-				rc = fb_buf_printf(b, "F %s\n", r);
+				rc = line(b, 'F', r);
 			r++;
 		}
 	}
 	for (size_t i = 0; !rc && i < ix->nv; i++) {
 		if (strchr(ix->values[i], '\n'))
 			return -1;
-		rc = fb_buf_printf(b, "V %s\n", ix->values[i]);
+		rc = line(b, 'V', ix->values[i]);
 	}
 	return rc ? -1 : 0;
 }
