@@ -11,6 +11,7 @@
  * edits.
  */
 #include <git2.h>
+#include <git2/sys/repository.h> /* git_repository_set_config */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,22 @@ fb_err fb_gitops_fail_(const char *what)
 	return fb_error_set(FB_EGIT, "%s: %s", what, e && e->message ? e->message : "git error");
 }
 
+/* libgit2 stats every config file (repository, global, system) on every
+ * lookup to see whether it changed; a read-only snapshot does not.  Taken
+ * when the handle opens and again before each apply (so an edited remote
+ * or a new identity is seen by the next commit). */
+static void snapshot_config(fb_gitops *g)
+{
+	git_config *live = NULL, *snap = NULL;
+
+	if (!g->live_config && git_repository_config(&live, g->repo) == 0)
+		g->live_config = live;
+	if (g->live_config && git_config_snapshot(&snap, g->live_config) == 0)
+		git_repository_set_config(g->repo, snap);
+	git_config_free(snap);
+	git_error_clear();
+}
+
 fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 {
 	fb_gitops *g = calloc(1, sizeof(*g));
@@ -59,6 +76,7 @@ fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 		free(g);
 		return rc;
 	}
+	snapshot_config(g);
 	snprintf(cache, sizeof(cache), "%sfirebreak-appindex", git_repository_path(g->repo));
 	if ((rc = fb_appindex_new(cache, &g->index))) {
 		fb_gitops_free(g);
@@ -79,6 +97,7 @@ void fb_gitops_free(fb_gitops *g)
 	fb_gitops_save_clean_(g);
 	git_tree_free(g->tip_tree);
 	git_commit_free(g->tip);
+	git_config_free(g->live_config);
 	git_repository_free(g->repo);
 	free(g);
 }
@@ -860,6 +879,7 @@ fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const f
 	fb_err rc;
 
 	*pushed = 0;
+	snapshot_config(g);
 	if ((rc = tip(g)))
 		return rc;
 	if (fb_gitops_find_applied(g, changes, n, info, hex, NULL) != FB_OK) {

@@ -43,6 +43,7 @@ struct fb_gitops {
 	git_oid tip_id;
 	git_commit *tip; /* NULL until resolved */
 	git_tree *tip_tree;
+	git_config *live_config; /* the repository's own; a snapshot is in use */
 	fb_appindex *index;
 	/* the staged state found clean: the index file's stamp and the tree */
 	int staged_clean, staged_loaded, staged_dirty;
