@@ -16,17 +16,22 @@ Application and a values file per app (N + L + W apps).
 
     BENCH_N=50 BENCH_LOAD=200 BENCH_RATE=10 BENCH_WAITING=1000 \
         /usr/bin/python3 tests/bench/slack_bench.py
+With BENCH_STRACE=50, a fourth run: that many incidents of the load on a
+fresh daemon under `strace -f -c` (file syscalls per incident).
 (positional N and W still work: slack_bench.py [N] [W])
 """
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import types
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "fakes"))
@@ -226,25 +231,80 @@ def mean(v):
     return sum(v) / len(v) if v else float("nan")
 
 
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def start_daemon(work, sim, repo, strace_out=None):
+    """`firebreak serve` against the simulator; under `strace -f -c` when
+    strace_out is given.  Returns (Popen, log file)."""
+    cfg = os.path.join(work, "bench.yaml")
+    with open(cfg, "w") as f:
+        # pacing off: the benchmark measures firebreak, not Slack's 1 msg/s;
+        # a free port for the HTTP server, next to other runs on this host
+        f.write(f"log_level: warn\nslack:\n  post_interval_ms: 0\nhttp:\n  listen: 127.0.0.1:{free_port()}\n")
+    env = dict(os.environ, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN,
+               SLACK_API_URL=sim.api_url, SLACK_CHANNEL="C1", FIREBREAK_DB=os.path.join(work, "db"),
+               GITOPS_REPO=repo, FIREBREAK_CONFIG="")
+    log = open(os.path.join(work, "fb.log"), "w")
+    cmd = [FB, "-c", cfg, "serve"]
+    if strace_out:
+        cmd = ["strace", "-f", "-c", "-e", "trace=" + TRACED, "-o", strace_out] + cmd
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
+
+
+TRACED = "openat,newfstatat,getdents64,pwrite64,fdatasync"
+
+
+def strace_phase(nload, rate, extra_apps):
+    """The load phase again, on a fresh daemon under `strace -f -c`: the
+    file syscalls per incident (start-up included, spread over nload)."""
+    work = tempfile.mkdtemp(prefix="fb-bench-strace.")
+    proc, sim = start_sim(work)
+    repo = os.path.join(work, "repo")
+    new_repo(repo, [f"load{i}" for i in range(nload)] + [f"idle{i}" for i in range(extra_apps)])
+    out = os.path.join(work, "strace.out")
+    tracer, log = start_daemon(work, sim, repo, out)
+    child = None
+    try:
+        wait_for(sim, lambda s: any(c.get("hello_at") for c in s["connections"]))
+        with open(f"/proc/{tracer.pid}/task/{tracer.pid}/children") as f:
+            child = int(f.read().split()[0])
+        load(sim, types.SimpleNamespace(pid=child), nload, rate)
+    finally:
+        if child:
+            os.kill(child, signal.SIGTERM)
+        tracer.wait(60)
+        stop_sim(proc)
+        log.close()
+    counts = {}
+    for line in open(out):
+        f = line.split()
+        if len(f) >= 5 and f[-1] in TRACED.split(",") and f[3].isdigit():
+            counts[f[-1]] = int(f[3])
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"| firebreak serve under strace -f -c, {nload} incidents at {rate:g}/s, "
+          f"{nload + extra_apps} apps | per incident |")
+    print("|---|---|")
+    for name in TRACED.split(","):
+        print(f"| {name} | {counts.get(name, 0) / nload:.1f} |")
+    print()
+
+
 def main():
     n = env_int("BENCH_N", 1, 50)
     waiting = env_int("BENCH_WAITING", 2, 1000)
     nload = env_int("BENCH_LOAD", 3, 200)
     rate = float(os.environ.get("BENCH_RATE") or 10)
+    nstrace = int(os.environ.get("BENCH_STRACE") or 0)
     work = tempfile.mkdtemp(prefix="fb-bench.")
     proc, sim = start_sim(work)
     repo = os.path.join(work, "repo")
     new_repo(repo, [f"bench{i}" for i in range(n)] + [f"load{i}" for i in range(nload)]
              + [f"wait{i}" for i in range(waiting)])
-    cfg = os.path.join(work, "bench.yaml")
-    with open(cfg, "w") as f:
-        # pacing off: the benchmark measures firebreak, not Slack's 1 msg/s
-        f.write("log_level: warn\nslack:\n  post_interval_ms: 0\n")
-    env = dict(os.environ, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN,
-               SLACK_API_URL=sim.api_url, SLACK_CHANNEL="C1", FIREBREAK_DB=os.path.join(work, "db"),
-               GITOPS_REPO=repo, FIREBREAK_CONFIG="")
-    log = open(os.path.join(work, "fb.log"), "w")
-    fb = subprocess.Popen([FB, "-c", cfg, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    fb, log = start_daemon(work, sim, repo)
     try:
         wait_for(sim, lambda s: any(c.get("hello_at") for c in s["connections"]))
         time.sleep(1.0)
@@ -308,6 +368,9 @@ def main():
     for k, v in rows:
         print(f"| {k} | {v} |")
     shutil.rmtree(work, ignore_errors=True)
+    if nstrace and shutil.which("strace"):
+        print()
+        strace_phase(nstrace, rate, 200)
     return 1 if violations else 0
 
 
