@@ -1,14 +1,20 @@
 /*
- * gitops.c - owns every libgit2 call: opening the GitOps repository,
- * reading files and history at the branch tip, diffs, reverts, and the
- * approved commit and push.  A handle belongs to the thread that opened
- * it (the CLI's main thread, or one worker in the daemon).
+ * gitops.c - owns the GitOps repository handle and its libgit2 calls:
+ * opening it, reading files and history at the branch tip, finding an
+ * app's values file (through appindex.c), diffs, reverts, and the
+ * approved commit (guarded by worktree.c) and push.  A handle belongs to
+ * the thread that opened it (the CLI's main thread, or one worker in the
+ * daemon).
  *
  * The branch tip, not the working tree, is the truth for proposals: the
- * daemon may run against a clone that people never touch.  When the repo
- * has a working tree checked out on the branch, apply keeps it in step
- * (writes the file, stages it) and refuses to mix in anyone's unrelated
- * edits.
+ * daemon may run against a clone that people never touch.  Every step
+ * costs what the change costs, not what the repository or its history
+ * holds: the tip's commit and tree stay in the handle until the branch
+ * moves, the commit's tree is built along the changed paths only, and the
+ * idempotency walk stops at the changes' base.  When the repo has a
+ * working tree checked out on the branch, apply keeps it in step (writes
+ * the files, stages them) and refuses when a person's edits are in the
+ * way.
  */
 #include <git2.h>
 #include <git2/sys/repository.h> /* git_repository_set_config */
@@ -798,79 +804,6 @@ static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
 	return FB_OK;
 }
 
-/* ---- push ---- */
-
-typedef struct {
-	fb_gitops *g;
-	int tries;
-	char rejected[256];
-} push_ctx;
-
-static int credentials(git_credential **out, const char *url, const char *user_from_url,
-                       unsigned int allowed, void *payload)
-{
-	push_ctx *p = payload;
-	const fb_config *cfg = p->g->cfg;
-	(void)url;
-
-	if (++p->tries > 3)
-		return GIT_EUSER; /* wrong credentials: stop instead of looping */
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
-		return git_credential_userpass_plaintext_new(
-		    out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cfg->gitops.ssh_key[0])
-		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
-		                                  cfg->gitops.ssh_key, NULL);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out,
-		                                         user_from_url ? user_from_url : "git");
-	return GIT_PASSTHROUGH;
-}
-
-static int push_ref(const char *refname, const char *status, void *payload)
-{
-	push_ctx *p = payload;
-	if (status)
-		snprintf(p->rejected, sizeof(p->rejected), "%s: %s", refname, status);
-	return 0;
-}
-
-static int is_url(const char *s)
-{
-	return strstr(s, "://") || s[0] == '/' || (strchr(s, '@') && strchr(s, ':'));
-}
-
-static fb_err push(fb_gitops *g)
-{
-	git_remote *remote = NULL;
-	git_push_options opts = GIT_PUSH_OPTIONS_INIT;
-	push_ctx ctx = {.g = g};
-	char spec[600];
-	char *specs[1] = {spec};
-	git_strarray arr = {specs, 1};
-	const char *r = g->cfg->gitops.remote;
-	int err;
-
-	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
-	err = is_url(r) ? git_remote_create_anonymous(&remote, g->repo, r)
-	                : git_remote_lookup(&remote, g->repo, r);
-	if (err < 0)
-		return fb_gitops_fail_("finding the GitOps remote");
-	opts.callbacks.credentials = credentials;
-	opts.callbacks.push_update_reference = push_ref;
-	opts.callbacks.payload = &ctx;
-	err = git_remote_push(remote, &arr, &opts);
-	git_remote_free(remote);
-	if (err < 0)
-		return fb_gitops_fail_(ctx.tries > 3 ? "pushing (credentials refused)" : "pushing");
-	if (ctx.rejected[0])
-		return fb_error_set(FB_ECONFLICT,
-		                    "the remote rejected the push (%s): it has commits this clone "
-		                    "lacks; pull, then propose again",
-		                    ctx.rejected);
-	return FB_OK;
-}
-
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
                        char hex[41], int *pushed)
 {
@@ -901,7 +834,7 @@ fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const f
 	if (checked)
 		fb_gitops_committed_clean_(g, &tree_oid);
 	if (g->cfg->gitops.remote[0]) {
-		if ((rc = push(g)))
+		if ((rc = fb_gitops_push_(g)))
 			return rc;
 		*pushed = 1;
 	}

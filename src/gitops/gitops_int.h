@@ -1,5 +1,6 @@
 /*
- * gitops_int.h - private to the gitops family (gitops.c, appindex.c): the
+ * gitops_int.h - private to the gitops family (gitops.c, appindex.c,
+ * worktree.c, push.c): the
  * repository handle and the index of Argo CD Applications and values files.
  */
 #ifndef FIREBREAK_GITOPS_INT_H
@@ -63,5 +64,8 @@ int fb_gitops_worktree_on_branch_(fb_gitops *g);
 fb_err fb_gitops_check_worktree_(fb_gitops *g, const fb_change *c, size_t n);
 void fb_gitops_committed_clean_(fb_gitops *g, const git_oid *tree);
 void fb_gitops_save_clean_(fb_gitops *g);
+
+/* push.c: pushes the branch to gitops.remote. */
+fb_err fb_gitops_push_(fb_gitops *g);
 
 #endif
