@@ -1,7 +1,7 @@
 /*
  * gitops_int.h - private to the gitops family (gitops.c, appindex.c,
- * worktree.c, push.c): the
- * repository handle and the index of Argo CD Applications and values files.
+ * worktree.c, push.c): the repository handle, the index of Argo CD
+ * Applications and values files, and the helpers the files share.
  */
 #ifndef FIREBREAK_GITOPS_INT_H
 #define FIREBREAK_GITOPS_INT_H
