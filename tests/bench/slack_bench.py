@@ -255,6 +255,17 @@ def start_daemon(work, sim, repo, strace_out=None):
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
 
 
+def stop_daemon(p, timeout=30):
+    """SIGTERM, then SIGKILL when it has not ended after `timeout` s."""
+    if p.poll() is None:
+        p.terminate()
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 TRACED = "openat,newfstatat,getdents64,pwrite64,fdatasync"
 
 
@@ -276,7 +287,7 @@ def strace_phase(nload, rate, extra_apps):
     finally:
         if child:
             os.kill(child, signal.SIGTERM)
-        tracer.wait(60)
+        stop_daemon(tracer, 60)
         stop_sim(proc)
         log.close()
     counts = {}
@@ -319,8 +330,7 @@ def main():
         all_acks = [a["latency_ms"] for a in st["acks"] if a["latency_ms"] is not None]
         violations = st["violations"]
     finally:
-        fb.terminate()
-        fb.wait(30)
+        stop_daemon(fb)
         stop_sim(proc)
         log.close()
     inner = re.search(r"serve.ack_latency n=(\d+) p50_us=(\d+) p99_us=(\d+) max_us=(\d+)",
