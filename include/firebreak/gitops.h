@@ -73,17 +73,48 @@ void fb_changes_free(fb_change *c, size_t n);
 fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const char *new_text,
                       size_t newlen, char **diff);
 
-/* The commit on the branch whose message has "Incident-Id: id", if any. */
-/* The commit of an incident's fix number step (1 = the first). */
+/* The commit of an incident's fix number step (1 = the first) on the
+ * branch: the newest of at most 2,000 commits (first parents, newest
+ * first) whose message has "Incident-Id: id" (and Incident-Step: step). */
 fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int step,
                                       char hex[41]);
+
+/* The most commits fb_gitops_find_applied looks at. */
+#define FB_GITOPS_APPLIED_WALK 64
+
+/*
+ * The commit that already applied this fix (info->incident_id and
+ * info->step), which can only come after the changes' base: walks first
+ * parents from the tip while some changed file differs from its base_blob,
+ * at most FB_GITOPS_APPLIED_WALK commits; no sort, no walk of history.
+ * FB_ENOTFOUND when there is none.  walked (may be NULL) is set to the
+ * number of commits looked at.
+ */
+fb_err fb_gitops_find_applied(fb_gitops *g, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, char hex[41], unsigned *walked);
+
+/* The index of Argo CD Applications and values files behind
+ * fb_gitops_find_values: the tree it describes and how it got there. */
+typedef struct {
+	char tree[41];       /* "" before the first lookup */
+	unsigned builds;     /* walks of the whole tree */
+	unsigned updates;    /* diffs followed after the branch moved */
+	unsigned loads;      /* read from the cache file in the git directory */
+	size_t manifests;    /* Application manifests */
+	size_t values_files; /* files named values.yaml */
+} fb_gitops_index_stats;
+
+void fb_gitops_index_stats_get(fb_gitops *g, fb_gitops_index_stats *out);
 
 /*
  * Commits the changes on the configured branch, then pushes when a remote
  * is configured.  Idempotent: when the branch already has a commit for the
- * incident, nothing new is committed (only the push is retried).  Refuses
- * with FB_ESTATE when the working tree has unrelated changes and with
- * FB_ECONFLICT when a file changed since it was proposed.
+ * incident (fb_gitops_find_applied), nothing new is committed (only the
+ * push is retried).  Refuses with FB_ESTATE when the files it changes have
+ * uncommitted edits in the working tree or the index, or when other files
+ * are staged or unmerged (files edited but not staged elsewhere are left
+ * alone: the commit is built from the branch tip, never from the working
+ * tree), and with FB_ECONFLICT when a file changed since it was proposed.
  */
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
                        char hex[41], int *pushed);

@@ -1,38 +1,40 @@
 /*
- * gitops.c - owns every libgit2 call: opening the GitOps repository,
- * reading files and history at the branch tip, diffs, reverts, and the
- * approved commit and push.  A handle belongs to the thread that opened
- * it (the CLI's main thread, or one worker in the daemon).
+ * gitops.c - owns the GitOps repository handle and its libgit2 calls:
+ * opening it, reading files and history at the branch tip, finding an
+ * app's values file (through appindex.c), diffs, reverts, and the
+ * approved commit (guarded by worktree.c) and push.  A handle belongs to
+ * the thread that opened it (the CLI's main thread, or one worker in the
+ * daemon).
  *
  * The branch tip, not the working tree, is the truth for proposals: the
- * daemon may run against a clone that people never touch.  When the repo
- * has a working tree checked out on the branch, apply keeps it in step
- * (writes the file, stages it) and refuses to mix in anyone's unrelated
- * edits.
+ * daemon may run against a clone that people never touch.  Every step
+ * costs what the change costs, not what the repository or its history
+ * holds: the tip's commit and tree stay in the handle until the branch
+ * moves, the commit's tree is built along the changed paths only, and the
+ * idempotency walk stops at the changes' base.  When the repo has a
+ * working tree checked out on the branch, apply keeps it in step (writes
+ * the files, stages them) and refuses when a person's edits are in the
+ * way.
  */
-#define _GNU_SOURCE /* memmem */
 #include <git2.h>
+#include <git2/sys/repository.h> /* git_repository_set_config */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "firebreak/argocd.h"
 #include "firebreak/buf.h"
-#include "firebreak/gitops.h"
+#include "gitops_int.h"
 
-#define MAX_FILE_BYTES (4u * 1024u * 1024u)
+#define MAX_FILE_BYTES FB_GITOPS_MAX_FILE_BYTES
 #define MAX_WALK 2000 /* commits looked at when searching history */
-
-struct fb_gitops {
-	git_repository *repo;
-	const fb_config *cfg;
-	char ref[256]; /* refs/heads/<branch> */
-};
 
 void fb_gitops_global_init(void)
 {
 	git_libgit2_init();
+	/* libgit2's object cache (small trees and commits) bounded at 1 MB
+	 * instead of 256 MB: measured with make bench, caching big trees too
+	 * cost more RSS than the inflating it saved. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)1024 * 1024);
 }
 
 void fb_gitops_global_shutdown(void)
@@ -40,15 +42,33 @@ void fb_gitops_global_shutdown(void)
 	git_libgit2_shutdown();
 }
 
-static fb_err git_fail(const char *what)
+fb_err fb_gitops_fail_(const char *what)
 {
 	const git_error *e = git_error_last();
 	return fb_error_set(FB_EGIT, "%s: %s", what, e && e->message ? e->message : "git error");
 }
 
+/* libgit2 stats every config file (repository, global, system) on every
+ * lookup to see whether it changed; a read-only snapshot does not.  Taken
+ * when the handle opens and again before each apply (so an edited remote
+ * or a new identity is seen by the next commit). */
+static void snapshot_config(fb_gitops *g)
+{
+	git_config *live = NULL, *snap = NULL;
+
+	if (!g->live_config && git_repository_config(&live, g->repo) == 0)
+		g->live_config = live;
+	if (g->live_config && git_config_snapshot(&snap, g->live_config) == 0)
+		git_repository_set_config(g->repo, snap);
+	git_config_free(snap);
+	git_error_clear();
+}
+
 fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 {
 	fb_gitops *g = calloc(1, sizeof(*g));
+	char cache[1100];
+	fb_err rc;
 
 	*out = NULL;
 	if (!g)
@@ -57,9 +77,15 @@ fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 	snprintf(g->ref, sizeof(g->ref), "refs/heads/%s", cfg->gitops.branch);
 	if (git_repository_open_ext(&g->repo, cfg->gitops.repo, GIT_REPOSITORY_OPEN_NO_SEARCH,
 	                            NULL) < 0) {
-		fb_err rc = git_fail("opening the GitOps repository");
+		rc = fb_gitops_fail_("opening the GitOps repository");
 		fb_error_wrap(rc, "%s", cfg->gitops.repo);
 		free(g);
+		return rc;
+	}
+	snapshot_config(g);
+	snprintf(cache, sizeof(cache), "%sfirebreak-appindex", git_repository_path(g->repo));
+	if ((rc = fb_appindex_new(cache, &g->index))) {
+		fb_gitops_free(g);
 		return rc;
 	}
 	*out = g;
@@ -70,29 +96,75 @@ void fb_gitops_free(fb_gitops *g)
 {
 	if (!g)
 		return;
+	if (g->index) {
+		fb_appindex_save(g->index);
+		fb_appindex_free(g->index);
+	}
+	fb_gitops_save_clean_(g);
+	git_tree_free(g->tip_tree);
+	git_commit_free(g->tip);
+	git_config_free(g->live_config);
 	git_repository_free(g->repo);
 	free(g);
 }
 
-static fb_err tip_commit(fb_gitops *g, git_commit **out)
+/* Resolves the branch tip (one read of the ref); the commit and its tree
+ * stay in the handle until the branch moves. */
+static fb_err tip(fb_gitops *g)
 {
 	git_oid oid;
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+
 	if (git_reference_name_to_id(&oid, g->repo, g->ref) < 0)
 		return fb_error_set(FB_ENOTFOUND, "branch %s not found in the GitOps repository",
 		                    g->cfg->gitops.branch);
-	if (git_commit_lookup(out, g->repo, &oid) < 0)
-		return git_fail("reading the branch tip");
+	if (g->tip && git_oid_equal(&oid, &g->tip_id))
+		return FB_OK;
+	if (git_commit_lookup(&c, g->repo, &oid) < 0 || git_commit_tree(&t, c) < 0) {
+		git_commit_free(c);
+		return fb_gitops_fail_("reading the branch tip");
+	}
+	git_tree_free(g->tip_tree);
+	git_commit_free(g->tip);
+	g->tip = c;
+	g->tip_tree = t;
+	git_oid_cpy(&g->tip_id, &oid);
 	return FB_OK;
 }
 
 fb_err fb_gitops_tip(fb_gitops *g, char hex[41])
 {
-	git_commit *c;
-	fb_err rc = tip_commit(g, &c);
+	fb_err rc = tip(g);
 	if (rc)
 		return rc;
-	git_oid_tostr(hex, 41, git_commit_id(c));
-	git_commit_free(c);
+	git_oid_tostr(hex, 41, &g->tip_id);
+	return FB_OK;
+}
+
+/* The blob id of path in tree; 0 when it is not a file there. */
+static int entry_in(git_tree *tree, const char *path, git_oid *out)
+{
+	git_tree_entry *e = NULL;
+	int ok =
+	    git_tree_entry_bypath(&e, tree, path) == 0 && git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+	if (ok)
+		git_oid_cpy(out, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return ok;
+}
+
+/* The blob of path in tree, or FB_ENOTFOUND. */
+static fb_err blob_in(fb_gitops *g, git_tree *tree, const char *path, git_blob **out)
+{
+	git_oid id;
+	*out = NULL;
+	if (!entry_in(tree, path, &id)) {
+		git_error_clear();
+		return fb_error_set(FB_ENOTFOUND, "%s not found at the branch tip", path);
+	}
+	if (git_blob_lookup(out, g->repo, &id) < 0)
+		return fb_gitops_fail_("reading a file");
 	return FB_OK;
 }
 
@@ -100,17 +172,12 @@ fb_err fb_gitops_tip(fb_gitops *g, char hex[41])
 static fb_err blob_at(fb_gitops *g, git_commit *c, const char *path, git_blob **out)
 {
 	git_tree *tree = NULL;
-	git_tree_entry *e = NULL;
-	fb_err rc = FB_OK;
+	fb_err rc;
 
 	*out = NULL;
 	if (git_commit_tree(&tree, c) < 0)
-		return git_fail("reading a tree");
-	if (git_tree_entry_bypath(&e, tree, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-		rc = fb_error_set(FB_ENOTFOUND, "%s not found at the branch tip", path);
-	else if (git_blob_lookup(out, g->repo, git_tree_entry_id(e)) < 0)
-		rc = git_fail("reading a file");
-	git_tree_entry_free(e);
+		return fb_gitops_fail_("reading a tree");
+	rc = blob_in(g, tree, path, out);
 	git_tree_free(tree);
 	return rc;
 }
@@ -131,17 +198,12 @@ static fb_err blob_copy(git_blob *b, char **content, size_t *len)
 
 fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *len, char blob[41])
 {
-	git_commit *c;
 	git_blob *b;
 	fb_err rc;
 
 	*content = NULL;
 	*len = 0;
-	if ((rc = tip_commit(g, &c)))
-		return rc;
-	rc = blob_at(g, c, path, &b);
-	git_commit_free(c);
-	if (rc)
+	if ((rc = tip(g)) || (rc = blob_in(g, g->tip_tree, path, &b)))
 		return rc;
 	if (blob)
 		git_oid_tostr(blob, 41, git_blob_id(b));
@@ -152,60 +214,11 @@ fb_err fb_gitops_read(fb_gitops *g, const char *path, char **content, size_t *le
 
 /* ---- finding the values file ---- */
 
-typedef struct {
-	fb_gitops *g;
-	const char *app;
-	fb_argocd_values found;
-	char manifest[512];
-	char suffix[300];
-	char match[512];
-	int nmatch;
-} tree_scan;
-
-static int is_yaml(const char *name)
-{
-	size_t n = strlen(name);
-	return (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
-	       (n > 4 && !strcmp(name + n - 4, ".yml"));
-}
-
-static int scan_entry(const char *root, const git_tree_entry *e, void *payload)
-{
-	tree_scan *s = payload;
-	char path[1024];
-	git_blob *b;
-
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || !is_yaml(git_tree_entry_name(e)))
-		return 0;
-	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(e));
-	size_t pl = strlen(path), sl = strlen(s->suffix);
-	if ((pl > sl && !strcmp(path + pl - sl, s->suffix)) || !strcmp(path, s->suffix + 1)) {
-		snprintf(s->match, sizeof(s->match), "%s", path);
-		s->nmatch++;
-	}
-	if (git_blob_lookup(&b, s->g->repo, git_tree_entry_id(e)) < 0)
-		return 0;
-	if (git_blob_rawsize(b) < 1024 * 1024 &&
-	    memmem(git_blob_rawcontent(b), git_blob_rawsize(b), "argoproj.io", 11)) {
-		size_t before = s->found.n;
-		if (fb_argocd_scan(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), s->app,
-		                   &s->found) == 1 &&
-		    s->found.n > before && !s->manifest[0])
-			snprintf(s->manifest, sizeof(s->manifest), "%s", path);
-	}
-	git_blob_free(b);
-	return 0;
-}
-
 static int exists_at_tip(fb_gitops *g, const char *path)
 {
-	git_commit *c;
-	git_blob *b;
-	if (tip_commit(g, &c))
-		return 0;
-	int ok = blob_at(g, c, path, &b) == FB_OK;
-	git_blob_free(b);
-	git_commit_free(c);
+	git_oid id;
+	int ok = entry_in(g->tip_tree, path, &id);
+	git_error_clear();
 	return ok;
 }
 
@@ -227,11 +240,11 @@ static void expand_template(const char *tpl, const char *app, char *out, size_t 
 
 /* The last existing values file of the Application wins: it has the
  * highest precedence in Helm, so that is where a value must change. */
-static int pick_argocd(fb_gitops *g, tree_scan *s, char *path, size_t pathsz)
+static int pick_argocd(fb_gitops *g, const fb_argocd_values *found, char *path, size_t pathsz)
 {
-	for (size_t i = s->found.n; i-- > 0;) {
-		if (exists_at_tip(g, s->found.files[i])) {
-			snprintf(path, pathsz, "%s", s->found.files[i]);
+	for (size_t i = found->n; i-- > 0;) {
+		if (exists_at_tip(g, found->files[i])) {
+			snprintf(path, pathsz, "%s", found->files[i]);
 			return 1;
 		}
 	}
@@ -241,25 +254,16 @@ static int pick_argocd(fb_gitops *g, tree_scan *s, char *path, size_t pathsz)
 fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t pathsz, char *how,
                              size_t howsz)
 {
-	tree_scan s = {.g = g, .app = app};
-	git_commit *c;
-	git_tree *tree;
+	fb_appindex_hit s;
 	char tpl[512];
 	fb_err rc;
 
 	if (!app || !*app || strchr(app, '/') || strstr(app, ".."))
 		return fb_error_set(FB_EINVAL, "no usable app name to look up");
-	if ((rc = tip_commit(g, &c)))
+	if ((rc = tip(g)) || (rc = fb_appindex_sync(g->index, g->repo, g->tip_tree)))
 		return rc;
-	if (git_commit_tree(&tree, c) < 0) {
-		git_commit_free(c);
-		return git_fail("reading the tree");
-	}
-	snprintf(s.suffix, sizeof(s.suffix), "/%s/values.yaml", app);
-	git_tree_walk(tree, GIT_TREEWALK_PRE, scan_entry, &s);
-	git_tree_free(tree);
-	git_commit_free(c);
-	if (pick_argocd(g, &s, path, pathsz)) {
+	fb_appindex_lookup(g->index, app, &s);
+	if (pick_argocd(g, &s.argocd, path, pathsz)) {
 		snprintf(how, howsz, "Argo CD Application in %s", s.manifest);
 		return FB_OK;
 	}
@@ -285,6 +289,11 @@ fb_err fb_gitops_find_values(fb_gitops *g, const char *app, char *path, size_t p
 	                    app, tpl, app);
 }
 
+void fb_gitops_index_stats_get(fb_gitops *g, fb_gitops_index_stats *out)
+{
+	fb_appindex_stats(g->index, out);
+}
+
 /* ---- history ---- */
 
 static fb_err walker(fb_gitops *g, git_revwalk **w)
@@ -293,11 +302,13 @@ static fb_err walker(fb_gitops *g, git_revwalk **w)
 	if (git_reference_name_to_id(&oid, g->repo, g->ref) < 0)
 		return fb_error_set(FB_ENOTFOUND, "branch %s not found", g->cfg->gitops.branch);
 	if (git_revwalk_new(w, g->repo) < 0)
-		return git_fail("walking history");
-	git_revwalk_sorting(*w, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+		return fb_gitops_fail_("walking history");
+	/* newest first, incrementally: a topological sort would read the
+	 * whole history before the first commit comes out */
+	git_revwalk_sorting(*w, GIT_SORT_TIME);
 	if (git_revwalk_push(*w, &oid) < 0) {
 		git_revwalk_free(*w);
-		return git_fail("walking history");
+		return fb_gitops_fail_("walking history");
 	}
 	return FB_OK;
 }
@@ -439,6 +450,25 @@ static int atoi_safe(const char *s)
 	return v > 0 && v < 1000 ? (int)v : 1;
 }
 
+/* Is c the commit of the incident's fix number step? */
+static int is_fix_commit(git_commit *c, const char *incident_id, int step)
+{
+	git_message_trailer_array tr = {0};
+	int hit = 0, its_step = 1;
+
+	if (git_message_trailers(&tr, git_commit_message(c)) != 0)
+		return 0;
+	for (size_t i = 0; i < tr.count; i++) {
+		if (!strcmp(tr.trailers[i].key, "Incident-Id") &&
+		    !strcmp(tr.trailers[i].value, incident_id))
+			hit = 1;
+		if (!strcmp(tr.trailers[i].key, "Incident-Step"))
+			its_step = atoi_safe(tr.trailers[i].value);
+	}
+	git_message_trailer_array_free(&tr);
+	return hit && its_step == (step > 1 ? step : 1);
+}
+
 fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int step, char hex[41])
 {
 	git_revwalk *w;
@@ -447,23 +477,12 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int
 
 	if (rc)
 		return rc;
+	git_revwalk_simplify_first_parent(w);
 	for (int seen = 0; seen < MAX_WALK && git_revwalk_next(&oid, w) == 0; seen++) {
 		git_commit *c;
-		git_message_trailer_array tr = {0};
-		int hit = 0, its_step = 1;
 		if (git_commit_lookup(&c, g->repo, &oid) < 0)
 			continue;
-		if (git_message_trailers(&tr, git_commit_message(c)) == 0) {
-			for (size_t i = 0; i < tr.count; i++) {
-				if (!strcmp(tr.trailers[i].key, "Incident-Id") &&
-				    !strcmp(tr.trailers[i].value, incident_id))
-					hit = 1;
-				if (!strcmp(tr.trailers[i].key, "Incident-Step"))
-					its_step = atoi_safe(tr.trailers[i].value);
-			}
-			git_message_trailer_array_free(&tr);
-		}
-		hit = hit && its_step == (step > 1 ? step : 1);
+		int hit = is_fix_commit(c, incident_id, step);
 		git_commit_free(c);
 		if (hit) {
 			git_oid_tostr(hex, 41, &oid);
@@ -473,6 +492,62 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int
 	}
 	git_revwalk_free(w);
 	return fb_error_set(FB_ENOTFOUND, "no commit for %s", incident_id);
+}
+
+/* Is every changed file in c's tree still at its base (so that a fix made
+ * on that base can only be a descendant of c)? */
+static int at_base(git_commit *c, const fb_change *ch, size_t n)
+{
+	git_tree *t = NULL;
+	int all = 1;
+
+	if (git_commit_tree(&t, c) < 0)
+		return 1; /* unreadable: stop the walk */
+	for (size_t i = 0; all && i < n; i++) {
+		git_oid id;
+		char hex[41] = "";
+		if (entry_in(t, ch[i].path, &id))
+			git_oid_tostr(hex, sizeof(hex), &id);
+		all = !strcmp(hex, ch[i].base_blob);
+	}
+	git_error_clear();
+	git_tree_free(t);
+	return all;
+}
+
+fb_err fb_gitops_find_applied(fb_gitops *g, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, char hex[41], unsigned *walked)
+{
+	git_commit *c = NULL;
+	unsigned seen = 0;
+	fb_err rc = tip(g);
+
+	if (walked)
+		*walked = 0;
+	if (rc)
+		return rc;
+	git_commit_dup(&c, g->tip);
+	while (c && seen < FB_GITOPS_APPLIED_WALK) {
+		git_commit *parent = NULL;
+		seen++;
+		if (is_fix_commit(c, info->incident_id, info->step)) {
+			git_oid_tostr(hex, 41, git_commit_id(c));
+			git_commit_free(c);
+			if (walked)
+				*walked = seen;
+			return FB_OK;
+		}
+		if (at_base(c, changes, n) || git_commit_parentcount(c) == 0 ||
+		    git_commit_parent(&parent, c, 0) < 0)
+			parent = NULL;
+		git_commit_free(c);
+		c = parent;
+	}
+	git_commit_free(c);
+	git_error_clear();
+	if (walked)
+		*walked = seen;
+	return fb_error_set(FB_ENOTFOUND, "no commit for %s since its base", info->incident_id);
 }
 
 /* ---- diff and revert ---- */
@@ -487,10 +562,10 @@ fb_err fb_gitops_diff(const char *path, const char *old, size_t oldlen, const ch
 	*diff = NULL;
 	opts.context_lines = 3;
 	if (git_patch_from_buffers(&patch, old, oldlen, path, new_text, newlen, path, &opts) < 0)
-		return git_fail("making the diff");
+		return fb_gitops_fail_("making the diff");
 	if (git_patch_to_buf(&buf, patch) < 0) {
 		git_patch_free(patch);
-		return git_fail("printing the diff");
+		return fb_gitops_fail_("printing the diff");
 	}
 	*diff = strdup(buf.ptr ? buf.ptr : "");
 	git_buf_dispose(&buf);
@@ -523,7 +598,7 @@ static fb_err change_from_delta(fb_gitops *g, const git_diff_delta *d, git_tree 
 	if (d->status == GIT_DELTA_DELETED)
 		return FB_OK;
 	if (git_blob_lookup(&b, g->repo, &d->new_file.id) < 0)
-		return git_fail("reading a reverted file");
+		return fb_gitops_fail_("reading a reverted file");
 	fb_err rc = blob_copy(b, &content, &len);
 	git_blob_free(b);
 	c->content = content;
@@ -533,7 +608,7 @@ static fb_err change_from_delta(fb_gitops *g, const git_diff_delta *d, git_tree 
 
 fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *n)
 {
-	git_commit *tip = NULL, *target = NULL;
+	git_commit *tip_c = NULL, *target = NULL;
 	git_index *idx = NULL;
 	git_tree *tip_tree = NULL, *new_tree = NULL;
 	git_diff *d = NULL;
@@ -542,20 +617,21 @@ fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = tip_commit(g, &tip)))
+	if ((rc = tip(g)))
 		return rc;
+	git_commit_dup(&tip_c, g->tip);
 	if (git_oid_fromstr(&oid, hex) < 0 || git_commit_lookup(&target, g->repo, &oid) < 0) {
-		rc = git_fail("finding the commit to revert");
-	} else if (git_revert_commit(&idx, g->repo, target, tip, 0, NULL) < 0) {
-		rc = git_fail("reverting");
+		rc = fb_gitops_fail_("finding the commit to revert");
+	} else if (git_revert_commit(&idx, g->repo, target, tip_c, 0, NULL) < 0) {
+		rc = fb_gitops_fail_("reverting");
 	} else if (git_index_has_conflicts(idx)) {
 		rc = fb_error_set(FB_ECONFLICT, "commit %.12s does not revert cleanly on %s", hex,
 		                  g->cfg->gitops.branch);
 	} else if (git_index_write_tree_to(&tree_oid, idx, g->repo) < 0 ||
 	           git_tree_lookup(&new_tree, g->repo, &tree_oid) < 0 ||
-	           git_commit_tree(&tip_tree, tip) < 0 ||
+	           git_commit_tree(&tip_tree, tip_c) < 0 ||
 	           git_diff_tree_to_tree(&d, g->repo, tip_tree, new_tree, NULL) < 0) {
-		rc = git_fail("computing the revert");
+		rc = fb_gitops_fail_("computing the revert");
 	} else {
 		size_t nd = git_diff_num_deltas(d);
 		fb_change *c = calloc(nd ? nd : 1, sizeof(*c));
@@ -570,21 +646,20 @@ fb_err fb_gitops_revert(fb_gitops *g, const char *hex, fb_change **out, size_t *
 	git_tree_free(tip_tree);
 	git_index_free(idx);
 	git_commit_free(target);
-	git_commit_free(tip);
+	git_commit_free(tip_c);
 	return rc;
 }
 
 /* ---- apply ---- */
 
-static fb_err check_base(fb_gitops *g, git_commit *tip, const fb_change *c)
+static fb_err check_base(fb_gitops *g, const fb_change *c)
 {
-	git_blob *b = NULL;
+	git_oid id;
 	char now[41] = "";
 
-	if (blob_at(g, tip, c->path, &b) == FB_OK)
-		git_oid_tostr(now, sizeof(now), git_blob_id(b));
-	git_blob_free(b);
-	fb_error_clear();
+	if (entry_in(g->tip_tree, c->path, &id))
+		git_oid_tostr(now, sizeof(now), &id);
+	git_error_clear();
 	if (strcmp(now, c->base_blob) != 0)
 		return fb_error_set(FB_ECONFLICT,
 		                    "%s changed on %s since the fix was proposed (blob %.12s, "
@@ -594,103 +669,84 @@ static fb_err check_base(fb_gitops *g, git_commit *tip, const fb_change *c)
 	return FB_OK;
 }
 
-/* Is the working tree checked out on our branch (so apply must keep it
- * in step)? */
-static int worktree_on_branch(fb_gitops *g)
+/* Writes tree (NULL: empty) with path set to blob (removed when blob is
+ * NULL) as *out: only the trees along the path are read and written.
+ * *empty when nothing is left (a directory git does not keep). */
+static fb_err tree_with(fb_gitops *g, git_tree *tree, const char *path, const git_oid *blob,
+                        git_oid *out, int *empty)
 {
-	git_reference *head = NULL;
-	int on = 0;
-	if (git_repository_is_bare(g->repo))
-		return 0;
-	if (git_repository_head(&head, g->repo) == 0)
-		on = !strcmp(git_reference_name(head), g->ref);
-	git_reference_free(head);
-	return on;
-}
-
-/* A dirty path is ours when the file on disk already holds the proposed
- * content (a crash between writing and committing); anything else is a
- * person's unrelated edit that a commit must not sweep in. */
-static int dirty_is_ours(fb_gitops *g, const char *path, const fb_change *c, size_t n)
-{
-	char full[1024];
-	fb_buf b;
-	int same = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(c[i].path, path) != 0)
-			continue;
-		snprintf(full, sizeof(full), "%s/%s", git_repository_workdir(g->repo), path);
-		fb_buf_init(&b, MAX_FILE_BYTES);
-		if (fb_buf_read_file(&b, full) == FB_OK && c[i].content && b.len == c[i].len &&
-		    memcmp(b.data, c[i].content, b.len) == 0)
-			same = 1;
-		fb_buf_free(&b);
-		fb_error_clear();
-	}
-	return same;
-}
-
-static fb_err check_worktree(fb_gitops *g, const fb_change *c, size_t n)
-{
-	git_status_list *sl = NULL;
-	git_status_options opts = GIT_STATUS_OPTIONS_INIT;
-	fb_buf dirty;
-	size_t count;
+	git_treebuilder *tb = NULL;
+	const char *slash = strchr(path, '/');
+	size_t nl = slash ? (size_t)(slash - path) : strlen(path);
+	char name[256];
 	fb_err rc = FB_OK;
 
-	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-	if (git_status_list_new(&sl, g->repo, &opts) < 0)
-		return git_fail("reading the working tree status");
-	fb_buf_init(&dirty, 1024);
-	count = git_status_list_entrycount(sl);
-	for (size_t i = 0; i < count; i++) {
-		const git_status_entry *e = git_status_byindex(sl, i);
-		const git_diff_delta *d =
-		    e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
-		if (!d || dirty_is_ours(g, d->new_file.path, c, n))
-			continue;
-		fb_buf_printf(&dirty, "%s%s", dirty.len ? ", " : "", d->new_file.path);
+	*empty = 0;
+	if (!nl || nl >= sizeof(name))
+		return fb_error_set(FB_EINVAL, "bad path %s", path);
+	memcpy(name, path, nl);
+	name[nl] = '\0';
+	if (git_treebuilder_new(&tb, g->repo, tree) < 0)
+		return fb_gitops_fail_("preparing the commit");
+	const git_tree_entry *e = tree ? git_tree_entry_byname(tree, name) : NULL;
+	if (slash) {
+		git_tree *sub = NULL;
+		git_oid id;
+		int gone = 0;
+		if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+		    git_tree_lookup(&sub, g->repo, git_tree_entry_id(e)) < 0)
+			rc = fb_gitops_fail_("reading a tree");
+		if (!rc)
+			rc = tree_with(g, sub, slash + 1, blob, &id, &gone);
+		git_tree_free(sub);
+		if (!rc && gone && e)
+			git_treebuilder_remove(tb, name);
+		else if (!rc && !gone &&
+		         git_treebuilder_insert(NULL, tb, name, &id, GIT_FILEMODE_TREE) < 0)
+			rc = fb_gitops_fail_("staging a file");
+	} else if (!blob) {
+		if (e)
+			git_treebuilder_remove(tb, name);
+	} else if (git_treebuilder_insert(NULL, tb, name, blob,
+	                                  e && git_tree_entry_filemode(e) ==
+	                                              GIT_FILEMODE_BLOB_EXECUTABLE
+	                                      ? GIT_FILEMODE_BLOB_EXECUTABLE
+	                                      : GIT_FILEMODE_BLOB) < 0) {
+		rc = fb_gitops_fail_("staging a file");
 	}
-	git_status_list_free(sl);
-	if (dirty.len)
-		rc = fb_error_set(
-		    FB_ESTATE,
-		    "the GitOps working tree %s has unrelated uncommitted changes (%s): "
-		    "commit or stash them, then approve again",
-		    g->cfg->gitops.repo, fb_buf_str(&dirty));
-	fb_buf_free(&dirty);
+	*empty = git_treebuilder_entrycount(tb) == 0;
+	if (!rc && git_treebuilder_write(out, tb) < 0)
+		rc = fb_gitops_fail_("writing the tree");
+	git_treebuilder_free(tb);
 	return rc;
 }
 
-static fb_err build_tree(fb_gitops *g, git_commit *tip, const fb_change *c, size_t n,
-                         git_oid *tree_oid)
+/* The tip's tree with the changes: a tree builder per directory on the
+ * changed paths, instead of an index of the whole tree. */
+static fb_err build_tree(fb_gitops *g, const fb_change *c, size_t n, git_oid *tree_oid)
 {
-	git_index *idx = NULL;
-	git_tree *t = NULL;
+	git_tree *cur = NULL;
 	fb_err rc = FB_OK;
 
-	if (git_index_new(&idx) < 0 || git_commit_tree(&t, tip) < 0 ||
-	    git_index_read_tree(idx, t) < 0)
-		rc = git_fail("preparing the commit");
+	if (git_tree_dup(&cur, g->tip_tree) < 0)
+		return fb_gitops_fail_("preparing the commit");
 	for (size_t i = 0; !rc && i < n; i++) {
-		git_index_entry e = {0};
-		e.path = c[i].path;
-		e.mode = GIT_FILEMODE_BLOB;
-		if (!c[i].content) {
-			if (git_index_remove_bypath(idx, c[i].path) < 0)
-				rc = git_fail("removing a file");
-		} else if (git_blob_create_from_buffer(&e.id, g->repo, c[i].content, c[i].len) <
-		               0 ||
-		           git_index_add(idx, &e) < 0) {
-			rc = git_fail("staging a file");
+		git_oid blob, next;
+		int empty;
+		if (c[i].content &&
+		    git_blob_create_from_buffer(&blob, g->repo, c[i].content, c[i].len) < 0) {
+			rc = fb_gitops_fail_("staging a file");
+			break;
 		}
+		rc = tree_with(g, cur, c[i].path, c[i].content ? &blob : NULL, &next, &empty);
+		git_tree_free(cur);
+		cur = NULL;
+		if (!rc && git_tree_lookup(&cur, g->repo, &next) < 0)
+			rc = fb_gitops_fail_("writing the tree");
 	}
-	if (!rc && git_index_write_tree_to(tree_oid, idx, g->repo) < 0)
-		rc = git_fail("writing the tree");
-	git_tree_free(t);
-	git_index_free(idx);
+	if (!rc)
+		git_oid_cpy(tree_oid, git_tree_id(cur));
+	git_tree_free(cur);
 	return rc;
 }
 
@@ -723,7 +779,7 @@ static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
 	    git_tree_lookup(&tree, g->repo, tree_oid) < 0 ||
 	    git_commit_create(out, g->repo, g->ref, sig, sig, "UTF-8", fb_buf_str(&m), tree, 1,
 	                      parents) < 0)
-		rc = git_fail("committing");
+		rc = fb_gitops_fail_("committing");
 	git_tree_free(tree);
 	git_signature_free(sig);
 	fb_buf_free(&m);
@@ -744,113 +800,41 @@ static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
 	opts.paths.strings = paths;
 	opts.paths.count = np;
 	if (git_checkout_head(g->repo, &opts) < 0)
-		return git_fail("updating the working tree");
-	return FB_OK;
-}
-
-/* ---- push ---- */
-
-typedef struct {
-	fb_gitops *g;
-	int tries;
-	char rejected[256];
-} push_ctx;
-
-static int credentials(git_credential **out, const char *url, const char *user_from_url,
-                       unsigned int allowed, void *payload)
-{
-	push_ctx *p = payload;
-	const fb_config *cfg = p->g->cfg;
-	(void)url;
-
-	if (++p->tries > 3)
-		return GIT_EUSER; /* wrong credentials: stop instead of looping */
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
-		return git_credential_userpass_plaintext_new(
-		    out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cfg->gitops.ssh_key[0])
-		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
-		                                  cfg->gitops.ssh_key, NULL);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out,
-		                                         user_from_url ? user_from_url : "git");
-	return GIT_PASSTHROUGH;
-}
-
-static int push_ref(const char *refname, const char *status, void *payload)
-{
-	push_ctx *p = payload;
-	if (status)
-		snprintf(p->rejected, sizeof(p->rejected), "%s: %s", refname, status);
-	return 0;
-}
-
-static int is_url(const char *s)
-{
-	return strstr(s, "://") || s[0] == '/' || (strchr(s, '@') && strchr(s, ':'));
-}
-
-static fb_err push(fb_gitops *g)
-{
-	git_remote *remote = NULL;
-	git_push_options opts = GIT_PUSH_OPTIONS_INIT;
-	push_ctx ctx = {.g = g};
-	char spec[600];
-	char *specs[1] = {spec};
-	git_strarray arr = {specs, 1};
-	const char *r = g->cfg->gitops.remote;
-	int err;
-
-	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
-	err = is_url(r) ? git_remote_create_anonymous(&remote, g->repo, r)
-	                : git_remote_lookup(&remote, g->repo, r);
-	if (err < 0)
-		return git_fail("finding the GitOps remote");
-	opts.callbacks.credentials = credentials;
-	opts.callbacks.push_update_reference = push_ref;
-	opts.callbacks.payload = &ctx;
-	err = git_remote_push(remote, &arr, &opts);
-	git_remote_free(remote);
-	if (err < 0)
-		return git_fail(ctx.tries > 3 ? "pushing (credentials refused)" : "pushing");
-	if (ctx.rejected[0])
-		return fb_error_set(FB_ECONFLICT,
-		                    "the remote rejected the push (%s): it has commits this clone "
-		                    "lacks; pull, then propose again",
-		                    ctx.rejected);
+		return fb_gitops_fail_("updating the working tree");
 	return FB_OK;
 }
 
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
                        char hex[41], int *pushed)
 {
-	git_commit *tip = NULL;
 	git_oid tree_oid, oid;
-	int wt = worktree_on_branch(g);
-	fb_err rc = FB_OK;
+	int wt = fb_gitops_worktree_on_branch_(g), checked = 0;
+	fb_err rc;
 
 	*pushed = 0;
-	if (fb_gitops_find_incident_commit(g, info->incident_id, info->step, hex) != FB_OK) {
+	snapshot_config(g);
+	if ((rc = tip(g)))
+		return rc;
+	if (fb_gitops_find_applied(g, changes, n, info, hex, NULL) != FB_OK) {
 		fb_error_clear();
-		if ((rc = tip_commit(g, &tip)))
-			return rc;
 		for (size_t i = 0; !rc && i < n; i++)
-			rc = check_base(g, tip, &changes[i]);
+			rc = check_base(g, &changes[i]);
 		if (!rc && wt)
-			rc = check_worktree(g, changes, n);
+			checked = (rc = fb_gitops_check_worktree_(g, changes, n)) == FB_OK;
 		if (!rc)
-			rc = build_tree(g, tip, changes, n, &tree_oid);
+			rc = build_tree(g, changes, n, &tree_oid);
 		if (!rc)
-			rc = commit(g, tip, &tree_oid, info, &oid);
-		git_commit_free(tip);
+			rc = commit(g, g->tip, &tree_oid, info, &oid);
 		if (rc)
 			return rc;
 		git_oid_tostr(hex, 41, &oid);
 	}
 	if (wt && (rc = sync_worktree(g, changes, n)))
 		return rc;
+	if (checked)
+		fb_gitops_committed_clean_(g, &tree_oid);
 	if (g->cfg->gitops.remote[0]) {
-		if ((rc = push(g)))
+		if ((rc = fb_gitops_push_(g)))
 			return rc;
 		*pushed = 1;
 	}

@@ -63,9 +63,14 @@ R=$work/r5; new_repo "$R"
 fbj "$work/5.db" "$R" triage --log "$OOM" --pause >"$work/t5.out" 2>&1
 ID=$(sed -n 's/^Incident:    //p' "$work/t5.out" | head -n 1)
 echo "# local experiment" >>"$R/helm-values/api/values.yaml"
+git -C "$R" add helm-values/api/values.yaml
 fbj "$work/5.db" "$R" decide "$ID" approve --user fay >"$work/d5.out" 2>&1
 check "unrelated changes in the working tree refuse apply" sh -c "grep -q 'unrelated uncommitted changes (helm-values/api/values.yaml)' $work/d5.out && grep -q '^Result:      waiting' $work/d5.out"
-git -C "$R" checkout -q -- helm-values/api/values.yaml
+git -C "$R" reset -q && git -C "$R" checkout -q -- helm-values/api/values.yaml
+echo "# local edit" >>"$R/helm-values/grafana/values.yaml"
+fbj "$work/5.db" "$R" decide "$ID" approve --user fay >"$work/d5a.out" 2>&1
+check "an edit of the file the fix writes refuses apply" sh -c "grep -q 'unrelated uncommitted changes (helm-values/grafana/values.yaml)' $work/d5a.out && grep -q '^Result:      waiting' $work/d5a.out"
+git -C "$R" checkout -q -- helm-values/grafana/values.yaml
 sed -i 's/^replicas: 1$/replicas: 2/' "$R/helm-values/grafana/values.yaml"
 commit_file "$R" helm-values/grafana/values.yaml "Scale grafana to 2"
 fbj "$work/5.db" "$R" decide "$ID" approve --user fay >"$work/d5b.out" 2>&1

@@ -1,0 +1,71 @@
+/*
+ * gitops_int.h - private to the gitops family (gitops.c, appindex.c,
+ * worktree.c, push.c): the repository handle, the index of Argo CD
+ * Applications and values files, and the helpers the files share.
+ */
+#ifndef FIREBREAK_GITOPS_INT_H
+#define FIREBREAK_GITOPS_INT_H
+
+#include <git2.h>
+#include <sys/types.h>
+#include "firebreak/argocd.h"
+#include "firebreak/gitops.h"
+
+#define FB_GITOPS_MAX_FILE_BYTES (4u * 1024u * 1024u)
+
+/* The index of Argo CD Applications and values files at one tree. */
+typedef struct fb_appindex fb_appindex;
+
+/* What the last lookup of an app found in the index. */
+typedef struct {
+	fb_argocd_values argocd; /* values files of its Applications, tree order */
+	char manifest[512];      /* the first Application manifest naming it */
+	char match[512];         /* a <app>/values.yaml, when nmatch > 0 */
+	int nmatch;              /* how many <app>/values.yaml files there are */
+} fb_appindex_hit;
+
+/* cache: where the index is kept between processes (NULL: memory only). */
+fb_err fb_appindex_new(const char *cache, fb_appindex **out);
+void fb_appindex_free(fb_appindex *ix);
+/* Brings the index to tree: nothing when it already describes tree, else
+ * from the saved copy, a diff from the tree it describes, or a walk of the
+ * whole tree (the first time only). */
+fb_err fb_appindex_sync(fb_appindex *ix, git_repository *repo, git_tree *tree);
+void fb_appindex_lookup(const fb_appindex *ix, const char *app, fb_appindex_hit *hit);
+/* Writes the index to its cache file when it changed since it was read. */
+void fb_appindex_save(fb_appindex *ix);
+void fb_appindex_stats(const fb_appindex *ix, fb_gitops_index_stats *out);
+
+/* The handle: the repository, and the branch tip as last resolved. */
+struct fb_gitops {
+	git_repository *repo;
+	const fb_config *cfg;
+	char ref[256]; /* refs/heads/<branch> */
+	git_oid tip_id;
+	git_commit *tip; /* NULL until resolved */
+	git_tree *tip_tree;
+	git_config *live_config; /* the repository's own; a snapshot is in use */
+	fb_appindex *index;
+	/* the staged state found clean: the index file's stamp and the tree */
+	int staged_clean, staged_loaded, staged_dirty;
+	struct timespec staged_mtime, staged_ctime;
+	off_t staged_size;
+	ino_t staged_ino;
+	git_oid staged_tree;
+};
+
+fb_err fb_gitops_fail_(const char *what);
+
+/* worktree.c: is the working tree checked out on the branch; may the fix
+ * be committed (FB_ESTATE when a person's edits are in the way); after
+ * the commit of tree (checked first), the index is still clean; keep that
+ * for the next process. */
+int fb_gitops_worktree_on_branch_(fb_gitops *g);
+fb_err fb_gitops_check_worktree_(fb_gitops *g, const fb_change *c, size_t n);
+void fb_gitops_committed_clean_(fb_gitops *g, const git_oid *tree);
+void fb_gitops_save_clean_(fb_gitops *g);
+
+/* push.c: pushes the branch to gitops.remote. */
+fb_err fb_gitops_push_(fb_gitops *g);
+
+#endif
