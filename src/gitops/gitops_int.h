@@ -8,7 +8,7 @@
 
 #include <git2.h>
 #include <sys/types.h>
-#include "firebreak/argocd.h"
+#include "firebreak/argocd_apps.h"
 #include "firebreak/gitops.h"
 
 #define FB_GITOPS_MAX_FILE_BYTES (4u * 1024u * 1024u)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "firebreak/argocd.h"
+#include "firebreak/argocd_apps.h"
 
 typedef struct {
 	yaml_document_t *doc;

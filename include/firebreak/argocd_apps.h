@@ -1,11 +1,11 @@
 /*
- * argocd.h - reading Argo CD Application manifests (App of Apps layouts)
- * to learn which Helm values files belong to an app (src/checks/
+ * argocd_apps.h - reading Argo CD Application manifests (App of Apps layouts)
+ * to learn which Helm values files belong to an app (src/gitops/
  * argocd_apps.c).  Pure parsing; the Argo CD check that asks the Argo CD
  * API after a fix is src/checks/argocd.c (check.h).
  */
-#ifndef FIREBREAK_ARGOCD_H
-#define FIREBREAK_ARGOCD_H
+#ifndef FIREBREAK_ARGOCD_APPS_H
+#define FIREBREAK_ARGOCD_APPS_H
 
 #include <stddef.h>
 #include "firebreak/error.h"
