@@ -23,6 +23,7 @@
 
 #define IDLE_WAIT_MS 200 /* signals and timers are noticed within this */
 #define BATCH_MAX 256
+#define URGENT_MAX 64 /* envelopes committed together */
 #define LAT_MAX 200000
 #define DRAIN_US (30LL * 1000000) /* steps in flight at shutdown */
 
@@ -73,22 +74,78 @@ static int64_t mono_us(void)
 
 /* ---- the handlers ---- */
 
-static void handle_envelope(fb_engine *e, em *m)
+static void handle_fatal(fb_engine *e, em *m);
+static void free_em(em *m);
+
+/* One envelope inside the group's transaction; its ack waits for the
+ * group's commit.  0 when it was refused (not acked: Slack sends it
+ * again). */
+static int dispatch_one(fb_engine *e, em *m, char **ack)
 {
-	char *ack = NULL;
-	if (fb_dispatch_envelope(&e->disp, m->u.env.json, m->u.env.len, &ack) != FB_OK) {
-		/* nothing committed: not acked, so Slack may send it again */
+	if (fb_dispatch_envelope(&e->disp, m->u.env.json, m->u.env.len, ack) != FB_OK) {
 		fb_log(FB_LOG_WARN, "slack.envelope_refused", "bytes=%zu error=\"%s\"",
 		       m->u.env.len, fb_error_last());
 		fb_metrics_add(e->metrics, FB_M_ENVELOPES_REFUSED, 1);
-		return;
+		return 0;
 	}
+	return 1;
+}
+
+static void ack_one(fb_engine *e, em *m, char *ack)
+{
+	int64_t lat = mono_us() - m->received;
 	fb_metrics_add(e->metrics, FB_M_ENVELOPES, 1);
-	fb_metrics_ack_latency(e->metrics, mono_us() - m->received);
+	fb_metrics_ack_latency(e->metrics, lat);
 	fb_socket_send(e->sock, m->u.env.conn, ack);
 	if (e->lat_us && e->n_lat < LAT_MAX)
-		e->lat_us[e->n_lat++] = mono_us() - m->received;
+		e->lat_us[e->n_lat++] = lat;
+}
+
+/*
+ * Every envelope waiting, in one transaction: each is its own savepoint
+ * (a refused one rolls back alone), one commit -- one fsync -- makes them
+ * all durable, and only then are they acked.  If that commit fails,
+ * none is acked and Slack delivers them again.
+ */
+static void envelopes(fb_engine *e, em **v, size_t n)
+{
+	char *acks[URGENT_MAX] = {0};
+	int outer = fb_store_begin(e->store) == FB_OK;
+
+	for (size_t i = 0; i < n; i++)
+		if (!dispatch_one(e, v[i], &acks[i]))
+			acks[i] = NULL;
+	if (outer && fb_store_commit(e->store) != FB_OK) {
+		fb_log(FB_LOG_ERROR, "slack.envelopes_not_stored", "n=%zu error=\"%s\"", n,
+		       fb_error_last());
+		fb_store_rollback(e->store);
+		for (size_t i = 0; i < n; i++)
+			free(acks[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (acks[i])
+			ack_one(e, v[i], acks[i]);
 	fb_engine_flush_outbox(e); /* a views.open must leave at once */
+}
+
+void fb_engine_urgent(fb_engine *e)
+{
+	em *v[URGENT_MAX];
+	size_t n = 0;
+
+	for (em *m; n < URGENT_MAX && (m = fb_queue_pop(e->urgent, 0));) {
+		if (m->kind == EM_FATAL) {
+			handle_fatal(e, m);
+			free_em(m);
+		} else {
+			v[n++] = m;
+		}
+	}
+	if (n)
+		envelopes(e, v, n);
+	for (size_t i = 0; i < n; i++)
+		free_em(v[i]);
 }
 
 static unsigned int http_status(fb_err rc)
@@ -294,8 +351,8 @@ static const struct {
 	int pass;
 	void (*handle)(fb_engine *e, em *m);
 } kinds[EM_KINDS] = {
-    [EM_ENVELOPE] = {EM_ENVELOPE, 0, handle_envelope},
-    [EM_FATAL] = {EM_FATAL, 0, handle_fatal},
+    [EM_ENVELOPE] = {EM_ENVELOPE, 0, NULL}, /* e->urgent: fb_engine_urgent */
+    [EM_FATAL] = {EM_FATAL, 0, NULL},
     [EM_HTTP] = {EM_HTTP, 1, handle_http},
     [EM_BATCH] = {EM_BATCH, 1, handle_batch},
     [EM_SOURCE_STATUS] = {EM_SOURCE_STATUS, 1, handle_status},
@@ -324,6 +381,17 @@ static int post(fb_engine *e, em *m, const char *what)
 	return 0;
 }
 
+/* The urgent inbox, and a poke so that the loop wakes to serve it. */
+static void post_urgent(fb_engine *e, em *m, const char *what)
+{
+	if (fb_queue_push(e->urgent, m) != FB_OK) {
+		fb_log(FB_LOG_WARN, "engine.queue_full", "dropped=%s", what);
+		free_em(m);
+		return;
+	}
+	fb_queue_poke(e->q);
+}
+
 void fb_engine_on_envelope(void *ctx, const char *json, size_t len, int conn)
 {
 	em *m = em_new(EM_ENVELOPE);
@@ -335,7 +403,7 @@ void fb_engine_on_envelope(void *ctx, const char *json, size_t len, int conn)
 	m->u.env.json[len] = '\0';
 	m->u.env.len = len;
 	m->u.env.conn = conn;
-	post(ctx, m, "envelope");
+	post_urgent(ctx, m, "envelope");
 }
 
 void fb_engine_on_fatal(void *ctx, const char *why)
@@ -344,7 +412,7 @@ void fb_engine_on_fatal(void *ctx, const char *why)
 	if (!m)
 		return;
 	snprintf(m->u.why, sizeof(m->u.why), "%s", why);
-	post(ctx, m, "fatal");
+	post_urgent(ctx, m, "fatal");
 }
 
 void fb_engine_on_result(void *ctx, fb_send_result *res)
@@ -440,9 +508,13 @@ void fb_engine_flush_outbox(fb_engine *e)
 
 static void round_pass(fb_engine *e, em **batch, size_t n, int pass)
 {
-	for (size_t i = 0; i < n; i++)
-		if (kinds[batch[i]->kind].pass == pass)
-			kinds[batch[i]->kind].handle(e, batch[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (kinds[batch[i]->kind].pass != pass || !kinds[batch[i]->kind].handle)
+			continue;
+		if (pass < 2)
+			fb_engine_urgent(e); /* not inside the results' transaction */
+		kinds[batch[i]->kind].handle(e, batch[i]);
+	}
 }
 
 /* One round: everything queued, by pass; the results in one transaction. */
@@ -453,7 +525,6 @@ static void engine_round(fb_engine *e, em *first)
 
 	for (em *m = first; m && n < BATCH_MAX; m = n < BATCH_MAX ? fb_queue_pop(e->q, 0) : NULL)
 		batch[n++] = m;
-	round_pass(e, batch, n, 0);
 	round_pass(e, batch, n, 1);
 	int outer = fb_store_begin(e->store) == FB_OK;
 	round_pass(e, batch, n, 2);
@@ -556,6 +627,7 @@ void fb_engine_run(fb_engine *e, volatile sig_atomic_t *term, volatile sig_atomi
 	e->more_due = 1;
 	while (!*term && !e->fatal) {
 		em *m = fb_queue_pop(e->q, e->more_due ? 0 : IDLE_WAIT_MS);
+		fb_engine_urgent(e);
 		if (*hup) {
 			*hup = 0;
 			reload(e);
@@ -572,6 +644,7 @@ void fb_engine_run(fb_engine *e, volatile sig_atomic_t *term, volatile sig_atomi
 	for (;;) {
 		int busy = fb_engine_in_flight(e) > 0;
 		em *m = fb_queue_pop(e->q, busy ? IDLE_WAIT_MS : 0);
+		fb_engine_urgent(e);
 		if (m)
 			engine_round(e, m);
 		else if (!busy || mono_us() > deadline)
@@ -589,7 +662,9 @@ void fb_engine_drain_results(fb_engine *e)
 void fb_engine_queue_free(fb_engine *e)
 {
 	fb_queue_free(e->q, free_em_void);
+	fb_queue_free(e->urgent, free_em_void);
 	e->q = NULL;
+	e->urgent = NULL;
 }
 
 static int cmp_i64(const void *a, const void *b)

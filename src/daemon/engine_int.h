@@ -62,7 +62,8 @@ typedef struct fb_engine {
 	fb_dispatch disp;
 	fb_metrics *metrics;
 
-	fb_queue *q; /* the engine's inbox: struct em messages */
+	fb_queue *q;      /* the engine's inbox: struct em messages */
+	fb_queue *urgent; /* envelopes (a person waits for the ack), served first */
 	fb_socket *sock;
 	fb_sender *sender;
 	fb_ingest *ingest;
@@ -103,6 +104,9 @@ void fb_engine_flush_outbox(fb_engine *e);
 void fb_engine_drain_results(fb_engine *e);
 void fb_engine_log_latency(fb_engine *e);
 void fb_engine_queue_free(fb_engine *e);
+/* Envelopes waiting: committed together (one fsync) and acked; called
+ * between any two units of the engine's work. */
+void fb_engine_urgent(fb_engine *e);
 
 /* steps.c: due jobs, pure nodes here, the others on the pool. */
 void fb_engine_dispatch_due(fb_engine *e);

@@ -127,7 +127,7 @@ static int open_all(fb_engine *s)
 		return 0;
 	}
 	if (fb_tmpl_load(cfg->slack.locale, &s->tmpl) != FB_OK ||
-	    fb_queue_new(65536, &s->q) != FB_OK) {
+	    fb_queue_new(65536, &s->q) != FB_OK || fb_queue_new(65536, &s->urgent) != FB_OK) {
 		fprintf(stderr, "firebreak: %s\n", fb_error_last());
 		return 0;
 	}

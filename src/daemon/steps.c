@@ -135,12 +135,11 @@ void fb_engine_dispatch_due(fb_engine *e)
 			continue;
 		if (e->n_flight >= ENGINE_INFLIGHT_MAX)
 			break;
-		/* a message waiting (an envelope whose ack a person waits
-		 * for) goes before the next step */
-		if (ran >= PURE_STEPS_PER_ROUND || (ran && fb_queue_len(e->q) > 0)) {
+		if (ran >= PURE_STEPS_PER_ROUND) {
 			e->more_due = 1;
 			break;
 		}
+		fb_engine_urgent(e); /* an envelope waiting goes before the next step */
 		ran += (size_t)take(e, ids[i]);
 	}
 	if (ran)

@@ -252,6 +252,8 @@ def start_daemon(work, sim, repo, strace_out=None):
     cmd = [FB, "-c", cfg, "serve"]
     if strace_out:
         cmd = ["strace", "-f", "-c", "-e", "trace=" + TRACED, "-o", strace_out] + cmd
+    elif os.environ.get("BENCH_WRAP"):  # e.g. "perf record -g -o /tmp/fb.perf --"
+        cmd = os.environ["BENCH_WRAP"].split() + cmd
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log
 
 
