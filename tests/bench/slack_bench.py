@@ -379,7 +379,10 @@ def main():
     print("|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")
-    shutil.rmtree(work, ignore_errors=True)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"# kept {work}")
     if nstrace and shutil.which("strace"):
         print()
         strace_phase(nstrace, rate, 200)
