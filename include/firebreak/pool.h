@@ -2,11 +2,11 @@
  * pool.h - the worker pool: threads that run the graph's nodes that do
  * I/O (propose and apply with the git repository, verify with the
  * Kubernetes, Argo CD and Loki APIs), so that one slow node delays only
- * its own incident.  Each worker owns its repository handle and its
- * verification clients, built from the configuration the task was taken
- * with (rebuilt when a reload hands over a new one).  Nodes that use the
- * repository (FB_NODE_GIT) are serialised per repository; the others run
- * side by side.  Workers never touch the store: the engine takes the task
+ * its own incident.  Each worker owns its verification clients; the
+ * workers share one repository handle, used only under the lock that
+ * serialises nodes that use the repository (FB_NODE_GIT); the others run
+ * side by side.  Both are built from the configuration the task was taken
+ * with (rebuilt when a reload hands over a new one).  Workers never touch the store: the engine takes the task
  * and commits its result.
  */
 #ifndef FIREBREAK_POOL_H

@@ -1,7 +1,7 @@
 /*
  * pool.c - owns the worker threads that run the graph's I/O nodes, each
- * with its own repository handle and verification clients, and the lock
- * that serialises git work on the repository.  The engine thread submits
+ * with its own verification clients, and the repository handle they share
+ * under the lock that serialises git work on the repository.  The engine thread submits
  * tasks; worker threads run them and hand them back through the done
  * callback; fb_pool_stop runs on the engine thread at shutdown.
  */
@@ -26,9 +26,8 @@ typedef struct {
 	struct fb_pool *pool;
 	pthread_t th;
 	int started;
-	unsigned long gen; /* of the configuration its handles were built from */
+	unsigned long gen; /* of the configuration its clients were built from */
 	int built;
-	fb_gitops *gitops;
 	fb_verifier *verifier;
 } worker;
 
@@ -39,6 +38,12 @@ struct fb_pool {
 	 * (libgit2 handles, the index, the working tree, pushes) runs one
 	 * task at a time, whichever worker holds the task. */
 	pthread_mutex_t git_mu;
+	/* Under git_mu: the one handle on the repository (its Application
+	 * index, object cache and index file loaded once, not per worker),
+	 * rebuilt when a task brings a newer configuration. */
+	fb_gitops *gitops;
+	unsigned long git_gen;
+	int git_built;
 	size_t n;
 	worker *w;
 };
@@ -51,20 +56,13 @@ static void job_free(void *p)
 	free(j);
 }
 
-/* The handles follow the configuration the task was taken with. */
+/* The clients follow the configuration the task was taken with. */
 static void rebuild(worker *w, const fb_config *cfg, unsigned long gen)
 {
 	if (w->built && w->gen == gen)
 		return;
-	fb_gitops_free(w->gitops);
 	fb_verifier_free(w->verifier);
-	w->gitops = NULL;
 	w->verifier = NULL;
-	if (fb_gitops_open(cfg, &w->gitops) != FB_OK) {
-		fb_log(FB_LOG_WARN, "gitops.unavailable", "repo=%s reason=\"%s\" fixes=manual",
-		       cfg->gitops.repo, fb_error_last());
-		fb_error_clear();
-	}
 	if (fb_verifier_new(cfg, &w->verifier) != FB_OK) {
 		fb_log(FB_LOG_WARN, "verify.unavailable", "reason=\"%s\"", fb_error_last());
 		fb_error_clear();
@@ -73,22 +71,41 @@ static void rebuild(worker *w, const fb_config *cfg, unsigned long gen)
 	w->built = 1;
 }
 
+/* Under git_mu: the shared repository handle, for this configuration. */
+static fb_gitops *repository(fb_pool *p, const fb_config *cfg, unsigned long gen)
+{
+	if (p->git_built && p->git_gen == gen)
+		return p->gitops;
+	fb_gitops_free(p->gitops);
+	p->gitops = NULL;
+	if (fb_gitops_open(cfg, &p->gitops) != FB_OK) {
+		fb_log(FB_LOG_WARN, "gitops.unavailable", "repo=%s reason=\"%s\" fixes=manual",
+		       cfg->gitops.repo, fb_error_last());
+		fb_error_clear();
+	}
+	p->git_gen = gen;
+	p->git_built = 1;
+	return p->gitops;
+}
+
 static void run_one(worker *w, job *j)
 {
+	fb_pool *p = w->pool;
 	int git = (fb_graph_task_flags(j->task) & FB_NODE_GIT) != 0;
 	fb_graph_env env = {
 	    .cfg = j->cfg,
-	    .rules = w->pool->o.rules,
+	    .rules = p->o.rules,
 	    .store = NULL, /* workers never touch the store */
-	    .gitops = w->gitops,
 	    .verifier = w->verifier,
 	};
 
-	if (git)
-		pthread_mutex_lock(&w->pool->git_mu);
+	if (git) {
+		pthread_mutex_lock(&p->git_mu);
+		env.gitops = repository(p, j->cfg, j->gen);
+	}
 	fb_graph_task_run(&env, j->task);
 	if (git)
-		pthread_mutex_unlock(&w->pool->git_mu);
+		pthread_mutex_unlock(&p->git_mu);
 }
 
 static void *worker_main(void *arg)
@@ -106,7 +123,6 @@ static void *worker_main(void *arg)
 		w->pool->o.done(w->pool->o.ctx, j->task);
 		free(j);
 	}
-	fb_gitops_free(w->gitops);
 	fb_verifier_free(w->verifier);
 	return NULL;
 }
@@ -167,6 +183,7 @@ void fb_pool_stop(fb_pool *p)
 		if (p->w[i].started)
 			pthread_join(p->w[i].th, NULL);
 	fb_queue_free(p->q, job_free);
+	fb_gitops_free(p->gitops);
 	pthread_mutex_destroy(&p->git_mu);
 	free(p->w);
 	free(p);
