@@ -477,6 +477,39 @@ fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char 
 	return rc;
 }
 
+/*
+ * While the node ran (on a worker, for seconds when an API is slow), the
+ * incident may have been written outside the graph's steps: a repeat
+ * counted on it, an alert resolved.  Those fields are carried into the
+ * state the step commits, so the step does not write them back as they
+ * were when it was taken.
+ */
+static fb_err catch_up(const fb_graph_env *env, fb_graph_task *t)
+{
+	fb_incident_row *now = NULL;
+	fb_state *cur = NULL;
+	fb_err rc = fb_store_incident_get(env->store, t->row->id, &now);
+
+	if (rc)
+		return rc;
+	if (now->updated_at == t->row->updated_at || fb_state_parse(now->state, &cur) != FB_OK) {
+		fb_error_clear();
+		fb_incident_row_free(now);
+		return FB_OK;
+	}
+	t->state->repeats = cur->repeats;
+	t->state->last_seen = cur->last_seen;
+	t->state->repeat_noted_at = cur->repeat_noted_at;
+	t->state->alert = cur->alert;
+	free(t->row->state); /* a node that gives up commits the stored state */
+	t->row->state = now->state;
+	now->state = NULL;
+	t->row->updated_at = now->updated_at;
+	fb_state_free(cur);
+	fb_incident_row_free(now);
+	return FB_OK;
+}
+
 fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more)
 {
 	fb_job now;
@@ -491,6 +524,8 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 		       t->job.incident_id, t->node->name);
 		return FB_OK;
 	}
+	if ((rc = catch_up(env, t)))
+		return rc;
 	if (t->rc) {
 		*more = 1;
 		return node_failed(env, t->row, &t->job, t->err);

@@ -158,9 +158,12 @@ def loki_test(d, sim, kport, lport):
 
 
 def slow_check_test(d, sim, kport):
+    first = {}
+
     @t.test("a slow Kubernetes API on one incident's verification does not delay another incident's card")
     def _():
         log = t.oom_log()
+        first["log"] = log
         env = sim.slash(text="trigger " + log)
         iid = t.incident_id_from(sim.wait_for(lambda s: t.ack(s, env["envelope_id"]))["payload"])
         m = sim.wait_for(lambda s: (lambda c: c if c and "approve" in buttons(c) else None)(t.card_for(s, iid)),
@@ -180,7 +183,26 @@ def slow_check_test(d, sim, kport):
         # the card is there while the slow check is still waiting for its answer
         t.check(t.fake_ctl(kport, "/_fake/inflight")["inflight"] > 0,
                 "the other incident's card came only after the slow check had answered")
+        first.update(iid=iid, ns=ns)
+
+    @t.test("a repeat counted while the incident's verification is on a worker is kept when that step commits")
+    def _():
+        iid, ns = first["iid"], first["ns"]
+        t.check(t.fake_ctl(kport, "/_fake/inflight")["inflight"] > 0, "the slow check is over already")
+        env = sim.slash(text="trigger " + first["log"])  # the same problem again
+        sim.wait_for(lambda s: t.ack(s, env["envelope_id"]))
+        deadline = time.time() + 10
+        while t.incident_json(d, iid)["state"].get("repeats") != 1 and time.time() < deadline:
+            time.sleep(0.1)
+        t.check(t.incident_json(d, iid)["state"].get("repeats") == 1, "the repeat was not counted")
         t.fake_ctl(kport, "/_fake/delay", {"namespace": ns, "seconds": 0})
+        deadline = time.time() + 20  # the slow check answers, its step commits
+        while t.fake_ctl(kport, "/_fake/inflight")["inflight"] > 0 and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        j = t.incident_json(d, iid)
+        t.check(j["state"].get("verify", {}).get("checks_done", 0) >= 1, "the slow step never committed")
+        t.check(j["state"].get("repeats") == 1, f"the step wrote the repeat count back: {j['state'].get('repeats')}")
 
 
 if __name__ == "__main__":
