@@ -7,13 +7,14 @@
 
 #include <cjson/cJSON.h>
 #include "firebreak/error.h"
+#include "firebreak/rules.h"
 
-/* Given the classification object (see rules.h) and the chosen app,
- * returns {"root_cause": "...", "actions": ["...", ...], "disk": bool}. */
-fb_err fb_analyze(const cJSON *classification, const char *app, cJSON **out);
+/* Given the classification (rules.h) and the chosen app, returns
+ * {"root_cause": "...", "actions": ["...", ...], "disk": bool}. */
+fb_err fb_analyze(const fb_classification *classification, const char *app, cJSON **out);
 
 /* True when a resource_exhausted excerpt is about disk space (so the fix
  * is a bigger volume rather than a manual look). */
-int fb_analyze_is_disk(const cJSON *classification);
+int fb_analyze_is_disk(const fb_classification *classification);
 
 #endif

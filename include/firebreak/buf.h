@@ -37,4 +37,8 @@ void fb_buf_free(fb_buf *b);
 fb_err fb_buf_read_file(fb_buf *b, const char *path);
 fb_err fb_buf_read_fd(fb_buf *b, int fd);
 
+/* Copies s into a bounded field (dstsz bytes with the NUL), cut at a
+ * character boundary when too long; s NULL copies "". */
+void fb_copy_utf8(char *dst, size_t dstsz, const char *s);
+
 #endif

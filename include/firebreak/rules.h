@@ -16,6 +16,32 @@
 
 typedef struct fb_rules fb_rules;
 
+#define FB_CLASS_APPS_MAX 8
+#define FB_CLASS_FACTS_MAX 32
+
+/* A name and its value (a fact the extractors found). */
+typedef struct {
+	char key[256];
+	char value[256];
+} fb_fact;
+
+/* What the rules say about a text.  Strings are bounded and cut at a
+ * character boundary; ns "" means not known (JSON null). */
+typedef struct {
+	int present;
+	char category[32];
+	char severity[16];
+	char rule[64];
+	double confidence;
+	char signature[256];
+	char evidence[512];
+	char ns[128];
+	char apps[FB_CLASS_APPS_MAX][128]; /* most likely first */
+	size_t n_apps;
+	fb_fact facts[FB_CLASS_FACTS_MAX]; /* container, limit, exit_code, image, ... */
+	size_t n_facts;
+} fb_classification;
+
 /* The categories, in the order reports list them. */
 extern const char *const fb_categories[];
 extern const size_t fb_n_categories;
@@ -40,13 +66,23 @@ size_t fb_rules_count(const fb_rules *rules);
 const char *fb_rules_action_for(const fb_rules *rules, const char *category);
 
 /*
- * Classifies text (already masked) into a new JSON object:
- *   {"category","severity","apps":[...],"namespace","signature","rule",
- *    "confidence","evidence","facts":{...}}
- * namespace is null when unknown.  Never fails on odd input: text with no
- * error at all is category "none".
+ * Classifies text (already masked) into *out.  Never fails on odd input:
+ * text with no error at all is category "none".
  */
-fb_err fb_rules_classify(const fb_rules *rules, const char *text, size_t len, cJSON **out);
+fb_err fb_rules_classify(const fb_rules *rules, const char *text, size_t len,
+                         fb_classification *out);
+
+/* The fact called name; NULL when it was not found (or is empty). */
+const char *fb_classification_fact(const fb_classification *c, const char *name);
+
+/*
+ * Its JSON form (the incident state's "classification", `classify
+ * --json`):  {"category","severity","apps":[...],"namespace" (null when
+ * unknown),"signature","rule","confidence","evidence","facts":{...}}.
+ * parse reads it back (more apps or facts than fit are left out).
+ */
+cJSON *fb_classification_json(const fb_classification *c);
+fb_err fb_classification_parse(fb_classification *c, const cJSON *o);
 
 /* Reduces a pod name to its workload: grafana-7d9f8b6c4-x2kqp -> grafana,
  * postgres-0 -> postgres, fluent-bit-x7k2p -> fluent-bit.  out gets the

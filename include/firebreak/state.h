@@ -20,9 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "firebreak/error.h"
+#include "firebreak/rules.h"
 
-#define FB_STATE_APPS_MAX 8
-#define FB_STATE_FACTS_MAX 32
+#define FB_STATE_APPS_MAX FB_CLASS_APPS_MAX
+#define FB_STATE_FACTS_MAX FB_CLASS_FACTS_MAX
 #define FB_STATE_ACTIONS_MAX 8
 #define FB_STATE_EDITS_MAX 16
 #define FB_STATE_CHANGES_MAX 16
@@ -31,25 +32,11 @@
 #define FB_STATE_DECISIONS_MAX 8 /* the oldest are dropped beyond this */
 
 /* A name and its value: a fact, an override, an edited value. */
-typedef struct {
-	char key[256];
-	char value[256];
-} fb_state_pair;
+typedef fb_fact fb_state_pair;
 
-typedef struct {
-	int present;
-	char category[32];
-	char severity[16];
-	char rule[64];
-	double confidence;
-	char signature[256];
-	char evidence[512];
-	char ns[128]; /* "" is JSON null: not known */
-	char apps[FB_STATE_APPS_MAX][128];
-	size_t n_apps;
-	fb_state_pair facts[FB_STATE_FACTS_MAX];
-	size_t n_facts;
-} fb_state_classification;
+/* The classification is the triage's (rules.h): typed there, its JSON
+ * read and written there. */
+typedef fb_classification fb_state_classification;
 
 typedef struct {
 	int present;

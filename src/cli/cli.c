@@ -143,14 +143,10 @@ int fb_cli_check_config(const char *config_path, int argc, char **argv)
 
 /* ---- classify ---- */
 
-static void print_classification_json(const cJSON *cls)
+static void print_classification_json(const fb_classification *c)
 {
-	static const char *keys[] = {"category",  "severity", "apps",       "namespace",
-	                             "signature", "rule",     "confidence", "evidence"};
-	cJSON *o = cJSON_CreateObject();
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		cJSON_AddItemToObject(
-		    o, keys[i], cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cls, keys[i]), 1));
+	cJSON *o = fb_classification_json(c);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "facts"); /* the documented keys */
 	char *s = cJSON_PrintUnformatted(o);
 	printf("%s\n", s ? s : "{}");
 	free(s);
@@ -164,7 +160,7 @@ int fb_cli_classify(const char *config_path, int argc, char **argv)
 	fb_rules *rules = NULL;
 	fb_buf in;
 	char *masked = NULL;
-	cJSON *cls = NULL;
+	fb_classification cls;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
@@ -182,15 +178,10 @@ int fb_cli_classify(const char *config_path, int argc, char **argv)
 	}
 	int ok = fb_mask(fb_buf_str(&in), in.len, &masked) == FB_OK &&
 	         fb_rules_classify(rules, masked, strlen(masked), &cls) == FB_OK;
-	if (ok && json) {
-		print_classification_json(cls);
-	} else if (ok) {
-		fb_state_classification c;
-		ok = fb_state_classification_from(&c, cls) == FB_OK;
-		if (ok)
-			fb_report_classification(stdout, &c);
-	}
-	cJSON_Delete(cls);
+	if (ok && json)
+		print_classification_json(&cls);
+	else if (ok)
+		fb_report_classification(stdout, &cls);
 	free(masked);
 	fb_buf_free(&in);
 	fb_rules_free(rules);

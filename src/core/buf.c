@@ -150,3 +150,20 @@ fb_err fb_buf_read_file(fb_buf *b, const char *path)
 		return fb_error_wrap(rc, "%s", path);
 	return FB_OK;
 }
+
+void fb_copy_utf8(char *dst, size_t dstsz, const char *s)
+{
+	size_t n;
+
+	if (!dstsz)
+		return;
+	s = s ? s : "";
+	n = strnlen(s, dstsz);
+	if (n >= dstsz) { /* too long: cut, and never inside a UTF-8 sequence */
+		n = dstsz - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}

@@ -64,12 +64,9 @@ static void fingerprint(const fb_state *s, char out[40])
 static fb_err node_classify(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
 	const fb_state_classification *c = &s->classification;
-	cJSON *cls = NULL;
-	fb_err rc = fb_rules_classify(env->rules, s->excerpt, strlen(s->excerpt), &cls);
+	fb_err rc =
+	    fb_rules_classify(env->rules, s->excerpt, strlen(s->excerpt), &s->classification);
 
-	if (!rc)
-		rc = fb_state_set_classification(s, cls);
-	cJSON_Delete(cls);
 	if (rc)
 		return rc;
 	SET(s->app, *s->app_hint ? s->app_hint : (c->n_apps > 0 ? c->apps[0] : ""));
@@ -90,11 +87,10 @@ static fb_err node_classify(const fb_graph_env *env, fb_state *s, fb_step *st)
 static fb_err node_analyze(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
 	const fb_state_classification *c = &s->classification;
-	cJSON *cls = fb_state_classification_cjson(c), *an = NULL;
-	fb_err rc = cls ? fb_analyze(cls, s->app, &an) : fb_error_set(FB_ENOMEM, "out of memory");
+	cJSON *an = NULL;
+	fb_err rc = fb_analyze(c, s->app, &an);
 	(void)env;
 
-	cJSON_Delete(cls);
 	if (!rc)
 		rc = fb_state_set_analysis(s, an);
 	cJSON_Delete(an);
@@ -122,10 +118,7 @@ typedef struct {
 
 static const char *fact(const fb_state_classification *c, const char *k)
 {
-	for (size_t i = 0; i < c->n_facts; i++)
-		if (!strcmp(c->facts[i].key, k))
-			return c->facts[i].value[0] ? c->facts[i].value : NULL;
-	return NULL;
+	return fb_classification_fact(c, k);
 }
 
 /* Builds what an action may know of the incident; the strings stay owned

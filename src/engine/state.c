@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "firebreak/json.h"
+#include "firebreak/buf.h"
 #include "firebreak/state.h"
 
 #define COPY(dst, s) fb_state_copy((dst), sizeof(dst), (s))
@@ -54,19 +55,7 @@ static const char *const top_keys[] = {
 
 void fb_state_copy(char *dst, size_t dstsz, const char *s)
 {
-	size_t n;
-
-	if (!dstsz)
-		return;
-	s = s ? s : "";
-	n = strnlen(s, dstsz);
-	if (n >= dstsz) { /* too long: cut, and never inside a UTF-8 sequence */
-		n = dstsz - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
+	fb_copy_utf8(dst, dstsz, s);
 }
 
 static double num(const cJSON *o, const char *k)
@@ -112,29 +101,7 @@ static fb_err read_pairs(const cJSON *o, fb_state_pair *out, size_t max, size_t 
 
 fb_err fb_state_classification_from(fb_state_classification *c, const cJSON *o)
 {
-	const cJSON *a;
-	fb_err rc;
-
-	if (cJSON_GetArraySize(fb_json_get(o, "apps")) > FB_STATE_APPS_MAX)
-		return fb_error_set(FB_ETOOBIG, "more than %d apps", FB_STATE_APPS_MAX);
-	memset(c, 0, sizeof(*c));
-	if ((rc =
-	         read_pairs(fb_json_get(o, "facts"), c->facts, FB_STATE_FACTS_MAX, &c->n_facts, 1)))
-		return rc;
-	c->present = 1;
-	COPY(c->category, fb_json_str(o, "category"));
-	COPY(c->severity, fb_json_str(o, "severity"));
-	COPY(c->rule, fb_json_str(o, "rule"));
-	c->confidence = num(o, "confidence");
-	COPY(c->signature, fb_json_str(o, "signature"));
-	COPY(c->evidence, fb_json_str(o, "evidence"));
-	COPY(c->ns, fb_json_str(o, "namespace"));
-	cJSON_ArrayForEach(a, fb_json_get(o, "apps"))
-	{
-		if (cJSON_IsString(a) && c->n_apps < FB_STATE_APPS_MAX)
-			COPY(c->apps[c->n_apps++], a->valuestring);
-	}
-	return FB_OK;
+	return fb_classification_parse(c, o); /* the triage owns its JSON */
 }
 
 static fb_err read_analysis(fb_state_analysis *an, const cJSON *o, int strict)
@@ -534,25 +501,7 @@ static cJSON *pairs_cjson(const fb_state_pair *p, size_t n)
 
 cJSON *fb_state_classification_cjson(const fb_state_classification *c)
 {
-	cJSON *o = cJSON_CreateObject(), *apps;
-
-	if (!o)
-		return NULL;
-	put_str(o, "category", c->category);
-	put_str(o, "severity", c->severity);
-	apps = cJSON_AddArrayToObject(o, "apps");
-	for (size_t i = 0; i < c->n_apps; i++)
-		cJSON_AddItemToArray(apps, cJSON_CreateString(c->apps[i]));
-	if (*c->ns)
-		put_str(o, "namespace", c->ns);
-	else
-		cJSON_AddNullToObject(o, "namespace");
-	put_str(o, "signature", c->signature);
-	put_str(o, "rule", c->rule);
-	cJSON_AddNumberToObject(o, "confidence", c->confidence);
-	put_str(o, "evidence", c->evidence);
-	cJSON_AddItemToObject(o, "facts", pairs_cjson(c->facts, c->n_facts));
-	return o;
+	return fb_classification_json(c);
 }
 
 cJSON *fb_state_overrides_cjson(const fb_state *st)

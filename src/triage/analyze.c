@@ -11,24 +11,16 @@
 #include "firebreak/analyze.h"
 #include "firebreak/buf.h"
 
-static const char *fact(const cJSON *cls, const char *name)
+static const char *fact(const fb_classification *cls, const char *name)
 {
-	const cJSON *facts = cJSON_GetObjectItemCaseSensitive(cls, "facts");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(facts, name);
-	return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+	return fb_classification_fact(cls, name);
 }
 
-static const char *str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-int fb_analyze_is_disk(const cJSON *cls)
+int fb_analyze_is_disk(const fb_classification *cls)
 {
 	static const char *words[] = {"space", "ENOSPC", "disk",      "Disk", "ephemeral-storage",
 	                              "inode", "volume", "filesystem"};
-	const char *ev = str(cls, "evidence");
+	const char *ev = cls->evidence;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strstr(ev, words[i]))
 			return 1;
@@ -36,10 +28,10 @@ int fb_analyze_is_disk(const cJSON *cls)
 }
 
 /* "container api of app checkout" / "app checkout" / "the workload" */
-static void subject(fb_buf *b, const cJSON *cls, const char *app)
+static void subject(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *container = fact(cls, "container");
-	const char *ns = str(cls, "namespace");
+	const char *ns = cls->ns;
 
 	if (container && app && *app && strcmp(container, app) != 0)
 		fb_buf_printf(b, "Container %s of %s", container, app);
@@ -53,14 +45,14 @@ static void subject(fb_buf *b, const cJSON *cls, const char *app)
 		fb_buf_printf(b, " (namespace %s)", ns);
 }
 
-static void restarts(fb_buf *b, const cJSON *cls)
+static void restarts(fb_buf *b, const fb_classification *cls)
 {
 	const char *rc = fact(cls, "restart_count");
 	if (rc && strcmp(rc, "0") != 0)
 		fb_buf_printf(b, " It has restarted %s times.", rc);
 }
 
-static void cause_oom(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_oom(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *limit = fact(cls, "limit"), *code = fact(cls, "exit_code");
 
@@ -77,7 +69,7 @@ static void cause_oom(fb_buf *b, const cJSON *cls, const char *app)
 	fb_buf_addstr(b, " The memory limit is too low for its working set, or it leaks.");
 }
 
-static void cause_crashloop(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_crashloop(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *code = fact(cls, "exit_code"), *img = fact(cls, "image");
 	subject(b, cls, app);
@@ -92,7 +84,7 @@ static void cause_crashloop(fb_buf *b, const cJSON *cls, const char *app)
 	                 "the application itself exits.");
 }
 
-static void cause_image(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_image(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *img = fact(cls, "image");
 	fb_buf_addstr(b, "Kubernetes cannot pull the image");
@@ -104,7 +96,7 @@ static void cause_image(fb_buf *b, const cJSON *cls, const char *app)
 	                 "pull rate limit was hit.");
 }
 
-static void cause_config(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_config(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *key = fact(cls, "key");
 	subject(b, cls, app);
@@ -115,7 +107,7 @@ static void cause_config(fb_buf *b, const cJSON *cls, const char *app)
 	              ". A recent change to its values, Secret or ConfigMap is the usual cause.");
 }
 
-static void cause_resource(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_resource(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *path = fact(cls, "path");
 	subject(b, cls, app);
@@ -130,7 +122,7 @@ static void cause_resource(fb_buf *b, const cJSON *cls, const char *app)
 	}
 }
 
-static void cause_network(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_network(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *host = fact(cls, "host");
 	subject(b, cls, app);
@@ -141,7 +133,7 @@ static void cause_network(fb_buf *b, const cJSON *cls, const char *app)
 	                 "not resolve. The fault is most likely on the other side or in between.");
 }
 
-static void cause_task(fb_buf *b, const cJSON *cls, const char *app)
+static void cause_task(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *code = fact(cls, "exit_code");
 	fb_buf_addstr(b, "A job's own code failed");
@@ -152,7 +144,7 @@ static void cause_task(fb_buf *b, const cJSON *cls, const char *app)
 	fb_buf_addstr(b, "; the platform ran it as asked.");
 }
 
-static void cause_other(fb_buf *b, const cJSON *cls, const char *app, const char *cat)
+static void cause_other(fb_buf *b, const fb_classification *cls, const char *app, const char *cat)
 {
 	if (!strcmp(cat, "none")) {
 		fb_buf_addstr(b, "No incident: the excerpt shows no failure that needs action.");
@@ -167,7 +159,7 @@ static void add(cJSON *arr, const char *s)
 	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
-static void actions_for(cJSON *a, const char *cat, const cJSON *cls)
+static void actions_for(cJSON *a, const char *cat, const fb_classification *cls)
 {
 	if (!strcmp(cat, "oom")) {
 		add(a, "Raise the memory limit and request in the app's Helm values (proposed "
@@ -213,9 +205,9 @@ static void actions_for(cJSON *a, const char *cat, const cJSON *cls)
 	}
 }
 
-fb_err fb_analyze(const cJSON *cls, const char *app, cJSON **out)
+fb_err fb_analyze(const fb_classification *cls, const char *app, cJSON **out)
 {
-	const char *cat = str(cls, "category");
+	const char *cat = cls->category;
 	fb_buf b;
 	cJSON *o = cJSON_CreateObject();
 

@@ -614,10 +614,11 @@ static hit best_rule(const fb_rules *rs, const char *text, size_t len, pcre2_mat
 	return best;
 }
 
-static int has_string(const cJSON *arr, const char *s)
+static int has_app(const fb_classification *c, const char *s)
 {
-	const cJSON *it;
-	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && !strcmp(it->valuestring, s)) return 1;
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (!strcmp(c->apps[i], s))
+			return 1;
 	return 0;
 }
 
@@ -644,21 +645,22 @@ static void extract_all(const extractor *e, const char *text, size_t len, pcre2_
 }
 
 typedef struct {
-	cJSON *arr;
+	fb_classification *c;
 	int pod; /* reduce pod names to apps */
 } collect;
 
 static void add_unique(void *arg, const char *v)
 {
-	collect *c = arg;
+	collect *k = arg;
+	fb_classification *c = k->c;
 	char app[256];
 
-	if (c->pod)
+	if (k->pod)
 		fb_rules_pod_to_app(v, app, sizeof(app));
 	else
 		snprintf(app, sizeof(app), "%s", v);
-	if (app[0] && !has_string(c->arr, app) && cJSON_GetArraySize(c->arr) < 8)
-		cJSON_AddItemToArray(c->arr, cJSON_CreateString(app));
+	if (app[0] && !has_app(c, app) && c->n_apps < FB_CLASS_APPS_MAX)
+		fb_copy_utf8(c->apps[c->n_apps++], sizeof(c->apps[0]), app);
 }
 
 static const extractor *find_ex(const fb_rules *rs, const char *name)
@@ -670,7 +672,7 @@ static const extractor *find_ex(const fb_rules *rs, const char *name)
 }
 
 static void add_apps(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-                     cJSON *apps)
+                     fb_classification *c)
 {
 	static const struct {
 		const char *ex;
@@ -678,34 +680,43 @@ static void add_apps(const fb_rules *rs, const char *text, size_t len, pcre2_mat
 	} order[] = {{"app", 0}, {"workload", 0}, {"pod", 1}, {"container", 0}};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const extractor *e = find_ex(rs, order[i].ex);
-		collect c = {apps, order[i].pod};
+		collect k = {c, order[i].pod};
 		if (e)
-			extract_all(e, text, len, md, add_unique, &c);
+			extract_all(e, text, len, md, add_unique, &k);
 	}
 }
 
+typedef struct {
+	fb_classification *c;
+	const char *name;
+} fact_arg;
+
+/* The first value an extractor finds is the fact. */
 static void first_value(void *arg, const char *v)
 {
-	cJSON *facts = ((void **)arg)[0];
-	const char *name = ((void **)arg)[1];
-	if (!cJSON_GetObjectItemCaseSensitive(facts, name))
-		cJSON_AddStringToObject(facts, name, v);
+	fact_arg *f = arg;
+	fb_classification *c = f->c;
+	if (fb_classification_fact(c, f->name) || c->n_facts >= FB_CLASS_FACTS_MAX)
+		return;
+	fb_copy_utf8(c->facts[c->n_facts].key, sizeof(c->facts[0].key), f->name);
+	fb_copy_utf8(c->facts[c->n_facts].value, sizeof(c->facts[0].value), v);
+	c->n_facts++;
 }
 
 static void add_facts(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-                      cJSON *facts)
+                      fb_classification *c)
 {
 	for (size_t i = 0; i < rs->n_ex; i++) {
 		const extractor *e = &rs->ex[i];
-		void *arg[2] = {facts, (void *)e->name};
+		fact_arg f = {c, e->name};
 		if (strcmp(e->name, "app") && strcmp(e->name, "workload"))
-			extract_all(e, text, len, md, first_value, arg);
+			extract_all(e, text, len, md, first_value, &f);
 	}
 }
 
-static void set_evidence(cJSON *o, const hit *h)
+static void set_evidence(fb_classification *c, const hit *h)
 {
-	char ev[EVIDENCE_MAX + 4], sig[256];
+	char ev[EVIDENCE_MAX + 4];
 	const char *s = h->line;
 	size_t n = h->len;
 
@@ -719,48 +730,33 @@ static void set_evidence(cJSON *o, const hit *h)
 		snprintf(ev, sizeof(ev), "%.*s...", EVIDENCE_MAX, s);
 	else
 		snprintf(ev, sizeof(ev), "%.*s", (int)n, s);
-	fb_rules_signature(s, n, sig, sizeof(sig));
-	cJSON_AddStringToObject(o, "signature", sig);
-	cJSON_AddStringToObject(o, "rule", h->r->name);
-	cJSON_AddNumberToObject(o, "confidence", h->r->confidence);
-	cJSON_AddStringToObject(o, "evidence", ev);
+	fb_rules_signature(s, n, c->signature, sizeof(c->signature));
+	fb_copy_utf8(c->rule, sizeof(c->rule), h->r->name);
+	c->confidence = h->r->confidence;
+	fb_copy_utf8(c->evidence, sizeof(c->evidence), ev);
 }
 
-fb_err fb_rules_classify(const fb_rules *rs, const char *text, size_t len, cJSON **out)
+fb_err fb_rules_classify(const fb_rules *rs, const char *text, size_t len, fb_classification *out)
 {
 	pcre2_match_data *md = pcre2_match_data_create(16, NULL);
-	cJSON *o = cJSON_CreateObject(), *apps, *facts;
-	const cJSON *ns;
+	const char *ns;
 	hit h;
 
-	*out = NULL;
-	if (!md || !o) {
-		pcre2_match_data_free(md);
-		cJSON_Delete(o);
+	memset(out, 0, sizeof(*out));
+	if (!md)
 		return fb_error_set(FB_ENOMEM, "out of memory");
-	}
 	h = best_rule(rs, text, len, md);
-	cJSON_AddStringToObject(o, "category", h.r ? h.r->category : "none");
-	cJSON_AddStringToObject(o, "severity", h.r ? h.r->severity : "info");
-	apps = cJSON_AddArrayToObject(o, "apps");
-	facts = cJSON_CreateObject();
-	add_apps(rs, text, len, md, apps);
-	add_facts(rs, text, len, md, facts);
-	ns = cJSON_GetObjectItemCaseSensitive(facts, "namespace");
-	if (cJSON_IsString(ns))
-		cJSON_AddStringToObject(o, "namespace", ns->valuestring);
+	out->present = 1;
+	fb_copy_utf8(out->category, sizeof(out->category), h.r ? h.r->category : "none");
+	fb_copy_utf8(out->severity, sizeof(out->severity), h.r ? h.r->severity : "info");
+	add_apps(rs, text, len, md, out);
+	add_facts(rs, text, len, md, out);
+	if ((ns = fb_classification_fact(out, "namespace")))
+		fb_copy_utf8(out->ns, sizeof(out->ns), ns);
+	if (h.r)
+		set_evidence(out, &h);
 	else
-		cJSON_AddNullToObject(o, "namespace");
-	if (h.r) {
-		set_evidence(o, &h);
-	} else {
-		cJSON_AddStringToObject(o, "signature", "");
-		cJSON_AddStringToObject(o, "rule", "");
-		cJSON_AddNumberToObject(o, "confidence", 0.5);
-		cJSON_AddStringToObject(o, "evidence", "");
-	}
-	cJSON_AddItemToObject(o, "facts", facts);
+		out->confidence = 0.5;
 	pcre2_match_data_free(md);
-	*out = o;
 	return FB_OK;
 }
