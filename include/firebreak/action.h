@@ -65,6 +65,57 @@ typedef struct fb_action_input {
 	fb_gitops *gitops; /* the caller thread's handle; NULL: no repository */
 } fb_action_input;
 
+/*
+ * A proposal, typed: what propose builds (as JSON, the stored form) and
+ * apply and describe read.  The diff and each change's content live on
+ * the heap and belong to the proposal (fb_proposal_clear).
+ */
+#define FB_PROPOSAL_EDITS_MAX 16
+#define FB_PROPOSAL_CHANGES_MAX 16
+#define FB_PROPOSAL_SUGGESTIONS_MAX 8
+
+typedef struct {
+	char path[256];
+	char old_value[256]; /* "" when unset */
+	char new_value[256];
+	long line; /* 0 when not known */
+} fb_proposal_edit;
+
+typedef struct {
+	char path[512];
+	char base_blob[41]; /* "" for a new file */
+	char *content;      /* owned; NULL deletes the file */
+} fb_proposal_change;
+
+typedef struct {
+	int present;
+	char action[32]; /* values_patch, git_revert, manual */
+	char kind[32];   /* the action's own variant: memory_raise, image_rollback, ... */
+	char summary[768];
+	char file[512];
+	char found_by[600];
+	char reason[600]; /* why a person must act (manual) */
+	char *diff;       /* owned; NULL when there is none */
+	int capped;       /* -1: not said; 0 or 1 */
+	char revert_commit[41];
+	char revert_subject[256];
+	fb_proposal_edit edits[FB_PROPOSAL_EDITS_MAX];
+	size_t n_edits;
+	fb_proposal_change changes[FB_PROPOSAL_CHANGES_MAX];
+	size_t n_changes;
+	char suggestions[FB_PROPOSAL_SUGGESTIONS_MAX][512]; /* manual: what a person may try */
+	size_t n_suggestions;
+} fb_proposal;
+
+/* Reads the JSON form into *p (replacing it; on failure *p is empty).
+ * strict: FB_ETOOBIG when the edits or changes do not fit (a proposal
+ * being made); otherwise they are cut (a proposal stored earlier). */
+fb_err fb_proposal_parse(fb_proposal *p, const cJSON *o, int strict);
+/* The JSON form (NULL when out of memory). */
+cJSON *fb_proposal_json(const fb_proposal *p);
+/* Frees what *p owns and leaves it empty. */
+void fb_proposal_clear(fb_proposal *p);
+
 /* What apply did. */
 typedef struct {
 	char commit[41];  /* the fix's commit; "" when nothing was committed */
@@ -94,12 +145,12 @@ typedef struct fb_action_ops {
 	 * incident's Incident-Id trailer exists).  FB_ECONFLICT when the files
 	 * moved on since the proposal (propose again), FB_ESTATE when a person
 	 * must act first (the working tree has unrelated changes). */
-	fb_err (*apply)(const fb_action_input *in, const cJSON *proposal,
+	fb_err (*apply)(const fb_action_input *in, const fb_proposal *proposal,
 	                const fb_commit_info *commit, fb_action_result *out);
 
 	/* must: one line saying what the proposal does, for the card and the
 	 * commit subject. */
-	void (*describe)(const cJSON *proposal, char *out, size_t outsz);
+	void (*describe)(const fb_proposal *proposal, char *out, size_t outsz);
 } fb_action_ops;
 
 /* The action called name; NULL when there is none. */

@@ -20,13 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "firebreak/error.h"
+#include "firebreak/action.h"
 #include "firebreak/rules.h"
 
 #define FB_STATE_APPS_MAX FB_CLASS_APPS_MAX
 #define FB_STATE_FACTS_MAX FB_CLASS_FACTS_MAX
 #define FB_STATE_ACTIONS_MAX 8
-#define FB_STATE_EDITS_MAX 16
-#define FB_STATE_CHANGES_MAX 16
+#define FB_STATE_EDITS_MAX FB_PROPOSAL_EDITS_MAX
+#define FB_STATE_CHANGES_MAX FB_PROPOSAL_CHANGES_MAX
 #define FB_STATE_CHECKS_MAX 16
 #define FB_STATE_SETS_MAX 8
 #define FB_STATE_DECISIONS_MAX 8 /* the oldest are dropped beyond this */
@@ -46,38 +47,11 @@ typedef struct {
 	int disk;
 } fb_state_analysis;
 
-typedef struct {
-	char path[256];
-	char old_value[256]; /* "" when unset */
-	char new_value[256];
-	long line; /* 0 when not known */
-} fb_state_edit;
-
-typedef struct {
-	char path[512];
-	char base_blob[41]; /* "" for a new file */
-	char *content;      /* owned; NULL deletes the file */
-} fb_state_change;
-
-typedef struct {
-	int present;
-	char action[32]; /* values_patch, git_revert, manual */
-	char kind[32];   /* the action's own variant: memory_raise, image_rollback, ... */
-	char summary[768];
-	char file[512];
-	char found_by[600];
-	char reason[600]; /* why a person must act (manual) */
-	char *diff;       /* owned; NULL when there is none */
-	int capped;       /* -1: not said; 0 or 1 */
-	char revert_commit[41];
-	char revert_subject[256];
-	fb_state_edit edits[FB_STATE_EDITS_MAX];
-	size_t n_edits;
-	fb_state_change changes[FB_STATE_CHANGES_MAX];
-	size_t n_changes;
-	char suggestions[FB_STATE_ACTIONS_MAX][512]; /* manual: what a person may try */
-	size_t n_suggestions;
-} fb_state_proposal;
+/* The proposal is the action family's (action.h): typed there, its JSON
+ * read and written there. */
+typedef fb_proposal_edit fb_state_edit;
+typedef fb_proposal_change fb_state_change;
+typedef fb_proposal fb_state_proposal;
 
 typedef struct {
 	int present;

@@ -65,11 +65,11 @@ fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
 
 /* apply for the repository actions: the proposal's changes in one commit
  * through fb_gitops_apply. */
-fb_err fb_action_commit(const fb_action_input *in, const cJSON *proposal,
+fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
                         const fb_commit_info *commit, fb_action_result *out);
 
 /* describe for every action: the summary, else the reason. */
-void fb_action_describe_summary(const cJSON *proposal, char *out, size_t outsz);
+void fb_action_describe_summary(const fb_proposal *proposal, char *out, size_t outsz);
 
 /* A person's value is one plain YAML scalar: no quoting, flow or comment
  * characters, at most 128 bytes. */

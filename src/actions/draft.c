@@ -221,33 +221,24 @@ fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out)
 }
 
 /* The proposal's changes, borrowing their content from it. */
-static fb_err collect_changes(const cJSON *proposal, fb_change **out, size_t *n)
+static fb_err collect_changes(const fb_proposal *p, fb_change **out, size_t *n)
 {
-	const cJSON *changes = cJSON_GetObjectItemCaseSensitive(proposal, "changes"), *c;
-	size_t cnt = (size_t)cJSON_GetArraySize(changes), i = 0;
-	fb_change *v = calloc(cnt ? cnt : 1, sizeof(*v));
+	fb_change *v = calloc(p->n_changes ? p->n_changes : 1, sizeof(*v));
 
 	if (!v)
 		return fb_error_set(FB_ENOMEM, "out of memory");
-	cJSON_ArrayForEach(c, changes)
-	{
-		const cJSON *path = cJSON_GetObjectItemCaseSensitive(c, "path");
-		const cJSON *blob = cJSON_GetObjectItemCaseSensitive(c, "base_blob");
-		const cJSON *content = cJSON_GetObjectItemCaseSensitive(c, "content");
-		snprintf(v[i].path, sizeof(v[i].path), "%s",
-		         cJSON_IsString(path) ? path->valuestring : "");
-		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s",
-		         cJSON_IsString(blob) ? blob->valuestring : "");
-		v[i].content = cJSON_IsString(content) ? content->valuestring : NULL;
+	for (size_t i = 0; i < p->n_changes; i++) {
+		snprintf(v[i].path, sizeof(v[i].path), "%s", p->changes[i].path);
+		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", p->changes[i].base_blob);
+		v[i].content = p->changes[i].content;
 		v[i].len = v[i].content ? strlen(v[i].content) : 0;
-		i++;
 	}
 	*out = v;
-	*n = i;
+	*n = p->n_changes;
 	return FB_OK;
 }
 
-fb_err fb_action_commit(const fb_action_input *in, const cJSON *proposal,
+fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
                         const fb_commit_info *commit, fb_action_result *out)
 {
 	fb_change *ch = NULL;
@@ -272,15 +263,12 @@ fb_err fb_action_commit(const fb_action_input *in, const cJSON *proposal,
 	return FB_OK;
 }
 
-void fb_action_describe_summary(const cJSON *proposal, char *out, size_t outsz)
+void fb_action_describe_summary(const fb_proposal *proposal, char *out, size_t outsz)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(proposal, "summary");
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(proposal, "reason");
-
-	if (cJSON_IsString(s) && *s->valuestring)
-		snprintf(out, outsz, "%s", s->valuestring);
-	else if (cJSON_IsString(r) && *r->valuestring)
-		snprintf(out, outsz, "%s", r->valuestring);
+	if (*proposal->summary)
+		snprintf(out, outsz, "%s", proposal->summary);
+	else if (*proposal->reason)
+		snprintf(out, outsz, "%s", proposal->reason);
 	else
 		snprintf(out, outsz, "no change");
 }

@@ -52,15 +52,14 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 	return fb_action_draft_finish(&d, out);
 }
 
-static fb_err apply(const fb_action_input *in, const cJSON *proposal, const fb_commit_info *commit,
-                    fb_action_result *out)
+static fb_err apply(const fb_action_input *in, const fb_proposal *proposal,
+                    const fb_commit_info *commit, fb_action_result *out)
 {
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(proposal, "reason");
 	(void)in;
 	(void)commit;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->detail, sizeof(out->detail), "manual: nothing applied, a person acts (%s)",
-	         cJSON_IsString(r) ? r->valuestring : "no automatic fix");
+	         *proposal->reason ? proposal->reason : "no automatic fix");
 	return FB_OK;
 }
 

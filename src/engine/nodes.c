@@ -229,14 +229,14 @@ static fb_err node_await(const fb_graph_env *env, fb_state *s, fb_step *st)
 	return FB_OK;
 }
 
-static void commit_text(const fb_action_ops *a, const cJSON *prop, const fb_state *s, char *subject,
-                        size_t ssz, fb_buf *body)
+static void commit_text(const fb_action_ops *a, const fb_state *s, char *subject, size_t ssz,
+                        fb_buf *body)
 {
 	const fb_state_proposal *p = &s->proposal;
 	const fb_state_decision *last = fb_state_last_decision(s);
 	char line[512];
 
-	a->describe(prop, line, sizeof(line));
+	a->describe(p, line, sizeof(line));
 	snprintf(subject, ssz, "firebreak: %s", line);
 	fb_buf_printf(body, "%s\n\nEvidence: %.300s\nAction: %s on %s", s->analysis.root_cause,
 	              s->classification.evidence, a->name, *p->file ? p->file : "the repository");
@@ -289,7 +289,6 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 	fb_action_result res = {0};
 	char subject[1024];
 	action_args args;
-	cJSON *all, *prop;
 	fb_buf body;
 	fb_err rc;
 
@@ -298,13 +297,9 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 		                    s->proposal.action);
 	if (a->needs_repo && !env->gitops)
 		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
-	/* the action reads its own proposal in the form it wrote it */
-	if (!(all = fb_state_to_cjson(s)))
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	prop = cJSON_GetObjectItemCaseSensitive(all, "proposal");
 	action_input(env, s, &args);
 	fb_buf_init(&body, 16 * 1024);
-	commit_text(a, prop, s, subject, sizeof(subject), &body);
+	commit_text(a, s, subject, sizeof(subject), &body);
 	fb_commit_info info = {
 	    .incident_id = s->id,
 	    .subject = subject,
@@ -314,9 +309,8 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 	    .slack_thread = s->slack_thread,
 	    .step = args.in.step,
 	};
-	rc = a->apply(&args.in, prop, &info, &res);
+	rc = a->apply(&args.in, &s->proposal, &info, &res);
 	fb_buf_free(&body);
-	cJSON_Delete(all);
 	return applied(env, s, st, rc, &res);
 }
 

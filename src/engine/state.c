@@ -122,94 +122,6 @@ static fb_err read_analysis(fb_state_analysis *an, const cJSON *o, int strict)
 	return FB_OK;
 }
 
-static void proposal_clear(fb_state_proposal *p)
-{
-	for (size_t i = 0; i < p->n_changes; i++)
-		free(p->changes[i].content);
-	free(p->diff);
-	memset(p, 0, sizeof(*p));
-	p->capped = -1;
-}
-
-void fb_state_clear_proposal(fb_state *st)
-{
-	proposal_clear(&st->proposal);
-}
-
-static void read_edits(fb_state_proposal *p, const cJSON *edits)
-{
-	const cJSON *e;
-	cJSON_ArrayForEach(e, edits)
-	{
-		fb_state_edit *x;
-		if (p->n_edits == FB_STATE_EDITS_MAX)
-			break;
-		x = &p->edits[p->n_edits++];
-		COPY(x->path, fb_json_str(e, "path"));
-		COPY(x->old_value, fb_json_str(e, "old"));
-		COPY(x->new_value, fb_json_str(e, "new"));
-		x->line = (long)num(e, "line");
-	}
-}
-
-static fb_err read_changes(fb_state_proposal *p, const cJSON *changes)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, changes)
-	{
-		const cJSON *content = fb_json_get(c, "content");
-		fb_state_change *x;
-		if (p->n_changes == FB_STATE_CHANGES_MAX)
-			break;
-		x = &p->changes[p->n_changes];
-		COPY(x->path, fb_json_str(c, "path"));
-		COPY(x->base_blob, fb_json_str(c, "base_blob"));
-		x->content = NULL;
-		if (cJSON_IsString(content) && !(x->content = dup_str(content->valuestring)))
-			return fb_error_set(FB_ENOMEM, "out of memory");
-		p->n_changes++;
-	}
-	return FB_OK;
-}
-
-/* Replaces *p; on failure *p is empty. */
-static fb_err read_proposal(fb_state_proposal *p, const cJSON *o, int strict)
-{
-	const cJSON *diff = fb_json_get(o, "diff"), *capped = fb_json_get(o, "capped");
-	const cJSON *rv = fb_json_get(o, "revert");
-	fb_err rc;
-
-	if (strict && (cJSON_GetArraySize(fb_json_get(o, "edits")) > FB_STATE_EDITS_MAX ||
-	               cJSON_GetArraySize(fb_json_get(o, "changes")) > FB_STATE_CHANGES_MAX))
-		return fb_error_set(FB_ETOOBIG, "the proposal has more than %d edits or changes",
-		                    FB_STATE_EDITS_MAX);
-	proposal_clear(p);
-	p->present = 1;
-	COPY(p->action, fb_json_str(o, "action"));
-	COPY(p->kind, fb_json_str(o, "kind"));
-	COPY(p->summary, fb_json_str(o, "summary"));
-	const cJSON *sg;
-	cJSON_ArrayForEach(sg, fb_json_get(o, "suggestions"))
-	{
-		if (cJSON_IsString(sg) && p->n_suggestions < FB_STATE_ACTIONS_MAX)
-			COPY(p->suggestions[p->n_suggestions++], sg->valuestring);
-	}
-	COPY(p->file, fb_json_str(o, "file"));
-	COPY(p->found_by, fb_json_str(o, "found_by"));
-	COPY(p->reason, fb_json_str(o, "reason"));
-	if (cJSON_IsBool(capped))
-		p->capped = cJSON_IsTrue(capped);
-	COPY(p->revert_commit, fb_json_str(rv, "commit"));
-	COPY(p->revert_subject, fb_json_str(rv, "subject"));
-	read_edits(p, fb_json_get(o, "edits"));
-	rc = read_changes(p, fb_json_get(o, "changes"));
-	if (!rc && cJSON_IsString(diff) && !(p->diff = dup_str(diff->valuestring)))
-		rc = fb_error_set(FB_ENOMEM, "out of memory");
-	if (rc)
-		proposal_clear(p);
-	return rc;
-}
-
 static void read_decision(fb_state_decision *d, const cJSON *o)
 {
 	memset(d, 0, sizeof(*d));
@@ -316,7 +228,7 @@ static fb_err read_objects(fb_state *st, const cJSON *j)
 	if (!rc && cJSON_IsObject(o = fb_json_get(j, "analysis")))
 		rc = read_analysis(&st->analysis, o, 0);
 	if (!rc && cJSON_IsObject(o = fb_json_get(j, "proposal")))
-		rc = read_proposal(&st->proposal, o, 0);
+		rc = fb_proposal_parse(&st->proposal, o, 0);
 	if (!rc && cJSON_IsObject(o = fb_json_get(j, "verify")))
 		rc = read_verify(&st->verify, o, 0);
 	if (cJSON_IsObject(o = fb_json_get(j, "decision")))
@@ -398,7 +310,7 @@ void fb_state_free(fb_state *st)
 {
 	if (!st)
 		return;
-	proposal_clear(&st->proposal);
+	fb_proposal_clear(&st->proposal);
 	free(st->excerpt);
 	cJSON_Delete(st->extra);
 	free(st);
@@ -428,13 +340,18 @@ fb_err fb_state_set_analysis(fb_state *st, const cJSON *an)
 	return read_analysis(&st->analysis, an, 1);
 }
 
+void fb_state_clear_proposal(fb_state *st)
+{
+	fb_proposal_clear(&st->proposal);
+}
+
 fb_err fb_state_set_proposal(fb_state *st, const cJSON *prop)
 {
 	fb_state_proposal p = {.capped = -1};
-	fb_err rc = read_proposal(&p, prop, 1);
+	fb_err rc = fb_proposal_parse(&p, prop, 1);
 	if (rc)
 		return rc;
-	proposal_clear(&st->proposal);
+	fb_proposal_clear(&st->proposal);
 	st->proposal = p;
 	return FB_OK;
 }
@@ -517,60 +434,6 @@ static cJSON *analysis_cjson(const fb_state_analysis *an)
 	for (size_t i = 0; i < an->n_actions; i++)
 		cJSON_AddItemToArray(acts, cJSON_CreateString(an->actions[i]));
 	cJSON_AddBoolToObject(o, "disk", an->disk);
-	return o;
-}
-
-static void add_edits_changes(cJSON *o, const fb_state_proposal *p)
-{
-	cJSON *edits = cJSON_AddArrayToObject(o, "edits");
-	cJSON *changes = cJSON_AddArrayToObject(o, "changes");
-
-	for (size_t i = 0; i < p->n_edits; i++) {
-		cJSON *e = cJSON_CreateObject();
-		put_str(e, "path", p->edits[i].path);
-		put_str(e, "old", p->edits[i].old_value);
-		put_str(e, "new", p->edits[i].new_value);
-		if (p->edits[i].line > 0)
-			cJSON_AddNumberToObject(e, "line", (double)p->edits[i].line);
-		cJSON_AddItemToArray(edits, e);
-	}
-	for (size_t i = 0; i < p->n_changes; i++) {
-		cJSON *c = cJSON_CreateObject();
-		put_str(c, "path", p->changes[i].path);
-		put_str(c, "base_blob", p->changes[i].base_blob);
-		if (p->changes[i].content)
-			put_str(c, "content", p->changes[i].content);
-		else
-			cJSON_AddNullToObject(c, "content");
-		cJSON_AddItemToArray(changes, c);
-	}
-}
-
-static cJSON *proposal_cjson(const fb_state_proposal *p)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	put_str(o, "action", p->action);
-	put_opt(o, "kind", p->kind);
-	add_edits_changes(o, p);
-	put_opt(o, "file", p->file);
-	put_opt(o, "found_by", p->found_by);
-	put_opt(o, "reason", p->reason);
-	put_str(o, "summary", p->summary);
-	if (p->capped >= 0)
-		cJSON_AddBoolToObject(o, "capped", p->capped);
-	if (*p->revert_commit) {
-		cJSON *rv = cJSON_AddObjectToObject(o, "revert");
-		put_str(rv, "commit", p->revert_commit);
-		put_str(rv, "subject", p->revert_subject);
-	}
-	if (p->diff)
-		put_str(o, "diff", p->diff);
-	if (p->n_suggestions) {
-		cJSON *sg = cJSON_AddArrayToObject(o, "suggestions");
-		for (size_t i = 0; i < p->n_suggestions; i++)
-			cJSON_AddItemToArray(sg, cJSON_CreateString(p->suggestions[i]));
-	}
 	return o;
 }
 
@@ -662,7 +525,7 @@ static void put_early(cJSON *o, const fb_state *st)
 	if (st->analysis.present)
 		cJSON_AddItemToObject(o, "analysis", analysis_cjson(&st->analysis));
 	if (st->proposal.present)
-		cJSON_AddItemToObject(o, "proposal", proposal_cjson(&st->proposal));
+		cJSON_AddItemToObject(o, "proposal", fb_proposal_json(&st->proposal));
 }
 
 static void put_late(cJSON *o, const fb_state *st)

@@ -71,7 +71,8 @@ static void category_to_action_is_data(void **s)
 	assert_string_equal(fb_rules_action_for(r, "oom"), "manual");
 	assert_string_equal(fb_rules_action_for(r, "network_error"), "git_revert");
 	assert_string_equal(fb_rules_action_for(r, "image_pull_error"), "manual");
-	assert_string_equal(fb_action_for(fb_rules_action_for(r, "network_error"))->name, "git_revert");
+	assert_string_equal(fb_action_for(fb_rules_action_for(r, "network_error"))->name,
+	                    "git_revert");
 	assert_string_equal(fb_action_for(fb_rules_action_for(r, "task_failure"))->name, "manual");
 	fb_rules_free(r);
 
@@ -240,7 +241,9 @@ static void values_patch_raises_memory(void **s)
 	char line[400];
 	fb_action_result res, again;
 	const fb_action_ops *a = fb_action_find(str(p, "action"));
-	a->describe(p, line, sizeof(line));
+	fb_proposal typed = {.capped = -1};
+	assert_int_equal(fb_proposal_parse(&typed, p, 1), FB_OK);
+	a->describe(&typed, line, sizeof(line));
 	assert_string_equal(line, str(p, "summary"));
 	fb_commit_info info = {.incident_id = in.incident_id,
 	                       .subject = line,
@@ -248,11 +251,12 @@ static void values_patch_raises_memory(void **s)
 	                       .category = "oom",
 	                       .approved_by = "alice",
 	                       .step = 1};
-	assert_int_equal(a->apply(&in, p, &info, &res), FB_OK);
+	assert_int_equal(a->apply(&in, &typed, &info, &res), FB_OK);
 	assert_int_equal(strlen(res.commit), 40);
 	assert_non_null(strstr(res.detail, "committed"));
-	assert_int_equal(a->apply(&in, p, &info, &again), FB_OK);
+	assert_int_equal(a->apply(&in, &typed, &info, &again), FB_OK);
 	assert_string_equal(again.commit, res.commit);
+	fb_proposal_clear(&typed);
 	cJSON_Delete(p);
 
 	/* a person's override wins; the request stays below the limit */
@@ -363,9 +367,13 @@ static void manual_gives_reason_and_suggestions(void **s)
 	assert_int_equal(cJSON_GetArraySize(sg), 2);
 	assert_string_equal(cJSON_GetArrayItem(sg, 0)->valuestring, "Look at the peer");
 	/* apply does nothing and says so */
-	assert_int_equal(fb_action_find("manual")->apply(&in, p, NULL, &res), FB_OK);
+	fb_proposal manual = {.capped = -1};
+	assert_int_equal(fb_proposal_parse(&manual, p, 1), FB_OK);
+	assert_int_equal(manual.n_suggestions, 2); /* the typed form keeps them */
+	assert_int_equal(fb_action_find("manual")->apply(&in, &manual, NULL, &res), FB_OK);
 	assert_string_equal(res.commit, "");
 	assert_non_null(strstr(res.detail, "nothing applied"));
+	fb_proposal_clear(&manual);
 	cJSON_Delete(p);
 
 	/* values_patch without a repository falls back to manual */
