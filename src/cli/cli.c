@@ -124,6 +124,13 @@ int fb_cli_check_config(const char *config_path, int argc, char **argv)
 	char *errors = NULL;
 	int bad = 0;
 
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-')) {
+		int help = !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h");
+		fprintf(help ? stdout : stderr, "usage: firebreak [-c FILE] check-config [FILE]\n"
+		                                "  validates FILE (default: the -c file, "
+		                                "FIREBREAK_CONFIG, or the built-in defaults)\n");
+		return help ? 0 : 2;
+	}
 	if (fb_config_load(path, &cfg, &errors) != FB_OK) {
 		fprintf(stdout, "%s", errors ? errors : "");
 		bad = 1;

@@ -50,6 +50,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("firebreak %s\n", FIREBREAK_VERSION);
+			return 0;
 		} else {
 			fprintf(stderr, "firebreak: unknown option %s\n", argv[i]);
 			usage(stderr);

@@ -418,6 +418,8 @@ static const char *store_scalar(const key_def *kd, const char *s, fb_config *cfg
 	case K_QTY:
 		if (fb_quantity_parse(s, &q) != FB_OK || strlen(s) >= kd->size)
 			return "expected a Kubernetes quantity like 8Gi or 500M";
+		if (q.value <= 0) /* a ceiling: a fix never lowers a limit below it */
+			return "must be a positive quantity like 8Gi";
 		set_str(field, kd->size, s);
 		return NULL;
 	case K_BOOL: return parse_bool(s, (int *)(void *)field);
@@ -599,6 +601,10 @@ void fb_config_apply_env(fb_config *cfg)
 		if (v && *v)
 			set_str((char *)cfg + envs[i].off, envs[i].size, v);
 	}
+	/* the one key whose empty value means something: HTTP off */
+	const char *listen = getenv("FIREBREAK_HTTP_LISTEN");
+	if (listen && !*listen)
+		cfg->http.listen[0] = '\0';
 }
 
 /* In a pod, the API server and the service account are known. */

@@ -272,6 +272,13 @@ static void announce(const fb_engine *s)
 		fb_log(
 		    FB_LOG_WARN, "slack.no_channel",
 		    "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
+	if (!*cfg->slack.channel &&
+	    (cfg->alertmanager.token[0] || cfg->loki.n_queries || cfg->logfile.n_paths))
+		fb_log(
+		    FB_LOG_WARN, "slack.no_channel_for_sources",
+		    "reason=\"incidents from Alertmanager, Loki and log files have no command "
+		    "channel: without SLACK_CHANNEL (slack.channel) they are recorded but no card "
+		    "is posted\"");
 	if (cfg->http.listen[0])
 		fb_log(FB_LOG_INFO, "http.listening", "addr=%s api=%s", cfg->http.listen,
 		       cfg->api.key[0] ? "on" : "off");

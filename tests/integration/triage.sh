@@ -125,4 +125,13 @@ check "an empty log is refused" grep -q "the log excerpt is empty" "$work/t11.ou
 fbj "$work/1.db" "$R" decide nosuch approve --user x >"$work/t12.out" 2>&1
 check "deciding an unknown incident is a clear error" grep -q "no incident nosuch" "$work/t12.out"
 
+"$FB" --version >"$work/v.out" 2>&1
+check "--version prints the version" grep -q "^firebreak [0-9]" "$work/v.out"
+"$FB" check-config --help >"$work/cc.out" 2>&1
+check "check-config --help is usage, not a file" sh -c "grep -q '^usage: firebreak' $work/cc.out && ! grep -q 'cannot\|No such' $work/cc.out"
+printf 'policy:\n  max_memory: -4Gi\n' >"$work/neg.yaml"
+"$FB" check-config "$work/neg.yaml" >"$work/neg.out" 2>&1
+neg_rc=$?
+check "a negative policy.max_memory is refused with file:line" sh -c "test $neg_rc -ne 0 && grep -q 'neg.yaml:2: policy.max_memory: must be a positive quantity' $work/neg.out"
+
 echo "1..$n"

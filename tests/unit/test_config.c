@@ -42,7 +42,7 @@ static void errors_have_lines_and_all_are_reported(void **s)
 	char *errors = NULL;
 	(void)s;
 	char *p = write_tmp("store:\n  path: x.db\n  bogus: 1\npolicy:\n  memory_factor: -2\n"
-			    "  max_memory: lots\nnope: 3\n");
+	                    "  max_memory: lots\nnope: 3\n");
 	assert_int_equal(fb_config_load(p, &c, &errors), FB_EINVAL);
 	assert_non_null(errors);
 	assert_non_null(strstr(errors, ":3: unknown key \"store.bogus\""));
@@ -71,9 +71,9 @@ static void env_overrides_file(void **s)
 	char *errors = NULL;
 	(void)s;
 	char *p = write_tmp("store:\n  path: file.db\ngitops:\n  repo: /srv/a\n"
-			    "policy:\n  image_change_window: 1h30m\n  four_eyes: true\n"
-			    "  auto_apply:\n    - {category: resource_exhausted}\n"
-			    "slack:\n  approvers: [U1, U2]\n");
+	                    "policy:\n  image_change_window: 1h30m\n  four_eyes: true\n"
+	                    "  auto_apply:\n    - {category: resource_exhausted}\n"
+	                    "slack:\n  approvers: [U1, U2]\n");
 	setenv("FIREBREAK_DB", "/var/lib/fb.db", 1);
 	assert_int_equal(fb_config_load(p, &c, &errors), FB_OK);
 	unsetenv("FIREBREAK_DB");
@@ -88,13 +88,43 @@ static void env_overrides_file(void **s)
 	unlink(p);
 }
 
+static void ceilings_are_positive(void **s)
+{
+	fb_config c;
+	char *errors = NULL;
+	(void)s;
+	char *p = write_tmp("policy:\n  max_memory: -4Gi\n  max_disk: 0\n");
+	assert_int_equal(fb_config_load(p, &c, &errors), FB_EINVAL);
+	assert_non_null(strstr(errors, ":2: policy.max_memory: must be a positive quantity"));
+	assert_non_null(strstr(errors, ":3: policy.max_disk: must be a positive quantity"));
+	free(errors);
+	unlink(p);
+}
+
+static void empty_listen_turns_http_off(void **s)
+{
+	fb_config c;
+	char *errors = NULL;
+	(void)s;
+	char *p = write_tmp("http:\n  listen: 127.0.0.1:9090\n");
+	assert_int_equal(fb_config_load(p, &c, &errors), FB_OK);
+	assert_string_equal(c.http.listen, "127.0.0.1:9090");
+	setenv("FIREBREAK_HTTP_LISTEN", "", 1);
+	assert_int_equal(fb_config_load(p, &c, &errors), FB_OK);
+	unsetenv("FIREBREAK_HTTP_LISTEN");
+	assert_string_equal(c.http.listen, "");
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(documented_file_equals_defaults),
-		cmocka_unit_test(errors_have_lines_and_all_are_reported),
-		cmocka_unit_test(malformed_yaml_is_an_error),
-		cmocka_unit_test(env_overrides_file),
+	    cmocka_unit_test(documented_file_equals_defaults),
+	    cmocka_unit_test(errors_have_lines_and_all_are_reported),
+	    cmocka_unit_test(malformed_yaml_is_an_error),
+	    cmocka_unit_test(env_overrides_file),
+	    cmocka_unit_test(ceilings_are_positive),
+	    cmocka_unit_test(empty_listen_turns_http_off),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
