@@ -116,6 +116,15 @@ cJSON *fb_proposal_json(const fb_proposal *p);
 /* Frees what *p owns and leaves it empty. */
 void fb_proposal_clear(fb_proposal *p);
 
+/*
+ * The values of p, with a person's sets over them, taken together: a
+ * request (x.requests.memory, .cpu) never above its limit
+ * (x.limits.memory), and a memory raise never below the limit it started
+ * from.  FB_EINVAL with a message fit for a person.  Checked when a
+ * person edits and again before apply.
+ */
+fb_err fb_action_coherent(const fb_proposal *p, const fb_action_override *sets, size_t n);
+
 /* What apply did. */
 typedef struct {
 	char commit[41];  /* the fix's commit; "" when nothing was committed */

@@ -640,20 +640,22 @@ static fb_err check_edit(const fb_graph_env *env, const fb_state *state, const f
 		return fb_error_set(FB_EINVAL, "edit needs at least one --set PATH=VALUE");
 	if (d->n_sets > FB_STATE_SETS_MAX)
 		return fb_error_set(FB_EINVAL, "at most %d values in one edit", FB_STATE_SETS_MAX);
+	char paths[FB_STATE_SETS_MAX][256];
+	fb_action_override sets[FB_STATE_SETS_MAX];
 	for (size_t i = 0; i < d->n_sets; i++) {
 		const char *eq = strchr(d->sets[i], '=');
-		char path[256];
 		if (!eq || eq == d->sets[i])
 			return fb_error_set(FB_EINVAL, "\"%s\" is not PATH=VALUE", d->sets[i]);
-		snprintf(path, sizeof(path), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
-		if (!proposed_path(state, path))
+		snprintf(paths[i], sizeof(paths[i]), "%.*s", (int)(eq - d->sets[i]), d->sets[i]);
+		if (!proposed_path(state, paths[i]))
 			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values",
-			                    path);
-		fb_err rc = fb_action_validate(env->cfg, NULL, path, eq + 1);
+			                    paths[i]);
+		fb_err rc = fb_action_validate(env->cfg, NULL, paths[i], eq + 1);
 		if (rc)
 			return rc;
+		sets[i] = (fb_action_override){.path = paths[i], .value = eq + 1};
 	}
-	return FB_OK;
+	return fb_action_coherent(&state->proposal, sets, d->n_sets); /* the values together */
 }
 
 /* Every reason a decision may not be taken, first one wins. */

@@ -297,6 +297,8 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 		                    s->proposal.action);
 	if (a->needs_repo && !env->gitops)
 		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
+	if (fb_action_coherent(&s->proposal, NULL, 0) != FB_OK) /* again, before it is applied */
+		return applied(env, s, st, FB_ESTATE, NULL);
 	action_input(env, s, &args);
 	fb_buf_init(&body, 16 * 1024);
 	commit_text(a, s, subject, sizeof(subject), &body);

@@ -51,6 +51,10 @@ fbj "$work/4.db" "$R" decide "$ID" edit --set resources.limits.memory=12Gi --use
 check "an edit above policy.max_memory is refused" sh -c "test $? -ne 0 && grep -q 'above the policy maximum' $work/e4a.out"
 fbj "$work/4.db" "$R" decide "$ID" edit --set resources.limits.memory=lots --user erin >"$work/e4b.out" 2>&1
 check "a malformed quantity is refused" grep -q "not a Kubernetes quantity" "$work/e4b.out"
+fbj "$work/4.db" "$R" decide "$ID" edit --set resources.limits.memory=1Gi --set resources.requests.memory=2Gi --user erin >"$work/e4e.out" 2>&1
+check "an edit that puts the request above the limit is refused" sh -c "test $? -ne 0 && grep -q 'resources.requests.memory (2Gi) would be above resources.limits.memory (1Gi)' $work/e4e.out"
+fbj "$work/4.db" "$R" decide "$ID" edit --set resources.limits.memory=384Mi --set resources.requests.memory=128Mi --user erin >"$work/e4f.out" 2>&1
+check "an OOM fix that lowers the limit is refused" sh -c "test $? -ne 0 && grep -q 'never lowers the limit' $work/e4f.out"
 fbj "$work/4.db" "$R" decide "$ID" edit --set resources.limits.memory=1536Mi --user erin >"$work/e4.out" 2>&1
 check "edit proposes again with the new value" sh -c "grep -q '^+    memory: 1536Mi   # raised' $work/e4.out && grep -q '^Result:      waiting' $work/e4.out"
 fbj "$work/4.db" "$R" decide "$ID" approve --user erin --version 1 >"$work/e4c.out" 2>&1

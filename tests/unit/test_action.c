@@ -210,6 +210,35 @@ static fb_action_input input(const fb_config *cfg, fb_gitops *g, const char *cat
 	return in;
 }
 
+static void values_together_are_coherent(void **s)
+{
+	fb_proposal p = {.capped = -1, .n_edits = 2};
+	(void)s;
+	snprintf(p.kind, sizeof(p.kind), "memory_raise");
+	snprintf(p.edits[0].path, sizeof(p.edits[0].path), "resources.limits.memory");
+	snprintf(p.edits[0].old_value, sizeof(p.edits[0].old_value), "512Mi");
+	snprintf(p.edits[0].new_value, sizeof(p.edits[0].new_value), "1Gi");
+	snprintf(p.edits[1].path, sizeof(p.edits[1].path), "resources.requests.memory");
+	snprintf(p.edits[1].old_value, sizeof(p.edits[1].old_value), "256Mi");
+	snprintf(p.edits[1].new_value, sizeof(p.edits[1].new_value), "512Mi");
+	assert_int_equal(fb_action_coherent(&p, NULL, 0), FB_OK);
+	fb_action_override up = {"resources.requests.memory", "2Gi"};
+	assert_int_equal(fb_action_coherent(&p, &up, 1), FB_EINVAL);
+	assert_non_null(strstr(fb_error_last(), "would be above resources.limits.memory (1Gi)"));
+	fb_action_override both[2] = {{"resources.limits.memory", "4Gi"},
+	                              {"resources.requests.memory", "2Gi"}};
+	assert_int_equal(fb_action_coherent(&p, both, 2), FB_OK);
+	fb_action_override low = {"resources.limits.memory", "384Mi"};
+	assert_int_equal(fb_action_coherent(&p, &low, 1),
+	                 FB_EINVAL); /* below 512Mi, and the request */
+	fb_action_override lower[2] = {{"resources.limits.memory", "384Mi"},
+	                               {"resources.requests.memory", "128Mi"}};
+	assert_int_equal(fb_action_coherent(&p, lower, 2), FB_EINVAL);
+	assert_non_null(strstr(fb_error_last(), "never lowers the limit"));
+	snprintf(p.kind, sizeof(p.kind), "volume_grow"); /* not a memory raise */
+	assert_int_equal(fb_action_coherent(&p, lower, 2), FB_OK);
+}
+
 static void values_patch_raises_memory(void **s)
 {
 	fb_config cfg;
@@ -394,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(category_to_action_is_data),
 	    cmocka_unit_test(unknown_action_is_a_load_error),
 	    cmocka_unit_test(validate_checks_a_persons_value),
+	    cmocka_unit_test(values_together_are_coherent),
 	    cmocka_unit_test(values_patch_raises_memory),
 	    cmocka_unit_test(git_revert_rolls_back_and_reverts),
 	    cmocka_unit_test(manual_gives_reason_and_suggestions),
