@@ -13,8 +13,4 @@
  * {"root_cause": "...", "actions": ["...", ...], "disk": bool}. */
 fb_err fb_analyze(const fb_classification *classification, const char *app, cJSON **out);
 
-/* True when a resource_exhausted excerpt is about disk space (so the fix
- * is a bigger volume rather than a manual look). */
-int fb_analyze_is_disk(const fb_classification *classification);
-
 #endif

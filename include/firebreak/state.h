@@ -146,21 +146,15 @@ fb_err fb_state_set_excerpt(fb_state *st, const char *text);
 void fb_state_copy(char *dst, size_t dstsz, const char *s);
 
 /*
- * The sub-objects other modules still produce as cJSON: the rules'
- * classification, the analysis, the proposal, a verification.  Each
- * replaces the state's sub-object (and sets present).  FB_ETOOBIG when
- * an array does not fit (nothing is changed then); strings are cut.
+ * The sub-objects other modules still produce as cJSON: the analysis, an
+ * action's proposal, a verification.  Each replaces the state's
+ * sub-object (and sets present).  FB_ETOOBIG when an array does not fit
+ * (nothing is changed then); strings are cut.  (The classification comes
+ * typed from the rules.)
  */
-fb_err fb_state_classification_from(fb_state_classification *out, const cJSON *cls);
-fb_err fb_state_set_classification(fb_state *st, const cJSON *cls);
 fb_err fb_state_set_analysis(fb_state *st, const cJSON *an);
 fb_err fb_state_set_proposal(fb_state *st, const cJSON *prop);
 fb_err fb_state_set_verify(fb_state *st, const cJSON *v);
-void fb_state_clear_proposal(fb_state *st);
-
-/* The inputs those modules still read as cJSON (caller frees). */
-cJSON *fb_state_classification_cjson(const fb_state_classification *c);
-cJSON *fb_state_overrides_cjson(const fb_state *st);
 
 /* Sets (or replaces) an override; FB_ETOOBIG when full. */
 fb_err fb_state_override_set(fb_state *st, const char *path, const char *value);

@@ -116,11 +116,6 @@ typedef struct {
 	fb_action_override ov[MAX_OVERRIDES];
 } action_args;
 
-static const char *fact(const fb_state_classification *c, const char *k)
-{
-	return fb_classification_fact(c, k);
-}
-
 /* Builds what an action may know of the incident; the strings stay owned
  * by the state. */
 static void action_input(const fb_graph_env *env, const fb_state *s, action_args *a)
@@ -136,13 +131,13 @@ static void action_input(const fb_graph_env *env, const fb_state *s, action_args
 	in->ns = s->ns;
 	in->evidence = c->evidence;
 	in->root_cause = s->analysis.root_cause;
-	in->facts.container = fact(c, "container");
-	in->facts.limit = fact(c, "limit");
-	in->facts.request = fact(c, "request");
-	in->facts.image = fact(c, "image");
-	in->facts.missing_key = fact(c, "key");
-	in->facts.path = fact(c, "path");
-	in->facts.exit_code = fact(c, "exit_code");
+	in->facts.container = fb_classification_fact(c, "container");
+	in->facts.limit = fb_classification_fact(c, "limit");
+	in->facts.request = fb_classification_fact(c, "request");
+	in->facts.image = fb_classification_fact(c, "image");
+	in->facts.missing_key = fb_classification_fact(c, "key");
+	in->facts.path = fb_classification_fact(c, "path");
+	in->facts.exit_code = fb_classification_fact(c, "exit_code");
 	in->disk = s->analysis.disk;
 	for (size_t i = 0; i < s->analysis.n_actions && i < MAX_SUGGESTIONS; i++)
 		a->sugg[in->n_suggestions++] = s->analysis.actions[i];

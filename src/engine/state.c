@@ -99,11 +99,6 @@ static fb_err read_pairs(const cJSON *o, fb_state_pair *out, size_t max, size_t 
 	return FB_OK;
 }
 
-fb_err fb_state_classification_from(fb_state_classification *c, const cJSON *o)
-{
-	return fb_classification_parse(c, o); /* the triage owns its JSON */
-}
-
 static fb_err read_analysis(fb_state_analysis *an, const cJSON *o, int strict)
 {
 	const cJSON *a;
@@ -217,12 +212,12 @@ static fb_err read_objects(fb_state *st, const cJSON *j)
 	fb_err rc = FB_OK;
 
 	if (cJSON_IsObject(o = fb_json_get(j, "classification")))
-		rc = fb_state_classification_from(&st->classification, o);
+		rc = fb_classification_parse(&st->classification, o);
 	if (rc == FB_ETOOBIG) { /* a stored state always loads: keep what fits */
 		cJSON *cut = cJSON_Duplicate(o, 1);
 		cJSON_DeleteItemFromObjectCaseSensitive(cut, "apps");
 		cJSON_DeleteItemFromObjectCaseSensitive(cut, "facts");
-		rc = fb_state_classification_from(&st->classification, cut);
+		rc = fb_classification_parse(&st->classification, cut);
 		cJSON_Delete(cut);
 	}
 	if (!rc && cJSON_IsObject(o = fb_json_get(j, "analysis")))
@@ -326,23 +321,9 @@ fb_err fb_state_set_excerpt(fb_state *st, const char *text)
 	return FB_OK;
 }
 
-fb_err fb_state_set_classification(fb_state *st, const cJSON *cls)
-{
-	fb_state_classification c;
-	fb_err rc = fb_state_classification_from(&c, cls);
-	if (!rc)
-		st->classification = c;
-	return rc;
-}
-
 fb_err fb_state_set_analysis(fb_state *st, const cJSON *an)
 {
 	return read_analysis(&st->analysis, an, 1);
-}
-
-void fb_state_clear_proposal(fb_state *st)
-{
-	fb_proposal_clear(&st->proposal);
 }
 
 fb_err fb_state_set_proposal(fb_state *st, const cJSON *prop)
@@ -414,16 +395,6 @@ static cJSON *pairs_cjson(const fb_state_pair *p, size_t n)
 		cJSON_AddStringToObject(o, p[i].key, p[i].value);
 	}
 	return o;
-}
-
-cJSON *fb_state_classification_cjson(const fb_state_classification *c)
-{
-	return fb_classification_json(c);
-}
-
-cJSON *fb_state_overrides_cjson(const fb_state *st)
-{
-	return pairs_cjson(st->overrides, st->n_overrides);
 }
 
 static cJSON *analysis_cjson(const fb_state_analysis *an)
@@ -521,7 +492,7 @@ static void put_early(cJSON *o, const fb_state *st)
 	}
 	if (st->classification.present)
 		cJSON_AddItemToObject(o, "classification",
-		                      fb_state_classification_cjson(&st->classification));
+		                      fb_classification_json(&st->classification));
 	if (st->analysis.present)
 		cJSON_AddItemToObject(o, "analysis", analysis_cjson(&st->analysis));
 	if (st->proposal.present)

@@ -16,7 +16,9 @@ static const char *fact(const fb_classification *cls, const char *name)
 	return fb_classification_fact(cls, name);
 }
 
-int fb_analyze_is_disk(const fb_classification *cls)
+/* A resource_exhausted excerpt about disk space (a bigger volume, not a
+ * manual look). */
+static int is_disk(const fb_classification *cls)
 {
 	static const char *words[] = {"space", "ENOSPC", "disk",      "Disk", "ephemeral-storage",
 	                              "inode", "volume", "filesystem"};
@@ -111,7 +113,7 @@ static void cause_resource(fb_buf *b, const fb_classification *cls, const char *
 {
 	const char *path = fact(cls, "path");
 	subject(b, cls, app);
-	if (fb_analyze_is_disk(cls)) {
+	if (is_disk(cls)) {
 		fb_buf_addstr(b, " ran out of disk space");
 		if (path)
 			fb_buf_printf(b, " writing %s", path);
@@ -183,7 +185,7 @@ static void actions_for(cJSON *a, const char *cat, const fb_classification *cls)
 		       "one is found).");
 		add(a, "Create the missing key, Secret or ConfigMap, then restart the pods.");
 		add(a, "Render the chart (helm template) to validate values before merging.");
-	} else if (!strcmp(cat, "resource_exhausted") && fb_analyze_is_disk(cls)) {
+	} else if (!strcmp(cat, "resource_exhausted") && is_disk(cls)) {
 		add(a,
 		    "Grow the volume (persistence.size; proposed below when the values set it).");
 		add(a, "Free space: check retention, logs and temporary files on the volume.");
@@ -233,7 +235,7 @@ fb_err fb_analyze(const fb_classification *cls, const char *app, cJSON **out)
 	cJSON_AddStringToObject(o, "root_cause", fb_buf_str(&b));
 	fb_buf_free(&b);
 	actions_for(cJSON_AddArrayToObject(o, "actions"), cat, cls);
-	cJSON_AddBoolToObject(o, "disk", fb_analyze_is_disk(cls));
+	cJSON_AddBoolToObject(o, "disk", is_disk(cls));
 	*out = o;
 	return FB_OK;
 }

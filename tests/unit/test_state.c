@@ -178,7 +178,8 @@ static const char every_key[] =
     "\"apps\":[\"grafana\",\"loki\"],\"namespace\":null,\"signature\":\"sig\",\"rule\":\"r\","
     "\"confidence\":0.75,\"evidence\":\"ev\",\"facts\":{\"container\":\"grafana\",\"exit\":\"1\"}},"
     "\"analysis\":{\"root_cause\":\"rc\",\"actions\":[\"a\",\"b\"],\"disk\":false},"
-    "\"proposal\":{\"action\":\"git_revert\",\"edits\":[{\"path\":\"p\",\"old\":\"\",\"new\":\"n\"}],"
+    "\"proposal\":{\"action\":\"git_revert\",\"edits\":[{\"path\":\"p\",\"old\":\"\",\"new\":\"n\"}"
+    "],"
     "\"changes\":[{\"path\":\"gone.yaml\",\"base_blob\":\"0123\",\"content\":null}],"
     "\"file\":\"f\",\"found_by\":\"fb\",\"reason\":\"why\",\"summary\":\"s\",\"capped\":true,"
     "\"revert\":{\"commit\":\"abc\",\"subject\":\"subj\"},\"diff\":\"d\"},"
@@ -335,18 +336,19 @@ static void too_many_items_are_bounded(void **s)
 static void converters_read_module_output(void **s)
 {
 	fb_state *st = NULL;
-	cJSON *cls = cJSON_Parse("{\"category\":\"oom\",\"severity\":\"critical\",\"apps\":[\"a\"],"
-	                         "\"namespace\":\"monitoring\",\"signature\":\"s\",\"rule\":\"r\","
-	                         "\"confidence\":0.9,\"evidence\":\"e\",\"facts\":{\"limit\":\"1Gi\"}}");
+	cJSON *cls =
+	    cJSON_Parse("{\"category\":\"oom\",\"severity\":\"critical\",\"apps\":[\"a\"],"
+	                "\"namespace\":\"monitoring\",\"signature\":\"s\",\"rule\":\"r\","
+	                "\"confidence\":0.9,\"evidence\":\"e\",\"facts\":{\"limit\":\"1Gi\"}}");
 	cJSON *v = cJSON_Parse("{\"result\":\"pending\",\"reason\":\"r\",\"checks\":"
 	                       "[{\"name\":\"argocd\",\"result\":\"pending\",\"detail\":\"d\"}]}");
 	cJSON *back;
 	(void)s;
 	assert_int_equal(fb_state_new(&st), FB_OK);
-	assert_int_equal(fb_state_set_classification(st, cls), FB_OK);
+	assert_int_equal(fb_classification_parse(&st->classification, cls), FB_OK);
 	assert_string_equal(st->classification.ns, "monitoring");
 	assert_string_equal(st->classification.facts[0].value, "1Gi");
-	back = fb_state_classification_cjson(&st->classification);
+	back = fb_classification_json(&st->classification);
 	assert_true(cJSON_Compare(cls, back, 1));
 	cJSON_Delete(back);
 	assert_int_equal(fb_state_set_verify(st, v), FB_OK);
@@ -398,7 +400,8 @@ static void nodes_change_the_typed_state(void **s)
 	/* an edit: its values become overrides, the decision goes to the history */
 	st->proposal.present = 1;
 	st->proposal.n_edits = 1;
-	fb_state_copy(st->proposal.edits[0].path, sizeof(st->proposal.edits[0].path), "resources.limits.memory");
+	fb_state_copy(st->proposal.edits[0].path, sizeof(st->proposal.edits[0].path),
+	              "resources.limits.memory");
 	const char *sets[] = {"resources.limits.memory=3Gi"};
 	fb_decision d = {.action = "edit", .user = "erin", .sets = sets, .n_sets = 1, .via = "cli"};
 	fb_graph_decision(&d, &st->decision);
