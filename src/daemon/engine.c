@@ -347,17 +347,13 @@ static void free_em_void(void *p)
  * round; pass 2 runs inside one transaction for the whole round.
  */
 static const struct {
-	em_kind kind;
 	int pass;
 	void (*handle)(fb_engine *e, em *m);
 } kinds[EM_KINDS] = {
-    [EM_ENVELOPE] = {EM_ENVELOPE, 0, NULL}, /* e->urgent: fb_engine_urgent */
-    [EM_FATAL] = {EM_FATAL, 0, NULL},
-    [EM_HTTP] = {EM_HTTP, 1, handle_http},
-    [EM_BATCH] = {EM_BATCH, 1, handle_batch},
-    [EM_SOURCE_STATUS] = {EM_SOURCE_STATUS, 1, handle_status},
-    [EM_STEP] = {EM_STEP, 1, handle_step},
-    [EM_RESULT] = {EM_RESULT, 2, handle_result},
+    [EM_ENVELOPE] = {0, NULL}, /* e->urgent: fb_engine_urgent */
+    [EM_FATAL] = {0, NULL},         [EM_HTTP] = {1, handle_http},
+    [EM_BATCH] = {1, handle_batch}, [EM_SOURCE_STATUS] = {1, handle_status},
+    [EM_STEP] = {1, handle_step},   [EM_RESULT] = {2, handle_result},
 };
 
 /* ---- producers (any thread) ---- */
