@@ -54,6 +54,7 @@ typedef struct fb_action_input {
 		const char *missing_key; /* the configuration key or secret not found */
 		const char *path;        /* a file system path (disk full) */
 		const char *exit_code;
+		const char *jvm_oom; /* a JVM OutOfMemoryError's kind ("Metaspace") */
 	} facts;
 	int disk;                       /* resource_exhausted is about disk space */
 	const char *const *suggestions; /* the analysis' ranked actions, best first */
@@ -105,6 +106,10 @@ typedef struct {
 	size_t n_changes;
 	char suggestions[FB_PROPOSAL_SUGGESTIONS_MAX][512]; /* manual: what a person may try */
 	size_t n_suggestions;
+	/* A memory fix: the limit the values set, and the one the log shows the
+	 * Pod ran with when it differs ("" otherwise: nothing to note). */
+	char values_limit[64];
+	char running_limit[64];
 } fb_proposal;
 
 /* Reads the JSON form into *p (replacing it; on failure *p is empty).
@@ -124,6 +129,18 @@ void fb_proposal_clear(fb_proposal *p);
  * person edits and again before apply.
  */
 fb_err fb_action_coherent(const fb_proposal *p, const fb_action_override *sets, size_t n);
+
+/*
+ * Everything a proposal's values must pass before it is shown and again
+ * before it is applied: each value (with a person's sets over it) through
+ * the validate slot of the proposal's action (a valid quantity, within
+ * the policy ceiling, a plain value), then fb_action_coherent (which, for
+ * a Java heap raise, also keeps -Xmx within the memory limit and never
+ * lowers it).  FB_EINVAL with a message fit for a person; *bad_path (may
+ * be NULL) then names the path at fault, borrowed from p or sets.
+ */
+fb_err fb_action_check(const fb_config *cfg, const fb_proposal *p, const fb_action_override *sets,
+                       size_t n, const char **bad_path);
 
 /* What apply did. */
 typedef struct {
@@ -172,8 +189,9 @@ const fb_action_ops *fb_action_at(size_t i);
  * is data, the rules file's mapping (fb_rules_action_for). */
 const fb_action_ops *fb_action_for(const char *name);
 
-/* The proposal for in: the action called name runs its propose.  Never
- * NULL on FB_OK. */
+/* The proposal for in: the action called name runs its propose, and the
+ * result passes fb_action_check before anyone sees it (one that fails is
+ * manual, with the reason).  Never NULL on FB_OK. */
 fb_err fb_action_propose(const char *name, const fb_action_input *in, cJSON **out);
 
 /* Checks a person's value for an edit path with the validate slot of the

@@ -2,9 +2,10 @@
  * action.c - owns the action table: every action found by name, the
  * category -> action choice (data: the rules file's `actions:` mapping),
  * and the entry points the engine and the CLI call (propose with the
- * chosen action, validate a person's value).  Runs on any thread: the
- * table is read-only.
+ * chosen action -- every proposal checked before it is shown --, validate
+ * a person's value).  Runs on any thread: the table is read-only.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "action_int.h"
@@ -43,15 +44,47 @@ const fb_action_ops *fb_action_for(const char *name)
 	return a ? a : &fb_action_manual;
 }
 
+/* Checked before it is shown: a proposal whose values fail
+ * fb_action_check becomes manual with the reason. */
+static fb_err checked(const fb_action_input *in, cJSON *prop)
+{
+	fb_proposal p = {.capped = -1};
+	char reason[600];
+	fb_err rc = fb_proposal_parse(&p, prop, 0);
+
+	if (rc)
+		return rc;
+	if (in->cfg && strcmp(p.action, "manual") &&
+	    fb_action_check(in->cfg, &p, NULL, 0, NULL) != FB_OK) {
+		snprintf(reason, sizeof(reason), "the proposed values were refused: %s",
+		         fb_error_last());
+		cJSON_ReplaceItemInObjectCaseSensitive(prop, "action",
+		                                       cJSON_CreateString("manual"));
+		cJSON_DeleteItemFromObjectCaseSensitive(prop, "reason");
+		cJSON_AddStringToObject(prop, "reason", reason);
+		cJSON_DeleteItemFromObjectCaseSensitive(prop, "summary");
+		fb_action_manual_shape(prop, in);
+		fb_error_clear();
+	}
+	fb_proposal_clear(&p);
+	return FB_OK;
+}
+
 fb_err fb_action_propose(const char *name, const fb_action_input *in, cJSON **out)
 {
 	const fb_action_ops *a = fb_action_for(name);
+	fb_err rc;
 
 	*out = NULL;
 	if (a->version != FB_ACTION_OPS_VERSION)
 		return fb_error_set(FB_ESTATE, "action %s: ops version %d, expected %d", a->name,
 		                    a->version, FB_ACTION_OPS_VERSION);
-	return a->propose(in, out);
+	rc = a->propose(in, out);
+	if (!rc && *out && (rc = checked(in, *out))) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 fb_err fb_action_validate(const fb_config *cfg, const char *action, const char *path,

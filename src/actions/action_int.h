@@ -79,4 +79,36 @@ fb_err fb_action_check_plain(const char *path, const char *value);
  * with "memory")? */
 int fb_action_path_ends(const char *path, const char *name);
 
+/* The kernel reports cgroup limits in kB; Kubernetes wants Ki. */
+void fb_action_normalise_qty(const char *in, char *out, size_t outsz);
+
+/* Records the memory limit the values set (values_limit), and the one the
+ * log shows the Pod ran with when it differs (running_limit): a card note
+ * that the values may not be deployed. */
+void fb_action_note_limit(fb_action_draft *d, const char *values_limit);
+
+/* ---- the JVM (jvm_options.c, jvm_heap.c) ---- */
+
+/* The fix for a JVM out of memory (in->facts.jvm_oom): a heap raise with
+ * the limit, or manual with the reason and suggestions. */
+void fb_action_jvm_propose(fb_action_draft *d);
+/* Does value set the heap (-Xmx, MaxRAMPercentage)? */
+int fb_action_jvm_opts(const char *value);
+/* A person's JVM options string (values_patch's validate hands it over). */
+fb_err fb_action_jvm_validate(const fb_config *cfg, const char *path, const char *value);
+/* A JVM size of n bytes of s ("1536m", "2g"): 1 with bytes and its unit
+ * letter ('\0' for bytes); 0 when it is not one. */
+int fb_action_jvm_size(const char *s, size_t n, double *bytes, char *unit);
+/* The last -Xmx of opts: 1 with its bytes and unit, 0 none, -1 malformed. */
+int fb_action_jvm_heap(const char *opts, double *bytes, char *unit);
+/* The last -XX:MaxRAMPercentage of opts: 1 with it, 0 none, -1 malformed
+ * or outside (0, 100]. */
+int fb_action_jvm_ram_pct(const char *opts, double *pct);
+/* bytes as the JVM writes them, in unit when whole in it, else smaller. */
+void fb_action_jvm_format(double bytes, char unit, char *out, size_t outsz);
+/* opts with the value after the last token starting with prefix replaced
+ * by value, the rest byte for byte; 0 when none or out is too small. */
+int fb_action_jvm_splice(const char *opts, const char *prefix, const char *value, char *out,
+                         size_t outsz);
+
 #endif

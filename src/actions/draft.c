@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "action_int.h"
+#include "firebreak/quantity.h"
 
 fb_err fb_action_draft_init(fb_action_draft *d, const fb_action_input *in, const char *name)
 {
@@ -271,6 +272,34 @@ void fb_action_describe_summary(const fb_proposal *proposal, char *out, size_t o
 		snprintf(out, outsz, "%s", proposal->reason);
 	else
 		snprintf(out, outsz, "no change");
+}
+
+void fb_action_normalise_qty(const char *in, char *out, size_t outsz)
+{
+	size_t n = strlen(in);
+	if (n > 2 && !strcmp(in + n - 2, "kB"))
+		snprintf(out, outsz, "%.*sKi", (int)(n - 2), in);
+	else
+		snprintf(out, outsz, "%s", in);
+}
+
+void fb_action_note_limit(fb_action_draft *d, const char *values_limit)
+{
+	char running[64];
+	fb_quantity v, r;
+	cJSON *o;
+
+	if (!values_limit || !*values_limit)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(d->out, "limit");
+	o = cJSON_AddObjectToObject(d->out, "limit");
+	cJSON_AddStringToObject(o, "values", values_limit);
+	if (!d->in->facts.limit)
+		return;
+	fb_action_normalise_qty(d->in->facts.limit, running, sizeof(running));
+	if (fb_quantity_parse(values_limit, &v) == FB_OK &&
+	    fb_quantity_parse(running, &r) == FB_OK && v.value != r.value)
+		cJSON_AddStringToObject(o, "running", running);
 }
 
 fb_err fb_action_check_plain(const char *path, const char *value)

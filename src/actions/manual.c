@@ -1,8 +1,9 @@
 /*
  * manual.c - owns the manual action: no automatic fix, so the proposal
- * carries the reason and the analysis' ranked suggestions, and a person
- * acts.  Every other action falls back to this shape when its fix is not
- * possible here.  apply changes nothing and says so.  Runs on any thread.
+ * carries the reason and the ranked suggestions (the action's own advice,
+ * then the analysis'), and a person acts.  Every other action falls back
+ * to this shape when its fix is not possible here.  apply changes nothing
+ * and says so.  Runs on any thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,12 @@ void fb_action_manual_shape(cJSON *prop, const fb_action_input *in)
 	cJSON_DeleteItemFromObjectCaseSensitive(prop, "kind");
 	if (!cJSON_GetObjectItemCaseSensitive(prop, "summary"))
 		cJSON_AddStringToObject(prop, "summary", "No automatic fix: a person decides");
+	const cJSON *own, *own_list = cJSON_GetObjectItemCaseSensitive(prop, "suggestions");
+	cJSON_ArrayForEach(own, own_list) /* the action's own advice comes first */
+	{
+		if (cJSON_IsString(own))
+			cJSON_AddItemToArray(sugg, cJSON_CreateString(own->valuestring));
+	}
 	for (size_t i = 0; i < in->n_suggestions; i++)
 		cJSON_AddItemToArray(sugg, cJSON_CreateString(in->suggestions[i]));
 	cJSON_DeleteItemFromObjectCaseSensitive(prop, "suggestions");

@@ -109,6 +109,8 @@ fb_err fb_proposal_parse(fb_proposal *p, const cJSON *o, int strict)
 		p->capped = cJSON_IsTrue(capped);
 	COPY(p->revert_commit, fb_json_str(rv, "commit"));
 	COPY(p->revert_subject, fb_json_str(rv, "subject"));
+	COPY(p->values_limit, fb_json_str(fb_json_get(o, "limit"), "values"));
+	COPY(p->running_limit, fb_json_str(fb_json_get(o, "limit"), "running"));
 	read_edits(p, fb_json_get(o, "edits"));
 	rc = read_changes(p, fb_json_get(o, "changes"));
 	if (!rc && cJSON_IsString(diff) && !(p->diff = dup_str(diff->valuestring)))
@@ -161,6 +163,11 @@ cJSON *fb_proposal_json(const fb_proposal *p)
 		cJSON *rv = cJSON_AddObjectToObject(o, "revert");
 		put_str(rv, "commit", p->revert_commit);
 		put_str(rv, "subject", p->revert_subject);
+	}
+	if (*p->values_limit) {
+		cJSON *lim = cJSON_AddObjectToObject(o, "limit");
+		put_str(lim, "values", p->values_limit);
+		put_opt(lim, "running", p->running_limit);
 	}
 	if (p->diff)
 		put_str(o, "diff", p->diff);

@@ -3,9 +3,10 @@
  * app's Helm values.  For an OOM it raises the memory limit (and the
  * request) by policy.memory_factor up to policy.max_memory; for a full
  * disk it grows persistence.size by policy.disk_factor up to
- * policy.max_disk; for any other category it answers manual.  Applies by
- * one commit through fb_gitops_apply.  Runs on the thread that owns the
- * fb_gitops handle (a worker in the daemon, the main thread in the CLI).
+ * policy.max_disk; a JVM out of memory is jvm_heap.c's; for any other
+ * category it answers manual.  Applies by one commit through
+ * fb_gitops_apply.  Runs on the thread that owns the fb_gitops handle (a
+ * worker in the daemon, the main thread in the CLI).
  */
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,7 @@ static void propose_oom(fb_action_draft *d)
 		                       d->file);
 		return;
 	}
+	fb_action_note_limit(d, m.cur_lim);
 	fb_err rc = fb_quantity_raise(base, factor, max, new_lim, sizeof(new_lim), &capped);
 	if (rc == FB_ECONFLICT) {
 		fb_action_draft_manual(
@@ -175,7 +177,9 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 
 	if (rc)
 		return rc;
-	if (!strcmp(in->category, "oom"))
+	if (!strcmp(in->category, "oom") && in->facts.jvm_oom)
+		fb_action_jvm_propose(&d); /* the heap, not only the limit */
+	else if (!strcmp(in->category, "oom"))
 		propose_oom(&d);
 	else if (!strcmp(in->category, "resource_exhausted") && in->disk)
 		propose_disk(&d);
@@ -191,9 +195,11 @@ static fb_err validate(const fb_config *cfg, const char *path, const char *value
 {
 	fb_quantity q, max;
 	int memory = fb_action_path_ends(path, "memory");
-	fb_err rc = fb_action_check_plain(path, value);
+	fb_err rc;
 
-	if (rc)
+	if (fb_action_jvm_opts(value)) /* JVM options: spaces and = are fine */
+		return fb_action_jvm_validate(cfg, path, value);
+	if ((rc = fb_action_check_plain(path, value)))
 		return rc;
 	if (!memory && !fb_action_path_ends(path, "size"))
 		return FB_OK;

@@ -138,6 +138,7 @@ static void action_input(const fb_graph_env *env, const fb_state *s, action_args
 	in->facts.missing_key = fb_classification_fact(c, "key");
 	in->facts.path = fb_classification_fact(c, "path");
 	in->facts.exit_code = fb_classification_fact(c, "exit_code");
+	in->facts.jvm_oom = fb_classification_fact(c, "jvm_oom");
 	in->disk = s->analysis.disk;
 	for (size_t i = 0; i < s->analysis.n_actions && i < MAX_SUGGESTIONS; i++)
 		a->sugg[in->n_suggestions++] = s->analysis.actions[i];
@@ -292,7 +293,7 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 		                    s->proposal.action);
 	if (a->needs_repo && !env->gitops)
 		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
-	if (fb_action_coherent(&s->proposal, NULL, 0) != FB_OK) /* again, before it is applied */
+	if (fb_action_check(env->cfg, &s->proposal, NULL, 0, NULL) != FB_OK) /* again, now */
 		return applied(env, s, st, FB_ESTATE, NULL);
 	action_input(env, s, &args);
 	fb_buf_init(&body, 16 * 1024);

@@ -172,6 +172,22 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state 
 	}
 }
 
+/* The Pod ran with another memory limit than the values say: they may not
+ * be deployed (safe fixes, issue 9). */
+static void limit_note(const fb_tmpl *t, fb_buf *b, const fb_state_proposal *p)
+{
+	cJSON *v;
+
+	if (!*p->running_limit)
+		return;
+	v = cJSON_CreateObject();
+	put(v, "running", p->running_limit);
+	put(v, "values", p->values_limit);
+	put(v, "file", p->file);
+	status_line(t, b, "status_limit_drift", v);
+	cJSON_Delete(v);
+}
+
 /* Cuts text at a line end so it holds at most max bytes; returns the cut. */
 static size_t cut_lines(const char *s, size_t max)
 {
@@ -248,6 +264,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	}
 	fb_buf_init(&st, 8192);
 	status(t, row, state, vars, &st);
+	limit_note(t, &st, prop);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
 	put(vars, "status", row->status);

@@ -535,6 +535,35 @@ static const char *input_value(const cJSON *values, const char *block)
 	return fb_json_str(fb_json_get(fb_json_get(values, block), "value"), "value");
 }
 
+/* The values together with the proposal they edit (fb_action_check: a
+ * request above its limit, a fix that lowers the limit, a heap that does
+ * not fit): a refusal goes on the field at fault, with the reason. */
+static void check_together(fb_dispatch *d, const char *id, char **sets, size_t n, cJSON *errors)
+{
+	fb_incident_row *row = NULL;
+	fb_state *state = NULL;
+	fb_action_override ov[MAX_SETS];
+	const char *bad = NULL;
+	char block[300];
+
+	for (size_t i = 0; i < n; i++) { /* "path=value" -> path, value */
+		char *eq = strchr(sets[i], '=');
+		*eq = '\0';
+		ov[i] = (fb_action_override){.path = sets[i], .value = eq + 1};
+	}
+	if (n && !fb_store_incident_get(d->env->store, id, &row) &&
+	    !fb_state_parse(row->state, &state) &&
+	    fb_action_check(d->env->cfg, &state->proposal, ov, n, &bad) != FB_OK) {
+		snprintf(block, sizeof(block), "set:%s", bad ? bad : ov[0].path);
+		cJSON_AddStringToObject(errors, block, fb_error_last());
+	}
+	for (size_t i = 0; i < n; i++)
+		sets[i][strlen(sets[i])] = '=';
+	fb_state_free(state);
+	fb_incident_row_free(row);
+	fb_error_clear();
+}
+
 /* Validates an edit; invalid values become response_action errors. */
 static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, cJSON **ack)
 {
@@ -566,6 +595,8 @@ static fb_err submit_edit(fb_dispatch *d, const cJSON *view, const char *user, c
 		if ((sets[n] = malloc(len)))
 			snprintf(sets[n++], len, "%s=%s", blk->string + 4, v);
 	}
+	if (cJSON_GetArraySize(errors) == 0)
+		check_together(d, id, sets, n, errors);
 	if (cJSON_GetArraySize(errors) > 0) {
 		*ack = cJSON_CreateObject();
 		cJSON_AddStringToObject(*ack, "response_action", "errors");
