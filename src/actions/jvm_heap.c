@@ -312,7 +312,7 @@ static void summary(fb_action_draft *d, const budget *b, const char *heap_part)
 static void raise_xmx(fb_action_draft *d, const jvm_find *f, const site *s, budget *b)
 {
 	double heap, now, want;
-	char unit, next[32], opts[256], was[32], part[200];
+	char unit, eff_unit, next[32], opts[256], was[32], part[200];
 	int ok = s->bare ? fb_action_jvm_size(s->value, strlen(s->value), &heap, &unit)
 	                 : fb_action_jvm_heap(s->value, &heap, &unit) > 0;
 
@@ -322,8 +322,10 @@ static void raise_xmx(fb_action_draft *d, const jvm_find *f, const site *s, budg
 		return;
 	}
 	want = up_mi(heap * d->in->cfg->policy.memory_factor);
-	if (up_mi(want / HEAP_SHARE) > b->max)
+	if (up_mi(want / HEAP_SHARE) > b->max) {
 		want = floor(b->max * HEAP_SHARE / MI) * MI;
+		b->capped = 1;
+	}
 	if (want <= heap) {
 		fb_action_draft_manual(d,
 		                       "the heap (%.0fMi) cannot grow and stay within three "
@@ -339,13 +341,15 @@ static void raise_xmx(fb_action_draft *d, const jvm_find *f, const site *s, budg
 	if (!fb_action_draft_edit(d, s->path, s->value, s->bare ? next : opts))
 		return;
 	const char *eff = fb_action_draft_value(d, s->path, s->bare ? next : opts);
-	if (!(s->bare ? fb_action_jvm_size(eff, strlen(eff), &now, &unit)
-	              : fb_action_jvm_heap(eff, &now, &unit) > 0))
+	if (!(s->bare ? fb_action_jvm_size(eff, strlen(eff), &now, &eff_unit)
+	              : fb_action_jvm_heap(eff, &now, &eff_unit) > 0)) {
 		now = want; /* the check before it is shown says why */
+		eff_unit = unit;
+	}
 	if (!fit_limit(d, f, b, now / HEAP_SHARE))
 		return;
 	fb_action_jvm_format(heap, unit, was, sizeof(was));
-	fb_action_jvm_format(now, unit, next, sizeof(next));
+	fb_action_jvm_format(now, eff_unit, next, sizeof(next));
 	snprintf(part, sizeof(part), "from -Xmx%s to -Xmx%s", was, next);
 	summary(d, b, part);
 }
