@@ -357,6 +357,30 @@ def run_all(work, sim):
         check("memory: 2Gi" in diff and "memory: 1Gi" in diff, diff)
         check(commits_for(d.repo, iid) == 1, "commits != 1")
 
+    @test("edit: values that fail together are refused on the field at fault, with the reason (request above limit, a lowered limit)")
+    def _():
+        iid, m, _a = trigger(sim)
+        n_views = len(sim.state()["views"])
+        sim.click(CHANNEL, m["ts"], "edit", user_id="U2")
+        st = sim.wait_for(lambda s: len(s["views"]) > n_views and s, what="the edit modal")
+        view = st["views"][-1]
+        r = sim.submit(view["id"], {"set:resources.limits.memory": {"value": "1Gi"},
+                                    "set:resources.requests.memory": {"value": "2Gi"}},
+                       user_id="U2", wait=5)
+        p = (r.get("ack") or {}).get("payload") or {}
+        check(p.get("response_action") == "errors", r)
+        check(p.get("errors") == {"set:resources.requests.memory":
+                                  "resources.requests.memory (2Gi) would be above resources.limits.memory (1Gi)"}, p)
+        r = sim.submit(view["id"], {"set:resources.limits.memory": {"value": "384Mi"},
+                                    "set:resources.requests.memory": {"value": "128Mi"}},
+                       user_id="U2", wait=5)
+        p = (r.get("ack") or {}).get("payload") or {}
+        errs = p.get("errors") or {}
+        check(list(errs) == ["set:resources.limits.memory"]
+              and "never lowers the limit" in errs["set:resources.limits.memory"], p)
+        check(commits_for(d.repo, iid) == 0, "a refused edit committed")
+        check("approve" in buttons(card_for(sim.state(), iid)), "the card no longer waits")
+
     @test("two clicks 30 ms apart make one decision and one commit; the second gets an ephemeral")
     def _():
         iid, m, _a = trigger(sim)
