@@ -184,10 +184,12 @@ static fb_err validate(const fb_config *cfg, const char *path, const char *value
 {
 	static const char tag_chars[] =
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	fb_err rc = fb_action_check_plain(path, value);
+	fb_err rc;
 	(void)cfg;
 
-	if (rc)
+	if (fb_action_jvm_opts(value) && !fb_action_path_ends(path, "tag"))
+		return FB_OK; /* JVM options: values_patch's to check */
+	if ((rc = fb_action_check_plain(path, value)))
 		return rc;
 	if (fb_action_path_ends(path, "tag") &&
 	    (strspn(value, tag_chars) != strlen(value) || value[0] == '.' || value[0] == '-'))

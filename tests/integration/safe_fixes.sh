@@ -48,6 +48,8 @@ fbj "$work/1.db" "$R" decide "$ID" edit --set "env[1].value=-Xms512m -Xmx512m" -
 check "a heap fix that lowers the heap is refused" sh -c "test $? -ne 0 && grep -q 'a heap fix never lowers it' $work/e1c.out"
 fbj "$work/1.db" "$R" decide "$ID" edit --set "resources.limits.memory=12Gi" --user erin >"$work/e1d.out" 2>&1
 check "an edit above policy.max_memory is refused" sh -c "test $? -ne 0 && grep -q 'above the policy maximum 8Gi' $work/e1d.out"
+fbj "$work/1.db" "$R" decide "$ID" edit --set "env[1].value=-Xms512m -Xmx1536m -Dhosts=a,b" --user erin >"$work/e1f.out" 2>&1
+check "JVM options may hold commas and =" grep -q '^+    value: "-Xms512m -Xmx1536m -Dhosts=a,b"$' "$work/e1f.out"
 fbj "$work/1.db" "$R" decide "$ID" edit --set "env[1].value=-Xms512m -Xmx1536m" --user erin >"$work/e1e.out" 2>&1
 check "a good edit proposes again; the limit follows the heap" grep -q "^Proposed fix: Raise the Java heap of payments from -Xmx1g to -Xmx1536m and the memory limit from 1536Mi to 2048Mi\$" "$work/e1e.out"
 fbj "$work/1.db" "$R" decide "$ID" approve --user erin >"$work/d1.out" 2>&1
