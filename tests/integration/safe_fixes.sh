@@ -86,6 +86,13 @@ R=$work/r5; jvm_repo "$R"
 fbj "$work/5.db" "$R" -c "$work/cap.yaml" triage --log "$HEAP" --app payments --pause >"$work/t5.out" 2>&1
 check "policy.max_memory caps the limit and the heap under it" grep -q "^Proposed fix: Raise the Java heap of payments from -Xmx1g to -Xmx1536m and the memory limit from 1536Mi to 2048Mi (capped by policy.max_memory)\$" "$work/t5.out"
 
+# --- checked again before apply: a ceiling lowered since the proposal refuses it
+R=$work/r8; jvm_repo "$R"
+fbj "$work/8.db" "$R" triage --log "$HEAP" --app payments --pause >"$work/t8.out" 2>&1
+ID=$(sed -n 's/^Incident:    //p' "$work/t8.out" | head -n 1)
+fbj "$work/8.db" "$R" -c "$work/cap.yaml" decide "$ID" approve --user erin >"$work/d8.out" 2>&1
+check "apply re-checks: above the new ceiling, refused and waiting, nothing committed" sh -c "grep -q 'above the policy maximum 2Gi' $work/d8.out && grep -q '^Result:      waiting' $work/d8.out && test \$(git -C $R rev-list --count HEAD) -eq 2"
+
 # --- the running limit differs from the values
 R=$work/r6; new_repo "$R"
 sed '/Limits:/,/Requests:/s/memory:  512Mi/memory:  256Mi/' "$OOM" >"$work/oom-256.log"
