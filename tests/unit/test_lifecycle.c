@@ -12,7 +12,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "firebreak/card.h"
 #include "firebreak/graph.h"
+#include "firebreak/lifecard.h"
 #include "firebreak/lifecycle.h"
 #include "test_store_util.h"
 
@@ -309,6 +311,99 @@ static void until_parses_durations_monday_and_iso(void **s)
 	assert_int_equal(fb_lifecycle_parse("nap"), 0);
 }
 
+/* The action_ids of a card's buttons, joined by spaces. */
+static void card_buttons(const fb_incident_row *row, const char *state_json, const char *locale,
+                         char *ids, size_t n, char **text)
+{
+	fb_tmpl *t = NULL;
+	fb_state *state = NULL;
+	cJSON *card = NULL, *b, *e;
+	int cut = 0;
+
+	assert_int_equal(fb_tmpl_load(locale, &t), FB_OK);
+	assert_int_equal(fb_state_parse(state_json, &state), FB_OK);
+	assert_int_equal(fb_card_incident(t, row, state, &card, &cut), FB_OK);
+	ids[0] = '\0';
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(card, "blocks"))
+	{
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(b, "elements"))
+		{
+			const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "action_id");
+			if (cJSON_IsString(a))
+				snprintf(ids + strlen(ids), n - strlen(ids), "%s%s", *ids ? " " : "",
+				         a->valuestring);
+		}
+	}
+	*text = cJSON_PrintUnformatted(card);
+	cJSON_Delete(card);
+	fb_state_free(state);
+	fb_tmpl_free(t);
+}
+
+static void the_card_offers_what_the_status_allows(void **s)
+{
+	fb_incident_row row;
+	char ids[200], *text = NULL;
+	(void)s;
+	make_row(&row, "incident-20261201000000-abcd", 1);
+	snprintf(row.status, sizeof(row.status), "manual");
+	snprintf(row.node, sizeof(row.node), "end");
+	card_buttons(&row, MANUAL, "en", ids, sizeof(ids), &text);
+	assert_string_equal(ids, "life_resolve life_ack life_snooze life_assign");
+	free(text);
+
+	snprintf(row.status, sizeof(row.status), "resolved");
+	card_buttons(&row,
+	             "{\"result\":\"resolved\",\"lifecycle\":{\"resolved_by\":\"U7\","
+	             "\"resolved_at\":1796000000000,\"note\":\"restarted by hand\"}}",
+	             "en", ids, sizeof(ids), &text);
+	assert_string_equal(ids, "life_reopen");
+	assert_non_null(strstr(text, "Resolved by <@U7>"));
+	assert_non_null(strstr(text, "restarted by hand"));
+	free(text);
+
+	/* Korean: the lifecycle's words too */
+	card_buttons(&row,
+	             "{\"result\":\"resolved\",\"lifecycle\":{\"resolved_by\":\"U7\","
+	             "\"resolved_at\":1796000000000}}",
+	             "ko", ids, sizeof(ids), &text);
+	assert_non_null(strstr(text, "\xeb\x8b\xa4\xec\x8b\x9c \xec\x97\xb4\xea\xb8\xb0")); /* 다시 열기 */
+	assert_null(strstr(text, "Resolved by"));
+	free(text);
+
+	snprintf(row.status, sizeof(row.status), "grouped");
+	card_buttons(&row, "{}", "en", ids, sizeof(ids), &text);
+	assert_string_equal(ids, "");
+	free(text);
+}
+
+static void the_modals_render_in_both_languages(void **s)
+{
+	const char *locales[] = {"en", "ko"}, *ops[] = {"resolve", "snooze", "assign"};
+	(void)s;
+	for (size_t l = 0; l < 2; l++) {
+		fb_tmpl *t = NULL;
+		assert_int_equal(fb_tmpl_load(locales[l], &t), FB_OK);
+		for (size_t i = 0; i < 3; i++) {
+			cJSON *v = NULL;
+			assert_int_equal(fb_lifecard_modal(t, ops[i], "incident-x", "incident-x|0|C1", &v),
+			                 FB_OK);
+			const cJSON *title = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(v, "title"), "text");
+			assert_true(cJSON_IsString(title));
+			assert_true(fb_utf8_len(title->valuestring) <= 24);
+			char *json = cJSON_PrintUnformatted(v);
+			assert_null(strstr(json, "{{"));
+			assert_non_null(strstr(json, "life_"));
+			free(json);
+			cJSON_Delete(v);
+		}
+		cJSON *v = NULL;
+		assert_int_equal(fb_lifecard_modal(t, "reopen", "incident-x", "m", &v), FB_EINVAL);
+		fb_tmpl_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +418,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        a_repeat_after_resolution_stands_alone_outside_the_cooldown, up, down),
 	    cmocka_unit_test(until_parses_durations_monday_and_iso),
+	    cmocka_unit_test(the_card_offers_what_the_status_allows),
+	    cmocka_unit_test(the_modals_render_in_both_languages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
