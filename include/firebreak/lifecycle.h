@@ -24,13 +24,13 @@
 #include "firebreak/graph.h"
 
 typedef enum {
-	FB_LIFE_ACK = 1,  /* who is on it */
-	FB_LIFE_ASSIGN,   /* to a Slack user (other_id: U… or W…) */
-	FB_LIFE_SNOOZE,   /* until (ms since the epoch, in the future) */
-	FB_LIFE_RESOLVE,  /* with a note; a waiting incident's decision is dropped */
-	FB_LIFE_REOPEN,   /* a resolved, closed, rejected or failed one: open again */
-	FB_LIFE_CLOSE,    /* as a duplicate of other_id, or won't-fix when other_id is "" */
-	FB_LIFE_WAKE,     /* the snooze ended (the durable timer; not a person's step) */
+	FB_LIFE_ACK = 1, /* who is on it */
+	FB_LIFE_ASSIGN,  /* to a Slack user (other_id: U… or W…) */
+	FB_LIFE_SNOOZE,  /* until (ms since the epoch, in the future) */
+	FB_LIFE_RESOLVE, /* with a note; a waiting incident's decision is dropped */
+	FB_LIFE_REOPEN,  /* a resolved, closed, rejected or failed one: open again */
+	FB_LIFE_CLOSE,   /* as a duplicate of other_id, or won't-fix when other_id is "" */
+	FB_LIFE_WAKE,    /* the snooze ended (the durable timer; not a person's step) */
 } fb_life_kind;
 
 typedef struct {

@@ -106,13 +106,13 @@ typedef struct {
 	char snoozed_by[128];
 	char resolved_by[128]; /* resolve or close */
 	int64_t resolved_at;
-	char note[1024];          /* the note of the last resolve, close or reopen */
-	char closed_reason[16];   /* duplicate, wontfix */
-	char duplicate_of[64];    /* closed as a duplicate of this incident */
+	char note[1024];        /* the note of the last resolve, close or reopen */
+	char closed_reason[16]; /* duplicate, wontfix */
+	char duplicate_of[64];  /* closed as a duplicate of this incident */
 	char reopened_by[128];
 	int64_t reopened_at;
-	char prior_status[16];    /* the status a reopen restores from */
-	char followed_by[64];     /* the newer incident a later repeat opened */
+	char prior_status[16]; /* the status a reopen restores from */
+	char followed_by[64];  /* the newer incident a later repeat opened */
 } fb_state_life;
 
 typedef struct fb_state {
@@ -150,7 +150,7 @@ typedef struct fb_state {
 	fb_state_alert alert;
 	fb_state_life life;
 	char previous[64]; /* the resolved incident this one repeats (after the cooldown) */
-	cJSON *extra; /* top-level keys this version does not know, kept as read */
+	cJSON *extra;      /* top-level keys this version does not know, kept as read */
 } fb_state;
 
 /* An empty state (excerpt ""). */

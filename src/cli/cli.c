@@ -599,9 +599,10 @@ int fb_cli_incidents(const char *config_path, int argc, char **argv)
 	app_close(&a);
 	return rc;
 usage:
-	fprintf(stderr, "usage: firebreak incidents list [--all] [--json]\n"
-	                "       firebreak incidents show ID [--json]\n"
-	                "       firebreak incidents ack|assign|snooze|resolve|reopen|close ID ...\n");
+	fprintf(stderr,
+	        "usage: firebreak incidents list [--all] [--json]\n"
+	        "       firebreak incidents show ID [--json]\n"
+	        "       firebreak incidents ack|assign|snooze|resolve|reopen|close ID ...\n");
 	return 2;
 }
 

@@ -151,10 +151,10 @@ void fb_engine_urgent(fb_engine *e)
 static unsigned int http_status(fb_err rc)
 {
 	/* 5xx only when a retry can help: Alertmanager drops a 4xx */
-	return rc == FB_EINVAL                            ? 400
-	       : rc == FB_ENOTFOUND                       ? 404
+	return rc == FB_EINVAL                         ? 400
+	       : rc == FB_ENOTFOUND                    ? 404
 	       : rc == FB_ESTATE || rc == FB_ECONFLICT ? 409
-	                                                  : 500;
+	                                               : 500;
 }
 
 static char *print_take(cJSON *o)

@@ -347,10 +347,9 @@ fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task
 	}
 	if (!strcmp(t->job.node, FB_LIFECYCLE_WAKE_NODE)) { /* a snooze ends: no node runs */
 		free(t);
-		rc = fb_lifecycle_do(env, &(fb_life_op){.op = FB_LIFE_WAKE,
-		                                        .id = id,
-		                                        .user = "firebreak",
-		                                        .via = "timer"});
+		rc = fb_lifecycle_do(
+		    env, &(fb_life_op){
+		             .op = FB_LIFE_WAKE, .id = id, .user = "firebreak", .via = "timer"});
 		if (rc && rc != FB_ENOMEM && fb_store_begin(env->store) == FB_OK) {
 			/* a timer that cannot run must not come back every round */
 			if (fb_store_job_clear(env->store, id) || fb_store_commit(env->store))

@@ -132,10 +132,11 @@ fb_err fb_lifecycle_parse_until(const char *s, int64_t now_ms, int64_t *out)
 	else if ((d = parse_duration(s)))
 		*out = now_ms + d;
 	if (!*out)
-		return fb_error_set(FB_EINVAL,
-		                    "\"%.40s\" is not a time: use 1h, 4h, 24h, 2d, monday or an ISO "
-		                    "time (2026-12-01T09:00:00Z)",
-		                    s);
+		return fb_error_set(
+		    FB_EINVAL,
+		    "\"%.40s\" is not a time: use 1h, 4h, 24h, 2d, monday or an ISO "
+		    "time (2026-12-01T09:00:00Z)",
+		    s);
 	return FB_OK;
 }
 
@@ -319,8 +320,8 @@ static void detail_of(const fb_life_op *op, char *out, size_t n)
 	if (op->op == FB_LIFE_ASSIGN)
 		snprintf(extra, sizeof(extra), " to %s", op->other_id);
 	else if (op->op == FB_LIFE_CLOSE)
-		snprintf(extra, sizeof(extra), *op->other_id ? " as a duplicate of %s" : " as won't fix",
-		         op->other_id);
+		snprintf(extra, sizeof(extra),
+		         *op->other_id ? " as a duplicate of %s" : " as won't fix", op->other_id);
 	else if (op->op == FB_LIFE_SNOOZE) {
 		time_t t = (time_t)(op->until / 1000);
 		struct tm tm;
@@ -352,11 +353,12 @@ static fb_err write_op(const fb_graph_env *env, fb_incident_row *row, const fb_s
 	if (!rc)
 		rc = fb_store_incident_update(env->store, row);
 	if (!rc)
-		rc = fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
-		                                                .actor = op->user,
-		                                                .kind = FB_EV_LIFECYCLE,
-		                                                .outcome = fb_lifecycle_name(op->op),
-		                                                .detail = detail});
+		rc =
+		    fb_store_event_add(env->store, &(fb_event){.incident_id = row->id,
+		                                               .actor = op->user,
+		                                               .kind = FB_EV_LIFECYCLE,
+		                                               .outcome = fb_lifecycle_name(op->op),
+		                                               .detail = detail});
 	if (!rc && op->op == FB_LIFE_CLOSE && *op->other_id)
 		rc = link_event(env->store, op->other_id, op->user, "duplicated_by", row->id);
 	if (!rc && op->op == FB_LIFE_CLOSE && *op->other_id)

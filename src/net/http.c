@@ -265,8 +265,8 @@ static void hook_begin(fb_http *h, struct lws *wsi, session *ss)
 /* A lifecycle step's name (lifecycle.h): the last part of its route. */
 static int life_route(const char *s)
 {
-	static const char *const ops[] = {"/ack", "/assign", "/snooze", "/resolve", "/reopen",
-	                                  "/close"};
+	static const char *const ops[] = {"/ack",     "/assign", "/snooze",
+	                                  "/resolve", "/reopen", "/close"};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(s, ops[i]))
 			return 1;

@@ -211,12 +211,12 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 	if (due && ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)) ||
 	            (rc = step_put(d, row, "card", channel, card))))
 		return rc;
-	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") ||
-	             ((!strcmp(node, "repeat") || !strcmp(node, "resolved") ||
-	               !strcmp(node, "lifecycle")) &&
-	              due) ||
-	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
-	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
+	int thread =
+	    !strcmp(node, "apply") || !strcmp(node, "verify") ||
+	    ((!strcmp(node, "repeat") || !strcmp(node, "resolved") || !strcmp(node, "lifecycle")) &&
+	     due) ||
+	    !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
+	    (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail && (rc = thread_line(d, row, state, node, detail, channel)))
 		return rc;
 	if (cut && !strcmp(node, "await_decision") && !strcmp(row->status, "waiting"))

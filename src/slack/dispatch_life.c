@@ -130,7 +130,8 @@ fb_err fb_dispatch_life_slash(fb_dispatch *d, const cJSON *p, const char *word, 
 	if (!slash_args(&op, text, arg, sizeof(arg), fb_now_ms())) {
 		free(text);
 		if (*fb_error_last())
-			return fb_dispatch_reply(d, "refused", vars1("reason", fb_error_last()), reply);
+			return fb_dispatch_reply(d, "refused", vars1("reason", fb_error_last()),
+			                         reply);
 		return fb_dispatch_reply(d, "life_usage", NULL, reply);
 	}
 	rc = life_do(d, &op, &refused);
@@ -187,7 +188,8 @@ static void field_error(cJSON **ack, const char *block, const char *why)
 
 fb_err fb_dispatch_life_submit(fb_dispatch *d, const cJSON *view, const char *user, cJSON **ack)
 {
-	const char *cb = fb_json_str(view, "callback_id"), *meta = fb_json_str(view, "private_metadata");
+	const char *cb = fb_json_str(view, "callback_id"),
+	           *meta = fb_json_str(view, "private_metadata");
 	const char *bar = strchr(meta, '|'), *chan = bar ? strchr(bar + 1, '|') : NULL;
 	char id[64];
 	fb_err refused = FB_OK;
@@ -202,9 +204,9 @@ fb_err fb_dispatch_life_submit(fb_dispatch *d, const cJSON *view, const char *us
 	op.id = id;
 	op.note = fb_json_str(field(view, "note"), "value");
 	if (op.op == FB_LIFE_SNOOZE &&
-	    fb_lifecycle_parse_until(fb_json_str(fb_json_get(field(view, "until"), "selected_option"),
-	                                         "value"),
-	                             fb_now_ms(), &op.until) != FB_OK) {
+	    fb_lifecycle_parse_until(
+	        fb_json_str(fb_json_get(field(view, "until"), "selected_option"), "value"),
+	        fb_now_ms(), &op.until) != FB_OK) {
 		field_error(ack, "until", fb_error_last());
 		return FB_OK;
 	}

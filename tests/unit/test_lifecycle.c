@@ -324,20 +324,18 @@ static void card_buttons(const fb_incident_row *row, const char *state_json, con
 	assert_int_equal(fb_state_parse(state_json, &state), FB_OK);
 	assert_int_equal(fb_card_incident(t, row, state, &card, &cut), FB_OK);
 	ids[0] = '\0';
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(card, "blocks"))
-	{
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(b, "elements"))
-		{
-			const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "action_id");
-			if (cJSON_IsString(a))
-				snprintf(ids + strlen(ids), n - strlen(ids), "%s%s", *ids ? " " : "",
-				         a->valuestring);
-		}
-	}
-	*text = cJSON_PrintUnformatted(card);
-	cJSON_Delete(card);
-	fb_state_free(state);
-	fb_tmpl_free(t);
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(card, "blocks")){
+	    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(b, "elements")){
+	        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "action_id");
+	if (cJSON_IsString(a))
+		snprintf(ids + strlen(ids), n - strlen(ids), "%s%s", *ids ? " " : "",
+		         a->valuestring);
+}
+}
+*text = cJSON_PrintUnformatted(card);
+cJSON_Delete(card);
+fb_state_free(state);
+fb_tmpl_free(t);
 }
 
 static void the_card_offers_what_the_status_allows(void **s)
@@ -367,7 +365,8 @@ static void the_card_offers_what_the_status_allows(void **s)
 	             "{\"result\":\"resolved\",\"lifecycle\":{\"resolved_by\":\"U7\","
 	             "\"resolved_at\":1796000000000}}",
 	             "ko", ids, sizeof(ids), &text);
-	assert_non_null(strstr(text, "\xeb\x8b\xa4\xec\x8b\x9c \xec\x97\xb4\xea\xb8\xb0")); /* 다시 열기 */
+	assert_non_null(
+	    strstr(text, "\xeb\x8b\xa4\xec\x8b\x9c \xec\x97\xb4\xea\xb8\xb0")); /* 다시 열기 */
 	assert_null(strstr(text, "Resolved by"));
 	free(text);
 
@@ -386,8 +385,9 @@ static void the_modals_render_in_both_languages(void **s)
 		assert_int_equal(fb_tmpl_load(locales[l], &t), FB_OK);
 		for (size_t i = 0; i < 3; i++) {
 			cJSON *v = NULL;
-			assert_int_equal(fb_lifecard_modal(t, ops[i], "incident-x", "incident-x|0|C1", &v),
-			                 FB_OK);
+			assert_int_equal(
+			    fb_lifecard_modal(t, ops[i], "incident-x", "incident-x|0|C1", &v),
+			    FB_OK);
 			const cJSON *title = cJSON_GetObjectItemCaseSensitive(
 			    cJSON_GetObjectItemCaseSensitive(v, "title"), "text");
 			assert_true(cJSON_IsString(title));
