@@ -875,6 +875,24 @@ def lifecycle_tests(sim, d):
         check(incident_json(d, iid)["status"] == "closed", "not closed")
 
 
+    @test("lifecycle: the CLI snoozes for a few seconds and the daemon's timer ends it on the card; the CLI resolves it, the card follows")
+    def _():
+        iid, m = trigger_manual(sim, "shop-3")
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+        r = subprocess.run([FB, "incidents", "snooze", iid, "--until", until, "--user", "U8"],
+                           env=d.env, capture_output=True, text=True)
+        check(r.returncode == 0, r.stderr)
+        card_says(sim, iid, "Snoozed by <@U8>")
+        card_says(sim, iid, "The snooze ended", "the end of the snooze on the card")
+        sim.wait_for(lambda s: any("snooze has ended" in json.dumps(t["blocks"])
+                                   for t in thread(s, CHANNEL, m["ts"])), what="the thread line")
+        r = subprocess.run([FB, "incidents", "resolve", iid, "--user", "U8", "--note", "done by hand"],
+                           env=d.env, capture_output=True, text=True)
+        check(r.returncode == 0, r.stderr)
+        c = card_says(sim, iid, "Resolved by <@U8>")
+        check(buttons(c) == ["life_reopen"], buttons(c))
+
+
 def lifecycle_api_tests(sim, d3):
     @test("lifecycle API: resolve, snooze, reopen, assign, close; 4xx on bad input; the card follows")
     def _():
