@@ -41,8 +41,8 @@ fb_life_kind fb_lifecycle_parse(const char *name)
 	for (int i = FB_LIFE_ACK; i <= FB_LIFE_WAKE; i++)
 		if (name && !strcmp(names[i], name))
 			return (fb_life_kind)i;
-	if (name && (!strcmp(name, "acknowledge") || !strcmp(name, "unsnooze")))
-		return !strcmp(name, "acknowledge") ? FB_LIFE_ACK : FB_LIFE_WAKE;
+	if (name && !strcmp(name, "acknowledge"))
+		return FB_LIFE_ACK;
 	return (fb_life_kind)0;
 }
 
