@@ -41,6 +41,7 @@ check "an unknown id is refused" sh -c "test $? -eq 1 && grep -q 'no incident' $
 fb incidents show "$ID" >"$work/show.out" 2>&1
 check "every step is in the timeline with who" sh -c "grep -q 'incident.ack  *bob' $work/show.out && grep -q 'incident.assign  *bob' $work/show.out && grep -q 'incident.snooze  *bob' $work/show.out && grep -q 'incident.resolve  *carol.*restarted pgbouncer' $work/show.out"
 check "a refusal changes nothing" test "$(grep -c 'incident.resolve' "$work/show.out")" -eq 1
+check "incidents show says who is on it, to whom it is assigned and who resolved it" sh -c "grep -q '^On it:       bob\$' $work/show.out && grep -q '^Assigned to: U0BOB (by bob)\$' $work/show.out && grep -q '^Resolved by: carol\$' $work/show.out && grep -q '^Note:        restarted pgbouncer\$' $work/show.out"
 
 fb incidents reopen "$ID" --user dave --note "it is back" >/dev/null 2>&1
 check "reopen brings it back to open" test "$(status_of "$ID")" = open
