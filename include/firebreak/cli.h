@@ -10,6 +10,8 @@ int fb_cli_classify(const char *config_path, int argc, char **argv);
 int fb_cli_triage(const char *config_path, int argc, char **argv);
 int fb_cli_decide(const char *config_path, int argc, char **argv);
 int fb_cli_incidents(const char *config_path, int argc, char **argv);
+/* incidents ack|assign|snooze|resolve|reopen|close ID ... (life.c) */
+int fb_cli_incidents_life(const char *config_path, int argc, char **argv);
 int fb_cli_resume(const char *config_path, int argc, char **argv);
 
 #endif

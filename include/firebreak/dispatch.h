@@ -33,6 +33,16 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 /* POST /api/v1/incidents/{id}/feedback: {"verdict": good|bad, "reason"?, "user"?}. */
 fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len);
 
+/*
+ * POST /api/v1/incidents/{id}/{ack,assign,snooze,resolve,reopen,close}
+ * (dispatch_life.c): {"user"?, "note"?, "until"? (snooze: 4h, monday, an
+ * ISO time), "to"? (assign: U…), "duplicate_of"? | "wontfix": true
+ * (close)}.  The caller's transaction; the lifecycle's errors (FB_EINVAL,
+ * FB_ENOTFOUND, FB_ESTATE) say what was refused.
+ */
+fb_err fb_dispatch_api_life(fb_dispatch *d, const char *id, const char *op, const char *body,
+                            size_t len);
+
 /* Tells a user, ephemerally, the catalog message key (its own transaction). */
 fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user, const char *key);
 

@@ -53,6 +53,11 @@ typedef enum {
 	FB_EV_ALERT_REPEAT = 7,    /* alert.repeat; detail: the alert's name */
 	FB_EV_SIGNAL_RESOLVED = 8, /* signal.resolved (any source); detail: when it ended */
 	FB_EV_FEEDBACK = 9,        /* feedback; outcome: the verdict */
+	FB_EV_LIFECYCLE = 10,      /* incident.<op>: a person's lifecycle step (lifecycle.h);
+	                           * outcome: ack, assign, snooze, snooze_end, resolve, reopen,
+	                           * close; detail: the note */
+	FB_EV_LINKED = 11,         /* incident.linked; outcome: previous, next, duplicate,
+	                           * duplicated_by; detail: the other incident's id */
 	FB_EV_KINDS
 } fb_event_kind;
 

@@ -89,11 +89,14 @@ fb_err fb_graph_create(const fb_graph_env *env, const fb_signal *sig, char id[64
 
 /*
  * The one repeat rule, for a signal that comes with its fingerprint (an
- * Alertmanager alert): when fp names an open incident, or one finished
- * within engine.cooldown, the signal is one more sighting of it -- counted
- * on it, in the caller's transaction, the card told through on_step --
- * and into is its id.  Otherwise into is "" and nothing changes.  classify
- * applies the same rule to the fingerprint it computes.
+ * Alertmanager alert): when fp names an open incident, one finished
+ * within engine.cooldown, or one closed as won't-fix, the signal is one
+ * more sighting of it -- counted on it, in the caller's transaction, the
+ * card told through on_step (quietly while it is snoozed) -- and into is
+ * its id.  Otherwise into is "" and nothing changes.  classify applies
+ * the same rule to the fingerprint it computes, and links a new incident
+ * to the one it repeats when that one ended before the cooldown
+ * (state.previous; lifecycle.h).
  */
 fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64]);
 

@@ -20,6 +20,8 @@ typedef enum {
 	FB_HTTP_FEEDBACK, /* POST /api/v1/incidents/{id}/feedback {"verdict", "reason"?, "user"?} */
 	FB_HTTP_LIST,     /* GET /api/v1/incidents[?all=1]: arg "all" or "" */
 	FB_HTTP_SHOW,     /* GET /api/v1/incidents/{id}: arg the id */
+	FB_HTTP_LIFECYCLE, /* POST /api/v1/incidents/{id}/{ack,assign,snooze,resolve,reopen,close}:
+	                    * arg "ID/OP" (lifecycle.h) */
 } fb_http_kind;
 
 typedef struct {

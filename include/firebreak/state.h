@@ -94,6 +94,27 @@ typedef struct {
 	int64_t at;
 } fb_state_alert;
 
+/* What people did to the incident outside the graph (lifecycle.h).  JSON
+ * "lifecycle"; times in ms, 0 when not set. */
+typedef struct {
+	int present;
+	char ack_by[128];
+	int64_t ack_at;
+	char assignee[32]; /* a Slack user id */
+	char assigned_by[128];
+	int64_t snoozed_until; /* repeats fold quietly until then */
+	char snoozed_by[128];
+	char resolved_by[128]; /* resolve or close */
+	int64_t resolved_at;
+	char note[1024];        /* the note of the last resolve, close or reopen */
+	char closed_reason[16]; /* duplicate, wontfix */
+	char duplicate_of[64];  /* closed as a duplicate of this incident */
+	char reopened_by[128];
+	int64_t reopened_at;
+	char prior_status[16]; /* the status a reopen restores from */
+	char followed_by[64];  /* the newer incident a later repeat opened */
+} fb_state_life;
+
 typedef struct fb_state {
 	char id[64];
 	char source[32];
@@ -127,7 +148,9 @@ typedef struct fb_state {
 	int64_t last_seen;       /* ms */
 	int64_t repeat_noted_at; /* ms */
 	fb_state_alert alert;
-	cJSON *extra; /* top-level keys this version does not know, kept as read */
+	fb_state_life life;
+	char previous[64]; /* the resolved incident this one repeats (after the cooldown) */
+	cJSON *extra;      /* top-level keys this version does not know, kept as read */
 } fb_state;
 
 /* An empty state (excerpt ""). */

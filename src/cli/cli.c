@@ -574,7 +574,9 @@ int fb_cli_incidents(const char *config_path, int argc, char **argv)
 	const char *id = NULL;
 	app a;
 
-	if (argc < 1 || (strcmp(argv[0], "list") && strcmp(argv[0], "show")))
+	if (argc >= 1 && strcmp(argv[0], "list") && strcmp(argv[0], "show"))
+		return fb_cli_incidents_life(config_path, argc, argv); /* life.c */
+	if (argc < 1)
 		goto usage;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--all"))
@@ -597,8 +599,10 @@ int fb_cli_incidents(const char *config_path, int argc, char **argv)
 	app_close(&a);
 	return rc;
 usage:
-	fprintf(stderr, "usage: firebreak incidents list [--all] [--json]\n"
-	                "       firebreak incidents show ID [--json]\n");
+	fprintf(stderr,
+	        "usage: firebreak incidents list [--all] [--json]\n"
+	        "       firebreak incidents show ID [--json]\n"
+	        "       firebreak incidents ack|assign|snooze|resolve|reopen|close ID ...\n");
 	return 2;
 }
 

@@ -50,7 +50,7 @@ typedef struct em {
 		struct {
 			long id;
 			fb_http_kind kind;
-			char arg[64];
+			char arg[96];
 			char *body; /* NULL for a read */
 			size_t len;
 		} http;
@@ -151,7 +151,10 @@ void fb_engine_urgent(fb_engine *e)
 static unsigned int http_status(fb_err rc)
 {
 	/* 5xx only when a retry can help: Alertmanager drops a 4xx */
-	return rc == FB_EINVAL ? 400 : rc == FB_ENOTFOUND ? 404 : 500;
+	return rc == FB_EINVAL                         ? 400
+	       : rc == FB_ENOTFOUND                    ? 404
+	       : rc == FB_ESTATE || rc == FB_ECONFLICT ? 409
+	                                               : 500;
 }
 
 static char *print_take(cJSON *o)
@@ -228,6 +231,38 @@ static fb_err http_signal(fb_engine *e, const em *m)
 	return FB_OK;
 }
 
+/* POST /api/v1/incidents/{id}/{op}: answered after the commit, with the
+ * incident's new status. */
+static fb_err http_life(fb_engine *e, const em *m)
+{
+	char id[64];
+	const char *slash = strchr(m->u.http.arg, '/');
+	fb_incident_row *row = NULL;
+	fb_err rc;
+
+	if (!slash || slash - m->u.http.arg >= 64)
+		return fb_error_set(FB_ENOTFOUND, "no such route");
+	snprintf(id, sizeof(id), "%.*s", (int)(slash - m->u.http.arg), m->u.http.arg);
+	rc = fb_store_begin(e->store);
+	if (!rc)
+		rc = fb_dispatch_api_life(&e->disp, id, slash + 1, m->u.http.body, m->u.http.len);
+	if (!rc)
+		rc = fb_store_commit(e->store);
+	if (rc) {
+		fb_store_rollback(e->store);
+		return rc;
+	}
+	if (fb_store_incident_get(e->store, id, &row) != FB_OK)
+		return fb_error_set(FB_EDB, "incident %s vanished", id);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", row->status);
+	cJSON_AddStringToObject(o, "done", slash + 1);
+	fb_incident_row_free(row);
+	fb_http_complete_json(e->http, m->u.http.id, 200, print_take(o));
+	return FB_OK;
+}
+
 static void handle_http(fb_engine *e, em *m)
 {
 	fb_err rc;
@@ -239,6 +274,7 @@ static void handle_http(fb_engine *e, em *m)
 		if (!rc)
 			fb_http_complete(e->http, m->u.http.id, 201, "status", "recorded");
 		break;
+	case FB_HTTP_LIFECYCLE: rc = http_life(e, m); break;
 	case FB_HTTP_LIST: rc = http_list(e, m); break;
 	case FB_HTTP_SHOW: rc = http_show(e, m); break;
 	default: rc = http_signal(e, m); break; /* a trigger or Alertmanager */

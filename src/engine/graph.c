@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "firebreak/graph.h"
+#include "firebreak/lifecycle.h"
 #include "firebreak/log.h"
 #include "firebreak/mask.h"
 #include "firebreak/action.h"
@@ -344,6 +345,18 @@ fb_err fb_graph_task_take(const fb_graph_env *env, const char *id, fb_graph_task
 		free(t);
 		return FB_OK;
 	}
+	if (!strcmp(t->job.node, FB_LIFECYCLE_WAKE_NODE)) { /* a snooze ends: no node runs */
+		free(t);
+		rc = fb_lifecycle_do(
+		    env, &(fb_life_op){
+		             .op = FB_LIFE_WAKE, .id = id, .user = "firebreak", .via = "timer"});
+		if (rc && rc != FB_ENOMEM && fb_store_begin(env->store) == FB_OK) {
+			/* a timer that cannot run must not come back every round */
+			if (fb_store_job_clear(env->store, id) || fb_store_commit(env->store))
+				fb_store_rollback(env->store);
+		}
+		return rc;
+	}
 	if ((rc = fb_store_incident_get(env->store, id, &t->row))) {
 		fb_graph_task_free(t);
 		return rc;
@@ -372,30 +385,48 @@ void fb_graph_task_run(const fb_graph_env *env, fb_graph_task *t)
 static int finished_status(const char *s)
 {
 	return !strcmp(s, "resolved") || !strcmp(s, "rejected") || !strcmp(s, "recorded") ||
-	       !strcmp(s, "failed") || !strcmp(s, "grouped");
+	       !strcmp(s, "failed") || !strcmp(s, "grouped") || !strcmp(s, "closed");
 }
 
-/* The earlier incident this one repeats: open, or resolved within the
- * cooldown.  NULL when this one stands on its own. */
-static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const char *fp)
+/* A won't-fix is closed for good: its repeats are counted on it. */
+static int wontfix(const fb_incident_row *x)
+{
+	fb_state *xs = NULL;
+	int r = !strcmp(x->status, "closed") && fb_state_parse(x->state, &xs) == FB_OK &&
+	        !strcmp(xs->life.closed_reason, "wontfix");
+	fb_state_free(xs);
+	fb_error_clear();
+	return r;
+}
+
+/*
+ * The earlier incident with this fingerprint.  The signal is one more
+ * sighting of it (*stale = 0) when it is open, ended within the cooldown,
+ * or closed as won't-fix; when it ended before the cooldown the signal
+ * stands on its own and is linked to it (*stale = 1).  NULL: no such one.
+ */
+static fb_incident_row *repeat_of(const fb_graph_env *env, const char *id, const char *fp,
+                                  int *stale)
 {
 	fb_incident_row *x = NULL;
 
+	*stale = 0;
 	if (!fp || !*fp || fb_store_incident_by_fingerprint(env->store, fp, id, &x) != FB_OK) {
 		fb_error_clear();
 		return NULL;
 	}
-	if (!strcmp(x->status, "grouped") ||
-	    (finished_status(x->status) &&
-	     fb_now_ms() - x->updated_at > env->cfg->engine.cooldown * 1000LL)) {
+	if (!strcmp(x->status, "grouped")) {
 		fb_incident_row_free(x);
 		return NULL;
 	}
+	*stale = finished_status(x->status) &&
+	         fb_now_ms() - x->updated_at > env->cfg->engine.cooldown * 1000LL && !wontfix(x);
 	return x;
 }
 
 /* Adds one sighting to x, in the caller's transaction; the card shows
- * the count, the thread hears of it at most every repeat_note_interval. */
+ * the count, the thread hears of it at most every repeat_note_interval,
+ * and never while x is snoozed. */
 static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const char *id)
 {
 	fb_state *xs = NULL;
@@ -405,8 +436,9 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
 
 	if (fb_state_parse(x->state, &xs))
 		return fb_error_set(FB_EDB, "incident %s has unreadable state", x->id);
-	int note = !xs->repeat_noted_at ||
-	           now - xs->repeat_noted_at >= env->cfg->engine.repeat_note_interval * 1000LL;
+	int note = (!xs->repeat_noted_at ||
+	            now - xs->repeat_noted_at >= env->cfg->engine.repeat_note_interval * 1000LL) &&
+	           xs->life.snoozed_until <= now;
 	long count = xs->repeats + 1;
 	xs->repeats = count;
 	xs->last_seen = now;
@@ -432,32 +464,40 @@ static fb_err count_repeat(const fb_graph_env *env, fb_incident_row *x, const ch
 	return rc;
 }
 
-/* classify gave this incident its fingerprint: a repeat folds into the
- * incident it repeats (in the same transaction as this step) and ends. */
-static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *folded)
+/*
+ * classify gave this incident its fingerprint: a repeat folds into the
+ * incident it repeats (in the same transaction as this step) and ends
+ * (*done = 1); a repeat of one resolved before the cooldown goes on as a
+ * new incident linked to it, the step committed here (*done = 2).
+ */
+static fb_err fold_repeat(const fb_graph_env *env, fb_graph_task *t, int *done)
 {
-	fb_incident_row *x = repeat_of(env, t->row->id, t->state->fingerprint);
+	int stale = 0;
+	fb_incident_row *x = repeat_of(env, t->row->id, t->state->fingerprint, &stale);
 	fb_err rc;
 
-	*folded = 0;
+	*done = 0;
 	if (!x)
 		return FB_OK;
-	fb_state_copy(t->state->result, sizeof(t->state->result), "grouped");
-	fb_state_copy(t->state->grouped_into, sizeof(t->state->grouped_into), x->id);
-	snprintf(t->st.next, sizeof(t->st.next), "end");
-	snprintf(t->st.detail, sizeof(t->st.detail), "a repeat of %s", x->id);
+	if (!stale) {
+		fb_state_copy(t->state->result, sizeof(t->state->result), "grouped");
+		fb_state_copy(t->state->grouped_into, sizeof(t->state->grouped_into), x->id);
+		snprintf(t->st.next, sizeof(t->st.next), "end");
+		snprintf(t->st.detail, sizeof(t->st.detail), "a repeat of %s", x->id);
+	}
 	if ((rc = fb_store_begin(env->store)))
 		goto out;
-	rc = count_repeat(env, x, t->row->id);
+	rc = stale ? fb_lifecycle_link_repeat(env, x, t->state) : count_repeat(env, x, t->row->id);
 	if (!rc)
 		rc = commit_step(env, t->row, t->state, t->node->name, &t->st);
 	if (!rc)
 		rc = fb_store_commit(env->store);
 	if (rc)
 		fb_store_rollback(env->store);
-	*folded = !rc;
+	*done = rc ? 0 : stale ? 2 : 1;
 	if (!rc)
-		fb_log(FB_LOG_INFO, "incident.grouped", "id=%s into=%s", t->row->id, x->id);
+		fb_log(FB_LOG_INFO, stale ? "incident.follows" : "incident.grouped",
+		       "id=%s other=%s", t->row->id, x->id);
 out:
 	fb_incident_row_free(x);
 	return rc;
@@ -465,13 +505,12 @@ out:
 
 fb_err fb_graph_fold_signal(const fb_graph_env *env, const char *fp, const char *by, char into[64])
 {
-	fb_incident_row *x = repeat_of(env, "", fp);
-	fb_err rc;
+	int stale = 0;
+	fb_incident_row *x = repeat_of(env, "", fp, &stale);
+	fb_err rc = FB_OK;
 
 	into[0] = '\0';
-	if (!x)
-		return FB_OK;
-	if (!(rc = count_repeat(env, x, by)))
+	if (x && !stale && !(rc = count_repeat(env, x, by)))
 		snprintf(into, 64, "%s", x->id);
 	fb_incident_row_free(x);
 	return rc;
@@ -530,15 +569,12 @@ fb_err fb_graph_task_finish(const fb_graph_env *env, fb_graph_task *t, int *more
 		*more = 1;
 		return node_failed(env, t->row, &t->job, t->err);
 	}
-	if (t->st.fold_repeat) {
-		int folded = 0;
-		if ((rc = fold_repeat(env, t, &folded)))
-			return rc;
-		if (folded)
-			return FB_OK;
-	}
-	rc = commit_step(env, t->row, t->state, t->node->name, &t->st);
-	if (rc)
+	int done = 0;
+	if (t->st.fold_repeat && (rc = fold_repeat(env, t, &done)))
+		return rc;
+	if (done == 1)
+		return FB_OK;
+	if (!done && (rc = commit_step(env, t->row, t->state, t->node->name, &t->st)))
 		return rc;
 	fb_log(FB_LOG_INFO, "node.done", "id=%s node=%s next=%s", t->job.incident_id, t->node->name,
 	       t->st.next);

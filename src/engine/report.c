@@ -75,6 +75,36 @@ void fb_report_incident(FILE *f, const fb_incident_row *row, const fb_state *sta
 	report_proposal(f, &state->proposal);
 }
 
+/* Who did what to the incident besides deciding (lifecycle.h). */
+static void report_life(FILE *f, const fb_state *state)
+{
+	const fb_state_life *l = &state->life;
+	char ts[32];
+
+	if (*l->ack_by)
+		fprintf(f, "On it:       %s\n", l->ack_by);
+	if (*l->assignee)
+		fprintf(f, "Assigned to: %s (by %s)\n", l->assignee, l->assigned_by);
+	if (l->snoozed_until) {
+		when(l->snoozed_until, ts, sizeof(ts));
+		fprintf(f, "Snoozed:     until %s (by %s)\n", ts, l->snoozed_by);
+	}
+	if (*l->resolved_by)
+		fprintf(f, "%s %s%s%s%s\n",
+		        *l->closed_reason ? "Closed by:  " : "Resolved by:", l->resolved_by,
+		        !strcmp(l->closed_reason, "wontfix") ? ", won't fix" : "",
+		        *l->duplicate_of ? ", a duplicate of " : "", l->duplicate_of);
+	if (*l->note)
+		fprintf(f, "Note:        %s\n", l->note);
+	if (*l->reopened_by && !*l->resolved_by)
+		fprintf(f, "Reopened by: %s (it was %s)\n", l->reopened_by, l->prior_status);
+	if (*state->previous)
+		fprintf(f, "Previous:    %s (resolved; this is a new incident)\n", state->previous);
+	if (*l->followed_by)
+		fprintf(f, "Followed by: %s (it came back after it was resolved)\n",
+		        l->followed_by);
+}
+
 void fb_report_result(FILE *f, const fb_incident_row *row, const fb_state *state)
 {
 	const fb_state_apply *ap = &state->apply;
@@ -90,6 +120,7 @@ void fb_report_result(FILE *f, const fb_incident_row *row, const fb_state *state
 		fprintf(f, "Apply:       %s\n", state->apply_error);
 	if (*state->error)
 		fprintf(f, "Error:       %s\n", state->error);
+	report_life(f, state);
 }
 
 void fb_report_timeline(FILE *f, const fb_timeline_entry *t, size_t n)

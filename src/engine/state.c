@@ -51,6 +51,8 @@ static const char *const top_keys[] = {
     "last_seen",
     "repeat_noted_at",
     "alert",
+    "lifecycle",
+    "previous",
 };
 
 void fb_state_copy(char *dst, size_t dstsz, const char *s)
@@ -172,6 +174,27 @@ static void read_alert(fb_state_alert *a, const cJSON *o)
 	a->at = (int64_t)num(o, "at");
 }
 
+static void read_life(fb_state_life *l, const cJSON *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->present = 1;
+	COPY(l->ack_by, fb_json_str(o, "ack_by"));
+	l->ack_at = (int64_t)num(o, "ack_at");
+	COPY(l->assignee, fb_json_str(o, "assignee"));
+	COPY(l->assigned_by, fb_json_str(o, "assigned_by"));
+	l->snoozed_until = (int64_t)num(o, "snoozed_until");
+	COPY(l->snoozed_by, fb_json_str(o, "snoozed_by"));
+	COPY(l->resolved_by, fb_json_str(o, "resolved_by"));
+	l->resolved_at = (int64_t)num(o, "resolved_at");
+	COPY(l->note, fb_json_str(o, "note"));
+	COPY(l->closed_reason, fb_json_str(o, "closed_reason"));
+	COPY(l->duplicate_of, fb_json_str(o, "duplicate_of"));
+	COPY(l->reopened_by, fb_json_str(o, "reopened_by"));
+	l->reopened_at = (int64_t)num(o, "reopened_at");
+	COPY(l->prior_status, fb_json_str(o, "prior_status"));
+	COPY(l->followed_by, fb_json_str(o, "followed_by"));
+}
+
 static void read_scalars(fb_state *st, const cJSON *j)
 {
 	COPY(st->id, fb_json_str(j, "id"));
@@ -194,6 +217,7 @@ static void read_scalars(fb_state *st, const cJSON *j)
 	st->repeats = (long)num(j, "repeats");
 	st->last_seen = (int64_t)num(j, "last_seen");
 	st->repeat_noted_at = (int64_t)num(j, "repeat_noted_at");
+	COPY(st->previous, fb_json_str(j, "previous"));
 	read_pairs(fb_json_get(j, "overrides"), st->overrides, FB_STATE_SETS_MAX, &st->n_overrides,
 	           0);
 }
@@ -240,6 +264,8 @@ static fb_err read_objects(fb_state *st, const cJSON *j)
 		read_apply(&st->apply, o);
 	if (cJSON_IsObject(o = fb_json_get(j, "alert")))
 		read_alert(&st->alert, o);
+	if (cJSON_IsObject(o = fb_json_get(j, "lifecycle")))
+		read_life(&st->life, o);
 	return rc;
 }
 
@@ -469,6 +495,27 @@ static void put_num(cJSON *o, const char *k, double v)
 		cJSON_AddNumberToObject(o, k, v);
 }
 
+static cJSON *life_cjson(const fb_state_life *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	put_opt(o, "ack_by", l->ack_by);
+	put_num(o, "ack_at", (double)l->ack_at);
+	put_opt(o, "assignee", l->assignee);
+	put_opt(o, "assigned_by", l->assigned_by);
+	put_num(o, "snoozed_until", (double)l->snoozed_until);
+	put_opt(o, "snoozed_by", l->snoozed_by);
+	put_opt(o, "resolved_by", l->resolved_by);
+	put_num(o, "resolved_at", (double)l->resolved_at);
+	put_opt(o, "note", l->note);
+	put_opt(o, "closed_reason", l->closed_reason);
+	put_opt(o, "duplicate_of", l->duplicate_of);
+	put_opt(o, "reopened_by", l->reopened_by);
+	put_num(o, "reopened_at", (double)l->reopened_at);
+	put_opt(o, "prior_status", l->prior_status);
+	put_opt(o, "followed_by", l->followed_by);
+	return o;
+}
+
 /* The keys every stage writes, in the order the stages write them. */
 static void put_early(cJSON *o, const fb_state *st)
 {
@@ -522,6 +569,9 @@ static void put_late(cJSON *o, const fb_state *st)
 	put_num(o, "repeat_noted_at", (double)st->repeat_noted_at);
 	if (st->alert.present)
 		cJSON_AddItemToObject(o, "alert", alert_cjson(&st->alert));
+	if (st->life.present)
+		cJSON_AddItemToObject(o, "lifecycle", life_cjson(&st->life));
+	put_opt(o, "previous", st->previous);
 }
 
 cJSON *fb_state_to_cjson(const fb_state *st)

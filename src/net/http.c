@@ -35,7 +35,7 @@ typedef struct {
 	int headers_sent, ready;
 	int hook; /* a body to hand to the engine is arriving */
 	fb_http_kind kind;
-	char arg[64]; /* the incident id of a feedback */
+	char arg[96]; /* the incident id of a feedback; "ID/OP" for a lifecycle step */
 	int too_big;
 	long id;   /* the deferred request's id, 0 = none */
 	fb_buf in; /* the request body */
@@ -262,7 +262,19 @@ static void hook_begin(fb_http *h, struct lws *wsi, session *ss)
 	fb_buf_init(&ss->in, HOOK_BODY_MAX);
 }
 
-/* POST /api/v1/incidents and /api/v1/incidents/{id}/feedback (authorised). */
+/* A lifecycle step's name (lifecycle.h): the last part of its route. */
+static int life_route(const char *s)
+{
+	static const char *const ops[] = {"/ack",     "/assign", "/snooze",
+	                                  "/resolve", "/reopen", "/close"};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(s, ops[i]))
+			return 1;
+	return 0;
+}
+
+/* POST /api/v1/incidents, /api/v1/incidents/{id}/feedback and
+ * /api/v1/incidents/{id}/{ack,assign,snooze,resolve,reopen,close} (authorised). */
 static void api_post(session *ss, const char *path)
 {
 	const char *id = path + 18, *slash;
@@ -272,6 +284,10 @@ static void api_post(session *ss, const char *path)
 	           !strcmp(slash, "/feedback") && slash - id < 64) {
 		ss->kind = FB_HTTP_FEEDBACK;
 		snprintf(ss->arg, sizeof(ss->arg), "%.*s", (int)(slash - id), id);
+	} else if (!strncmp(path, "/api/v1/incidents/", 18) && (slash = strchr(id, '/')) &&
+	           life_route(slash) && slash - id < 64) {
+		ss->kind = FB_HTTP_LIFECYCLE;
+		snprintf(ss->arg, sizeof(ss->arg), "%s", id); /* ID/OP */
 	} else {
 		answer_error(ss, 404, "no such route");
 		return;

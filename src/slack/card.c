@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
+#include "firebreak/lifecard.h"
 
 #define EVIDENCE_MAX 600
 #define ROOT_CAUSE_MAX 1500
@@ -158,7 +160,7 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state 
 	} else if (!strcmp(row->node, "end")) {
 		put(vars, "reason", state->proposal.reason);
 		put(vars, "error", state->error);
-		if (!strcmp(result, "resolved"))
+		if (!strcmp(result, "resolved") && !*state->life.resolved_by) /* else lifecard's */
 			status_line(t, b, "status_resolved", vars);
 		else if (!strcmp(result, "manual"))
 			status_line(t, b, "status_manual", vars);
@@ -262,9 +264,11 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 		put(vars, "buttons", "1");
 		put(vars, "editable", prop->n_edits > 0 ? "1" : "");
 	}
+	fb_lifecard_buttons(row, state, vars); /* lifecard.c */
 	fb_buf_init(&st, 8192);
 	status(t, row, state, vars, &st);
 	limit_note(t, &st, prop);
+	fb_lifecard_status(t, state, (int64_t)time(NULL) * 1000, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
 	put(vars, "status", row->status);

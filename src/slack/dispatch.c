@@ -23,6 +23,8 @@
 #include "firebreak/log.h"
 #include "firebreak/action.h"
 #include "firebreak/pace.h"
+#include "firebreak/lifecard.h"
+#include "dispatch_int.h"
 
 #define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
 #define MAX_SETS 16
@@ -132,8 +134,9 @@ static int analysing_due(fb_store *st, const fb_incident_row *row, const char *n
 static int card_due(fb_store *st, const fb_incident_row *row, const fb_state *state,
                     const char *node)
 {
-	/* the counter, a resolved alert: on a card already written */
-	if (!strcmp(node, "repeat") || !strcmp(node, "resolved"))
+	/* the counter, a resolved alert, a person's lifecycle step: on a card
+	 * already written */
+	if (!strcmp(node, "repeat") || !strcmp(node, "resolved") || !strcmp(node, "lifecycle"))
 		return card_written(row, state);
 	if (!strcmp(row->status, "waiting") || !strcmp(row->node, "end"))
 		return 1;
@@ -182,6 +185,8 @@ static fb_err thread_line(fb_dispatch *d, const fb_incident_row *row, const fb_s
 	fb_err rc;
 	if (!strcmp(node, "await_decision"))
 		rc = fb_card_decision_line(d->tmpl, fb_state_last_decision(state), &line);
+	else if (!strcmp(node, "lifecycle")) /* detail: the op (lifecycle.h) */
+		rc = fb_lifecard_thread(d->tmpl, state, detail, &line);
 	else
 		rc = fb_card_thread(d->tmpl, node, detail, &line);
 	return rc ? rc : step_put(d, row, "thread", channel, line);
@@ -206,10 +211,12 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 	if (due && ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)) ||
 	            (rc = step_put(d, row, "card", channel, card))))
 		return rc;
-	int thread = !strcmp(node, "apply") || !strcmp(node, "verify") ||
-	             ((!strcmp(node, "repeat") || !strcmp(node, "resolved")) && due) ||
-	             !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
-	             (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
+	int thread =
+	    !strcmp(node, "apply") || !strcmp(node, "verify") ||
+	    ((!strcmp(node, "repeat") || !strcmp(node, "resolved") || !strcmp(node, "lifecycle")) &&
+	     due) ||
+	    !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
+	    (!strcmp(node, "await_decision") && strcmp(row->status, "waiting"));
 	if (thread && *detail && (rc = thread_line(d, row, state, node, detail, channel)))
 		return rc;
 	if (cut && !strcmp(node, "await_decision") && !strcmp(row->status, "waiting"))
@@ -427,6 +434,8 @@ static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
 		return slash_list(d, arg, reply);
 	if (!strcmp(word, "trigger"))
 		return slash_trigger(d, p, rest, reply);
+	if (fb_dispatch_life_word(word)) /* ack, assign, ... (dispatch_life.c) */
+		return fb_dispatch_life_slash(d, p, word, rest, reply);
 	if (!strncmp(word, "incident-", 9))
 		return slash_show(d, word, reply);
 	return reply_key(d, "unknown_command", NULL, reply);
@@ -507,6 +516,8 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 		    .action = "approve", .user = user, .version = version, .via = "slack"};
 		return decide(d, id, &dec, channel, user);
 	}
+	if (!strncmp(action, "life_", 5)) /* dispatch_life.c */
+		return fb_dispatch_life_click(d, p, action, id, channel, user);
 	if (strcmp(action, "reject") && strcmp(action, "edit")) {
 		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s id=%s", action, id);
 		return FB_OK;
@@ -631,6 +642,8 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 		return FB_OK;
 	if (!strcmp(cb, "edit"))
 		return submit_edit(d, view, user, ack);
+	if (!strncmp(cb, "life_", 5)) /* dispatch_life.c */
+		return fb_dispatch_life_submit(d, view, user, ack);
 	if (!strcmp(cb, "reject")) {
 		if (!parse_value(fb_json_str(view, "private_metadata"), id, &version, channel,
 		                 sizeof(channel)))
@@ -765,4 +778,33 @@ fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body
 		fb_store_rollback(d->env->store);
 	cJSON_Delete(j);
 	return rc;
+}
+
+/* ---- for dispatch_life.c (dispatch_int.h) ---- */
+
+fb_err fb_dispatch_ephemeral(fb_dispatch *d, const char *channel, const char *user, const char *key,
+                             cJSON *vars)
+{
+	return ephemeral(d, channel, user, key, vars);
+}
+
+fb_err fb_dispatch_open_view(fb_dispatch *d, const char *trigger, cJSON *view, const char *user,
+                             const char *channel)
+{
+	return open_view(d, trigger, view, user, channel);
+}
+
+fb_err fb_dispatch_reply(fb_dispatch *d, const char *key, cJSON *vars, cJSON **reply)
+{
+	return reply_key(d, key, vars, reply);
+}
+
+int fb_dispatch_valid_id(const char *s)
+{
+	return valid_id(s);
+}
+
+char *fb_dispatch_unescape(const char *s)
+{
+	return unescape(s);
 }

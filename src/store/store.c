@@ -280,11 +280,14 @@ void fb_event_name(fb_event_kind kind, const char *node, const char *outcome, ch
 	    [FB_EV_ALERT_REPEAT] = "alert.repeat",
 	    [FB_EV_SIGNAL_RESOLVED] = "signal.resolved",
 	    [FB_EV_FEEDBACK] = "feedback",
+	    [FB_EV_LINKED] = "incident.linked",
 	};
 	if (kind == FB_EV_STEP)
 		snprintf(out, size, "node.%s", node ? node : "");
 	else if (kind == FB_EV_DECISION)
 		snprintf(out, size, "decision.%s", outcome ? outcome : "");
+	else if (kind == FB_EV_LIFECYCLE)
+		snprintf(out, size, "incident.%s", outcome ? outcome : "");
 	else if (kind > FB_EV_OTHER && kind < FB_EV_KINDS)
 		snprintf(out, size, "%s", fixed[kind]);
 	else
@@ -305,7 +308,8 @@ static fb_err check_event(const fb_event *ev)
 		return rc;
 	if ((ev->kind == FB_EV_STEP || ev->kind == FB_EV_NODE_ERROR) && (!ev->node || !*ev->node))
 		return fb_error_set(FB_EINVAL, "store: a node event needs its node");
-	if (ev->kind == FB_EV_DECISION && (!ev->outcome || !*ev->outcome))
+	if ((ev->kind == FB_EV_DECISION || ev->kind == FB_EV_LIFECYCLE) &&
+	    (!ev->outcome || !*ev->outcome))
 		return fb_error_set(FB_EINVAL, "store: a decision event needs its action");
 	return FB_OK;
 }

@@ -279,13 +279,13 @@ def run_all(work, sim):
         iid, m, _a = trigger(sim)
         state["a"] = (iid, m)
         text = card_text(m)
-        check(buttons(m) == ["approve", "reject", "edit"], buttons(m))
+        check(buttons(m) == ["approve", "reject", "edit", "life_ack"], buttons(m))
         for want in ("OOMKilled", "helm-values/grafana/values.yaml", "1024Mi", "grafana", "monitoring", iid):
             check(want in text, f"{want} missing from the card")
         check(m["text"] and iid in m["text"], "no text fallback")
         check(isinstance(m["ts"], str), "ts not a string")
 
-    @test("approve -> one commit with trailers, the card updated in place with the hash, no buttons")
+    @test("approve -> one commit with trailers, the card updated in place with the hash, only Reopen")
     def _():
         iid, m = state["a"]
         sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
@@ -293,7 +293,7 @@ def run_all(work, sim):
                           what="the card with the commit")
         c = card_for(st, iid)
         check(c["ts"] == m["ts"], "a new card instead of an update")
-        check(buttons(c) == [], buttons(c))
+        check(buttons(c) == ["life_reopen"], buttons(c))
         check(commits_for(d.repo, iid) == 1, "commits != 1")
         body = git(d.repo, "log", "-1", "--format=%B")
         check("Approved-By: U2" in body, body)
@@ -317,7 +317,7 @@ def run_all(work, sim):
         check(r.get("ack") is not None, r)
         st = sim.wait_for(lambda s: (lambda c: s if c and "Rejected" in card_text(c) else None)(card_for(s, iid)),
                           what="the rejected card")
-        check(buttons(card_for(st, iid)) == [], "buttons left")
+        check(buttons(card_for(st, iid)) == ["life_reopen"], "decision buttons left")
         check(git(d.repo, "rev-parse", "HEAD") == head, "a commit was made")
         check("not now, freeze" in card_text(card_for(st, iid)), "the reason is not shown")
 
@@ -526,6 +526,8 @@ def run_all(work, sim):
         check(len(card(sim.state(), CHANNEL)) == n_cards, "a new card within the cooldown")
         check(incident_json(d, again)["status"] == "grouped", "not grouped")
 
+    lifecycle_tests(sim, d)
+
     @test("expired_trigger_id on views.open: not retried; the user is told to click again")
     def _():
         env = sim.slash(text="trigger " + OOM_LOG.replace("grafana", "loki"))
@@ -722,6 +724,8 @@ def run_all(work, sim):
         sim.wait_for(lambda s: any("it was the node" in json.dumps(t["blocks"]) for t in thread(s, CHANNEL, m["ts"])),
                      what="the feedback line")
 
+    lifecycle_api_tests(sim, d3)
+
     @test("/incidents trigger with no text opens a form; its submission raises an incident")
     def _():
         n_views = len(sim.state()["views"])
@@ -776,6 +780,191 @@ def run_all(work, sim):
             check(BOT_TOKEN not in text and APP_TOKEN not in text, f"token in {dd.log_path}")
             check("Sanitizer" not in text and "runtime error" not in text,
                   text[-3000:])
+
+
+NET_LOG = ('level=error msg="connection refused" app=api namespace=shop\n'
+           'dial tcp 10.0.0.5:5432: connect: connection refused\n')
+
+
+def trigger_manual(sim, ns, user="U1"):
+    """A problem with no automatic fix: a manual card with its lifecycle buttons."""
+    env = sim.slash(text="trigger " + NET_LOG.replace("shop", ns), user_id=user)
+    iid = incident_id_from(sim.wait_for(lambda s: ack(s, env["envelope_id"]))["payload"])
+    m = sim.wait_for(lambda s: (lambda c: c if c and "life_resolve" in buttons(c) else None)(card_for(s, iid)),
+                     what=f"the manual card of {iid}")
+    return iid, m
+
+
+def open_modal(sim, m, action, user="U2"):
+    n_views = len(sim.state()["views"])
+    sim.click(CHANNEL, m["ts"], action, user_id=user)
+    st = sim.wait_for(lambda s: len(s["views"]) > n_views and s, what=f"the {action} modal")
+    return st["views"][-1]
+
+
+def card_says(sim, iid, text, what=None):
+    return sim.wait_for(lambda s: (lambda c: c if c and text in card_text(c) else None)(card_for(s, iid)),
+                        what=what or f"'{text}' on the card of {iid}")
+
+
+def lifecycle_tests(sim, d):
+    """The incident lifecycle from Slack: buttons, modals, /incidents."""
+    st = {}
+
+    @test("lifecycle: a manual card offers Resolve, Acknowledge, Snooze, Assign; Resolve -> modal -> the card says by whom")
+    def _():
+        iid, m = trigger_manual(sim, "shop-1")
+        st["a"] = (iid, m)
+        check(buttons(m) == ["life_resolve", "life_ack", "life_snooze", "life_assign"], buttons(m))
+        view = open_modal(sim, m, "life_resolve")
+        check(view["callback_id"] == "life_resolve", view)
+        r = sim.submit(view["id"], {"note": {"value": "restarted the pgbouncer pod"}}, user_id="U2", wait=5)
+        check(r.get("ack") is not None and not (r["ack"].get("payload") or {}).get("response_action"), r)
+        c = card_says(sim, iid, "Resolved by <@U2>")
+        check(c["ts"] == m["ts"], "a new card instead of an update")
+        check(buttons(c) == ["life_reopen"], buttons(c))
+        check("restarted the pgbouncer pod" in card_text(c), "no note on the card")
+        lines = [json.dumps(t["blocks"]) for t in thread(sim.state(), CHANNEL, m["ts"])]
+        check(any("resolved the incident" in t and "<@U2>" in t for t in lines), lines)
+        j = incident_json(d, iid)
+        check(j["status"] == "resolved", j["status"])
+        tl = [e for e in j["timeline"] if e["event"] == "incident.resolve"]
+        check(len(tl) == 1 and tl[0]["actor"] == "U2", tl)
+        # the same submission delivered again: nothing twice
+        sim.redeliver(r["envelope_id"])
+        sim.wait_for(lambda s: len([a for a in s["acks"] if a["envelope_id"] == r["envelope_id"]]) >= 2,
+                     what="the second ack")
+        tl = [e for e in incident_json(d, iid)["timeline"] if e["event"] == "incident.resolve"]
+        check(len(tl) == 1, tl)
+
+    @test("lifecycle: Reopen brings the card back with its buttons; /incidents resolve twice is refused the second time")
+    def _():
+        iid, m = st["a"]
+        sim.click(CHANNEL, m["ts"], "life_reopen", user_id="U3")
+        c = card_says(sim, iid, "Reopened by <@U3>")
+        check("life_resolve" in buttons(c), buttons(c))
+        check(incident_json(d, iid)["status"] == "open", "not open")
+        env = sim.slash(text=f"resolve {iid} it was the network team", user_id="U4")
+        a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        check("Done" in json.dumps(a["payload"]), a)
+        card_says(sim, iid, "Resolved by <@U4>")
+        env = sim.slash(text=f"resolve {iid}", user_id="U4")
+        a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        check("already resolved" in json.dumps(a["payload"]), a)
+        env = sim.slash(text="resolve incident-20000101000000-0000", user_id="U4")
+        a = sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        check("no incident" in json.dumps(a["payload"]), a)
+
+    @test("lifecycle: Snooze -> a duration from a list; a repeat meanwhile is counted on the card, no thread line")
+    def _():
+        iid, m = trigger_manual(sim, "shop-2")
+        view = open_modal(sim, m, "life_snooze")
+        check(view["callback_id"] == "life_snooze", view)
+        opts = [o["value"] for b in view["blocks"] if b.get("block_id") == "until"
+                for o in b["element"]["options"]]
+        check(opts == ["1h", "4h", "24h", "monday"], opts)
+        sim.submit(view["id"], {"until": {"value": {"type": "static_select",
+                                                   "selected_option": {"value": "4h"}}}},
+                   user_id="U2", wait=5)
+        card_says(sim, iid, "Snoozed by <@U2>")
+        n_thread = len(thread(sim.state(), CHANNEL, m["ts"]))
+        env = sim.slash(text="trigger " + NET_LOG.replace("shop", "shop-2"))
+        sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        card_says(sim, iid, "1 more time", "the counter on the snoozed card")
+        time.sleep(0.5)
+        lines = thread(sim.state(), CHANNEL, m["ts"])
+        check(len(lines) == n_thread, [json.dumps(t["blocks"]) for t in lines[n_thread:]])
+        j = incident_json(d, iid)
+        check(j["state"]["lifecycle"]["snoozed_until"] > time.time() * 1000 + 3 * 3600 * 1000, j["state"]["lifecycle"])
+        st["b"] = (iid, m)
+
+    @test("lifecycle: Assign -> a person picker -> the card names the assignee; Acknowledge says who is on it")
+    def _():
+        iid, m = st["b"]
+        view = open_modal(sim, m, "life_assign")
+        check(view["callback_id"] == "life_assign", view)
+        check(any(b.get("element", {}).get("type") == "users_select" for b in view["blocks"]), view["blocks"])
+        sim.submit(view["id"], {"to": {"value": {"type": "users_select", "selected_user": "U5"}}},
+                   user_id="U2", wait=5)
+        card_says(sim, iid, "Assigned to <@U5>")
+        sim.click(CHANNEL, m["ts"], "life_ack", user_id="U5")
+        c = card_says(sim, iid, "is on it")
+        check("life_ack" not in buttons(c), buttons(c))
+        j = incident_json(d, iid)
+        check(j["state"]["lifecycle"]["assignee"] == "U5" and j["state"]["lifecycle"]["ack_by"] == "U5",
+              j["state"]["lifecycle"])
+        env = sim.slash(text=f"close {iid} wontfix known flaky", user_id="U5")
+        sim.wait_for(lambda s: ack(s, env["envelope_id"]))
+        card_says(sim, iid, "won't fix")
+        check(incident_json(d, iid)["status"] == "closed", "not closed")
+
+
+    @test("lifecycle: the CLI snoozes for a few seconds and the daemon's timer ends it on the card; the CLI resolves it, the card follows")
+    def _():
+        iid, m = trigger_manual(sim, "shop-3")
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+        r = subprocess.run([FB, "incidents", "snooze", iid, "--until", until, "--user", "U8"],
+                           env=d.env, capture_output=True, text=True)
+        check(r.returncode == 0, r.stderr)
+        card_says(sim, iid, "Snoozed by <@U8>")
+        card_says(sim, iid, "The snooze ended", "the end of the snooze on the card")
+        sim.wait_for(lambda s: any("snooze has ended" in json.dumps(t["blocks"])
+                                   for t in thread(s, CHANNEL, m["ts"])), what="the thread line")
+        r = subprocess.run([FB, "incidents", "resolve", iid, "--user", "U8", "--note", "done by hand"],
+                           env=d.env, capture_output=True, text=True)
+        check(r.returncode == 0, r.stderr)
+        c = card_says(sim, iid, "Resolved by <@U8>")
+        check(buttons(c) == ["life_reopen"], buttons(c))
+
+
+def lifecycle_api_tests(sim, d3):
+    @test("lifecycle API: resolve, snooze, reopen, assign, close; 4xx on bad input; the card follows")
+    def _():
+        key = d3.env["FIREBREAK_API_KEY"]
+        iid, m = trigger_manual(sim, "shop-api")
+        base = f"/api/v1/incidents/{iid}"
+
+        def post(op, body):
+            code, text, _t = http(d3.http_port, f"{base}/{op}", key=key, method="POST",
+                                  body=json.dumps(body).encode())
+            return code, text
+        code, text = post("snooze", {"until": "yesterday"})
+        check(code == 400, (code, text))
+        code, text = post("snooze", {"until": "2020-01-01T00:00:00Z", "user": "U1"})
+        check(code == 400 and "past" in text, (code, text))
+        code, text = post("assign", {"to": "bob"})
+        check(code == 400, (code, text))
+        code, text = post("snooze", {"until": "1h", "user": "U1", "note": "after the deploy"})
+        check(code == 200 and json.loads(text)["status"] == "manual", (code, text))
+        card_says(sim, iid, "Snoozed by <@U1>")
+        code, text = post("assign", {"to": "U6", "user": "U1"})
+        check(code == 200, (code, text))
+        code, text = post("resolve", {"user": "U1", "note": "failover done"})
+        check(code == 200 and json.loads(text)["status"] == "resolved", (code, text))
+        card_says(sim, iid, "Resolved by <@U1>")
+        code, text = post("resolve", {"user": "U1"})
+        check(code == 409 and "already resolved" in text, (code, text))
+        code, text = post("reopen", {"user": "U1"})
+        check(code == 200 and json.loads(text)["status"] == "open", (code, text))
+        code, text = post("close", {"user": "U1", "duplicate_of": iid})
+        check(code == 400 and "itself" in text, (code, text))
+        code, text = post("close", {"user": "U1"})
+        check(code == 400, (code, text))
+        other, _m = trigger_manual(sim, "shop-api2")
+        code, text = post("close", {"user": "U1", "duplicate_of": other})
+        check(code == 200 and json.loads(text)["status"] == "closed", (code, text))
+        card_says(sim, iid, "duplicate of")
+        code, text = post("nap", {})
+        check(code == 404, (code, text))
+        code, _t, _c = http(d3.http_port, "/api/v1/incidents/incident-20000101000000-0000/resolve",
+                            key=key, method="POST", body=b"{}")
+        check(code == 404, code)
+        code, _t, _c = http(d3.http_port, f"{base}/ack", method="POST", body=b"{}")
+        check(code == 401, code)
+        ops = [e["event"] for e in incident_json(d3, iid)["timeline"] if e["event"].startswith("incident.")]
+        for want in ("incident.snooze", "incident.assign", "incident.resolve", "incident.reopen",
+                     "incident.close", "incident.linked"):
+            check(want in ops, ops)
 
 
 def wait_card_ts(d, iid, timeout=10):

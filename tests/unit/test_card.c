@@ -138,7 +138,8 @@ static void card_has_buttons_diff_and_escapes(void **s)
 	assert_non_null(strstr(json, "+  memory: 1024Mi"));
 	const cJSON *actions = block_of_type(card, "actions");
 	assert_non_null(actions);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")), 3);
+	/* approve, reject, edit, and the lifecycle's acknowledge */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")), 4);
 	assert_non_null(strstr(json, "\"value\":\"incident-20261121000000-abcd|1\""));
 	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(card, "text")));
 	free(json);
