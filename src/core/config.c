@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
+#include "config_int.h"
 #include "firebreak/buf.h"
 #include "firebreak/config.h"
 #include "firebreak/log.h"
@@ -48,6 +50,7 @@ typedef struct {
 
 static const key_def keys[] = {
     {NULL, "log_level", K_LEVEL, F(log_level)},
+    {NULL, "state_dir", K_STR, F(state_dir)},
     {"store", "path", K_STR, F(store.path)},
     {"rules", "path", K_STR, F(rules.path)},
     {"gitops", "repo", K_STR, F(gitops.repo)},
@@ -229,16 +232,25 @@ static const char *parse_duration(const char *s, long *out)
 
 /* --- the walker --- */
 
-typedef struct {
-	const char *file;
-	fb_buf errors;
-	int nerr;
-} loader;
+typedef fb_config_loader loader;
 
-static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Static_assert(NKEYS <= FB_CONFIG_KEYS_MAX, "raise FB_CONFIG_KEYS_MAX");
 
-static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+/* The row of "section.name" (or a top-level "name"), or -1. */
+static int key_index(const char *qualified)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t sl = keys[i].section ? strlen(keys[i].section) : 0;
+		if (keys[i].section ? !strncmp(qualified, keys[i].section, sl) &&
+		                          qualified[sl] == '.' &&
+		                          !strcmp(qualified + sl + 1, keys[i].name)
+		                    : !strcmp(qualified, keys[i].name))
+			return (int)i;
+	}
+	return -1;
+}
+
+void fb_config_problem_at(loader *ld, unsigned long line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -246,12 +258,51 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n)
-		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
-		              (unsigned long)n->start_mark.line + 1, msg);
+	if (line)
+		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file, line, msg);
 	else
 		fb_buf_printf(&ld->errors, "%s: %s\n", ld->file, msg);
 	ld->nerr++;
+}
+
+void fb_config_problem_key(loader *ld, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	int i = key_index(key);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (i >= 0 && ld->env[i])
+		fb_config_problem_at(ld, 0, "%s: %s (set by %s)", key, msg, ld->env[i]);
+	else
+		fb_config_problem_at(ld, i >= 0 ? ld->line[i] : 0, "%s: %s", key, msg);
+}
+
+/* n NULL: a check made after the file was read; its message starts with
+ * the key ("loki.url: ..."), which says where it was set. */
+static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512], key[128];
+	const char *colon;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	colon = strstr(msg, ": ");
+	if (n) {
+		fb_config_problem_at(ld, (unsigned long)n->start_mark.line + 1, "%s", msg);
+	} else if (colon && (size_t)(colon - msg) < sizeof(key)) {
+		snprintf(key, sizeof(key), "%.*s", (int)(colon - msg), msg);
+		fb_config_problem_key(ld, key, "%s", colon + 2);
+	} else {
+		fb_config_problem_at(ld, 0, "%s", msg);
+	}
 }
 
 static const key_def *find_key(const char *section, const char *name)
@@ -289,8 +340,11 @@ static void load_approvers(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_
 	     it++) {
 		yaml_node_t *item = yaml_document_get_node(doc, *it);
 		const char *s = scalar(item);
-		if (!s || !*s) {
-			problem(ld, item, "slack.approvers: each item must be a user id");
+		if (!s || !fb_config_slack_user_id(s)) {
+			problem(ld, item,
+			        "slack.approvers: \"%s\" is not a Slack user id (U... or W..., "
+			        "upper-case letters and digits)",
+			        s ? s : "?");
 			continue;
 		}
 		if (cfg->slack.n_approvers == FB_CFG_LIST_MAX) {
@@ -438,6 +492,7 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 
 	snprintf(qualified, sizeof(qualified), "%s%s%s", kd->section ? kd->section : "",
 	         kd->section ? "." : "", kd->name);
+	ld->line[kd - keys] = (unsigned long)v->start_mark.line + 1;
 	if (kd->type == K_PATHS) {
 		load_paths(ld, doc, v, cfg);
 		return;
@@ -536,6 +591,12 @@ static void validate(loader *ld, fb_config *cfg)
 		        "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
 }
 
+static void duplicate(void *ctx, const char *key, unsigned long first_line, unsigned long line)
+{
+	fb_config_problem_at(ctx, line, "key \"%s\" given twice (first at line %lu)", key,
+	                     first_line);
+}
+
 static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 {
 	yaml_parser_t parser;
@@ -559,6 +620,7 @@ static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 		fclose(f);
 		return FB_EINVAL;
 	}
+	fb_config_yaml_duplicates(&doc, duplicate, ld);
 	load_root(ld, &doc, cfg);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
@@ -566,7 +628,8 @@ static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 	return FB_OK;
 }
 
-void fb_config_apply_env(fb_config *cfg)
+/* ld (may be NULL) learns which key each variable set. */
+static void apply_env(fb_config *cfg, loader *ld)
 {
 	static const struct {
 		const char *env;
@@ -598,13 +661,22 @@ void fb_config_apply_env(fb_config *cfg)
 	};
 	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
 		const char *v = getenv(envs[i].env);
-		if (v && *v)
-			set_str((char *)cfg + envs[i].off, envs[i].size, v);
+		if (!v || !*v)
+			continue;
+		set_str((char *)cfg + envs[i].off, envs[i].size, v);
+		for (size_t k = 0; ld && k < NKEYS; k++)
+			if (keys[k].off == envs[i].off)
+				ld->env[k] = envs[i].env;
 	}
 	/* the one key whose empty value means something: HTTP off */
 	const char *listen = getenv("FIREBREAK_HTTP_LISTEN");
 	if (listen && !*listen)
 		cfg->http.listen[0] = '\0';
+}
+
+void fb_config_apply_env(fb_config *cfg)
+{
+	apply_env(cfg, NULL);
 }
 
 /* In a pod, the API server and the service account are known. */
@@ -624,6 +696,105 @@ static void kubernetes_in_cluster(fb_config *cfg)
 		snprintf(cfg->kubernetes.ca_file, sizeof(cfg->kubernetes.ca_file), "%s/ca.crt", sa);
 }
 
+/* --- the state directory --- */
+
+/* Where state lives when the config does not say. */
+static void derive_state_dir(char *out, size_t outsz)
+{
+	const char *sd = getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (sd && sd[0] == '/')
+		snprintf(out, outsz, "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
+	else if (xdg && xdg[0] == '/') /* the XDG spec: a relative path is ignored */
+		snprintf(out, outsz, "%s/firebreak", xdg);
+	else if (home && home[0] == '/' && strcmp(home, "/") != 0)
+		snprintf(out, outsz, "%s/.local/state/firebreak", home);
+	else
+		snprintf(out, outsz, "/var/lib/firebreak");
+}
+
+/* After the file and the environment: the state directory is known and a
+ * relative store.path lies in it.  FIREBREAK_DB is taken as given. */
+static void resolve_state(loader *ld, fb_config *cfg)
+{
+	const char *db = getenv("FIREBREAK_DB");
+	char joined[2 * FB_CFG_STR];
+	size_t n;
+
+	if (!cfg->state_dir[0])
+		derive_state_dir(cfg->state_dir, sizeof(cfg->state_dir));
+	n = strlen(cfg->state_dir);
+	while (n > 1 && cfg->state_dir[n - 1] == '/')
+		cfg->state_dir[--n] = '\0';
+	if ((db && *db) || cfg->store.path[0] == '/')
+		return;
+	snprintf(joined, sizeof(joined), "%s/%s", cfg->state_dir,
+	         cfg->store.path[0] ? cfg->store.path : "firebreak.db");
+	if (strlen(joined) >= sizeof(cfg->store.path))
+		problem(ld, NULL, "store.path: too long under state_dir %s", cfg->state_dir);
+	else
+		set_str(cfg->store.path, sizeof(cfg->store.path), joined);
+}
+
+/* mkdir -p, new directories 0700. */
+static fb_err make_dirs(const char *path)
+{
+	char p[FB_CFG_STR];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(p) || path[0] != '/')
+		return fb_error_set(FB_EINVAL, "%s: the state directory must be an absolute path",
+		                    path);
+	set_str(p, sizeof(p), path);
+	for (char *c = p + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char was = *c;
+		*c = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return fb_error_set(FB_EIO, "cannot create %s: %s", p, strerror(errno));
+		*c = was;
+		if (!was)
+			break;
+	}
+	if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fb_error_set(FB_EIO, "%s is not a directory", p);
+	return FB_OK;
+}
+
+fb_err fb_config_state_dir(const fb_config *cfg, char *out, size_t outsz)
+{
+	char dir[FB_CFG_STR];
+	fb_err rc;
+
+	if (cfg->state_dir[0])
+		set_str(dir, sizeof(dir), cfg->state_dir);
+	else
+		derive_state_dir(dir, sizeof(dir));
+	if (strlen(dir) >= outsz)
+		return fb_error_set(FB_ETOOBIG, "the state directory %s is too long", dir);
+	if ((rc = make_dirs(dir)) != FB_OK)
+		return rc;
+	set_str(out, outsz, dir);
+	return FB_OK;
+}
+
+fb_err fb_config_prepare_store(const fb_config *cfg)
+{
+	size_t n = strlen(cfg->state_dir);
+	char parent[FB_CFG_STR];
+	const char *slash = strrchr(cfg->store.path, '/');
+
+	if (!n || strncmp(cfg->store.path, cfg->state_dir, n) != 0 ||
+	    cfg->store.path[n] != '/' || !slash)
+		return FB_OK; /* not ours to create */
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - cfg->store.path),
+	         cfg->store.path);
+	return make_dirs(parent);
+}
+
 fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 {
 	loader ld = {.file = path ? path : "(defaults)", .nerr = 0};
@@ -635,9 +806,11 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 		set_str(cfg->path, sizeof(cfg->path), path);
 		load_file(&ld, path, cfg);
 	}
-	fb_config_apply_env(cfg);
+	apply_env(cfg, &ld);
 	kubernetes_in_cluster(cfg);
+	resolve_state(&ld, cfg);
 	validate(&ld, cfg);
+	fb_config_check(&ld, cfg);
 	if (ld.nerr) {
 		*errors = fb_buf_take(&ld.errors);
 		return fb_error_set(FB_EINVAL, "%s: %d configuration problem%s", ld.file, ld.nerr,
