@@ -265,6 +265,24 @@ void fb_config_problem_at(loader *ld, unsigned long line, const char *fmt, ...)
 	ld->nerr++;
 }
 
+/* A check between two keys ("dead_after must be longer than
+ * ping_interval") blames one; when that one kept its default, the other key
+ * the message names, set in the file or the environment, says where. */
+static int other_key_named(const loader *ld, const char *msg, int fallback)
+{
+	char q[128];
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		if (!ld->line[k] && !ld->env[k])
+			continue;
+		snprintf(q, sizeof(q), "%s%s%s", keys[k].section ? keys[k].section : "",
+		         keys[k].section ? "." : "", keys[k].name);
+		if (strstr(msg, q))
+			return (int)k;
+	}
+	return fallback;
+}
+
 void fb_config_problem_key(loader *ld, const char *key, const char *fmt, ...)
 {
 	char msg[512];
@@ -274,6 +292,8 @@ void fb_config_problem_key(loader *ld, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (i < 0 || (!ld->line[i] && !ld->env[i]))
+		i = other_key_named(ld, msg, i);
 	if (i >= 0 && ld->env[i])
 		fb_config_problem_at(ld, 0, "%s: %s (set by %s)", key, msg, ld->env[i]);
 	else
