@@ -29,11 +29,11 @@ static const struct {
     {"classify", "classify [--json] < excerpt.log",
      "Classifies a log excerpt read on stdin; --json prints category, severity,\n"
      "apps, namespace, signature, rule, confidence and evidence."},
-    {"incidents", "incidents list [--all] [--json]\n       firebreak [-c FILE] incidents show ID [--json]",
+    {"incidents",
+     "incidents list [--all] [--json]\n       firebreak [-c FILE] incidents show ID [--json]",
      "Lists the open incidents (--all: finished ones too) or shows one with its\n"
      "state and timeline.  Works while `serve` runs."},
-    {"resume", "resume",
-     "Runs every incident that has a due job (after a crash, or for timers)."},
+    {"resume", "resume", "Runs every incident that has a due job (after a crash, or for timers)."},
     {"check-config", "check-config [FILE]",
      "Validates FILE (default: the -c file, FIREBREAK_CONFIG, or the built-in\n"
      "defaults) and the rules it names; prints every problem as file:line:\n"

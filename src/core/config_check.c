@@ -65,8 +65,8 @@ static void check_url(fb_config_loader *ld, const char *key, const char *url, in
 		return;
 	if (web && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
 		return; /* validate() says so for the keys it knows; others below */
-	if (!auth)
-		return; /* a remote name, or scp-like user@host:path */
+	if (!auth || !strncmp(url, "file://", 7))
+		return; /* a remote name, scp-like user@host:path, a local path */
 	auth += 3;
 	end = auth + strcspn(auth, "/?#");
 	at = memchr(auth, '@', (size_t)(end - auth));

@@ -33,6 +33,10 @@ void fb_config_problem_key(fb_config_loader *ld, const char *key, const char *fm
  * read (config_check.c). */
 void fb_config_check(fb_config_loader *ld, const fb_config *cfg);
 
+/* After the file and the environment: cfg->state_dir is set and a
+ * relative store.path lies in it (config_state.c). */
+void fb_config_resolve_state(fb_config_loader *ld, fb_config *cfg);
+
 /* 1 when s looks like a Slack user id: U or W, then upper-case letters and
  * digits. */
 int fb_config_slack_user_id(const char *s);

@@ -122,8 +122,8 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 static void duplicate(void *ctx, const char *key, unsigned long first_line, unsigned long line)
 {
 	loader *ld = ctx;
-	fb_buf_printf(&ld->errors, "%s:%lu: key \"%s\" given twice (first at line %lu)\n",
-	              ld->file, line, key, first_line);
+	fb_buf_printf(&ld->errors, "%s:%lu: key \"%s\" given twice (first at line %lu)\n", ld->file,
+	              line, key, first_line);
 	ld->nerr++;
 }
 

@@ -117,7 +117,6 @@ static void empty_listen_turns_http_off(void **s)
 	unlink(p);
 }
 
-
 /* One bad file per rule: each message names the file and the line. */
 static const struct {
 	const char *yaml;
@@ -133,8 +132,7 @@ static const struct {
     {"policy:\n  disk_factor: 0.5\n", 2, "policy.disk_factor: must be above 1"},
     {"policy:\n  memory_factor: -2\n", 2, "policy.memory_factor: expected a positive number"},
     {"policy:\n  max_memory: 0Gi\n", 2, "policy.max_memory: must be a positive quantity"},
-    {"policy:\n  image_change_window: 0s\n", 2,
-     "policy.image_change_window: must be at least 1s"},
+    {"policy:\n  image_change_window: 0s\n", 2, "policy.image_change_window: must be at least 1s"},
     {"loki:\n  max_pages: 0\n", 2, "loki.max_pages: must be at least 1"},
     {"loki:\n  interval: 0s\n", 2, "loki.interval: at least 1s"},
     {"loki:\n  limit: 0\n", 2, "loki.limit: between 1 and 5000"},
@@ -143,14 +141,12 @@ static const struct {
     {"engine:\n  verify_delay: 0s\n", 2, "engine.verify_delay: must be at least 1s"},
     {"engine:\n  verify_max_checks: 0\n", 2, "engine.verify_max_checks: must be at least 1"},
     {"engine:\n  cooldown: 0m\n", 2, "engine.cooldown: must be at least 1s"},
-    {"engine:\n  repeat_note_interval: 0\n", 2,
-     "engine.repeat_note_interval: must be at least 1s"},
+    {"engine:\n  repeat_note_interval: 0\n", 2, "engine.repeat_note_interval: must be at least 1s"},
     {"engine:\n  workers: 0\n", 2, "engine.workers: must be from 1 to 64"},
     {"engine:\n  max_attempts: 0\n", 2, "engine.max_attempts: must be at least 1"},
     {"engine:\n  workers: -1\n", 2, "engine.workers: expected a non-negative integer"},
     {"slack:\n  ping_interval: 0s\n", 2, "slack.dead_after: must be longer"},
-    {"http:\n  listen: \"127.0.0.1:70000\"\n", 2,
-     "http.listen: the port must be from 1 to 65535"},
+    {"http:\n  listen: \"127.0.0.1:70000\"\n", 2, "http.listen: the port must be from 1 to 65535"},
     {"http:\n  listen: \"127.0.0.1:0\"\n", 2, "http.listen: the port must be from 1 to 65535"},
     {"http:\n  listen: \"127.0.0.1:http\"\n", 2, "http.listen: the port is not a number"},
     {"http:\n  listen: \"127.0.0.1\"\n", 2, "http.listen: expected ADDRESS:PORT"},
@@ -179,8 +175,7 @@ static void every_rule_says_file_and_line(void **s)
 		char *errors = NULL, want[512];
 		char *p = write_tmp(bad[i].yaml);
 		snprintf(want, sizeof(want), "%s:%d: %s", p, bad[i].line, bad[i].msg);
-		if (fb_config_load(p, &c, &errors) != FB_EINVAL || !errors ||
-		    !strstr(errors, want))
+		if (fb_config_load(p, &c, &errors) != FB_EINVAL || !errors || !strstr(errors, want))
 			fail_msg("case %zu: want \"%s\", got \"%s\"", i, want,
 			         errors ? errors : "(ok)");
 		free(errors);
@@ -200,6 +195,10 @@ static void good_values_pass(void **s)
 	                    "gitops:\n  remote: \"git@github.com:org/repo.git\"\n"
 	                    "policy:\n  memory_factor: 1.5\n");
 	assert_int_equal(fb_config_load(p, &c, &errors), FB_OK);
+	assert_null(errors);
+	setenv("GITOPS_REMOTE", "file:///srv/remote.git", 1); /* no host, no port */
+	assert_int_equal(fb_config_load(p, &c, &errors), FB_OK);
+	unsetenv("GITOPS_REMOTE");
 	assert_null(errors);
 	unlink(p);
 }
