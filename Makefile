@@ -87,7 +87,7 @@ bench: build/firebreak
 install: build/firebreak
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/firebreak/blocks
 	install -m 0755 build/firebreak $(DESTDIR)$(PREFIX)/bin/firebreak
-	install -m 0644 deploy/firebreak.yaml deploy/rules.yaml $(DESTDIR)$(PREFIX)/share/firebreak/
+	install -m 0644 deploy/firebreak.yaml deploy/rules.yaml deploy/firebreak.service $(DESTDIR)$(PREFIX)/share/firebreak/
 	if ls blocks/*.json >/dev/null 2>&1; then install -m 0644 blocks/*.json $(DESTDIR)$(PREFIX)/share/firebreak/blocks/; fi
 
 lint:

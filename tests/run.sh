@@ -4,7 +4,11 @@
 # TAP, and ends with one plain line: "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 2
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# tests never write the real ~/.local/state (the default state directory)
+XDG_STATE_HOME=$(mktemp -d)
+export XDG_STATE_HOME
+unset STATE_DIRECTORY
+trap 'rm -f "$out"; rm -rf "$XDG_STATE_HOME"' EXIT
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

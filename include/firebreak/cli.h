@@ -5,6 +5,8 @@
 #ifndef FIREBREAK_CLI_H
 #define FIREBREAK_CLI_H
 
+#include <stdio.h>
+
 int fb_cli_check_config(const char *config_path, int argc, char **argv);
 int fb_cli_classify(const char *config_path, int argc, char **argv);
 int fb_cli_triage(const char *config_path, int argc, char **argv);
@@ -13,5 +15,9 @@ int fb_cli_incidents(const char *config_path, int argc, char **argv);
 /* incidents ack|assign|snooze|resolve|reopen|close ID ... (life.c) */
 int fb_cli_incidents_life(const char *config_path, int argc, char **argv);
 int fb_cli_resume(const char *config_path, int argc, char **argv);
+
+/* The usage of one command and what it does, on f (help.c): 0, or 2 with a
+ * line on stderr for an unknown command. */
+int fb_cli_help(const char *command, FILE *f);
 
 #endif

@@ -24,9 +24,13 @@ typedef struct {
 typedef struct {
 	char path[FB_CFG_STR]; /* where the config came from, "" = defaults */
 	char log_level[16];
+	/* state_dir: after fb_config_load, always set: the key, else
+	 * $STATE_DIRECTORY (systemd), $XDG_STATE_HOME/firebreak,
+	 * ~/.local/state/firebreak, /var/lib/firebreak (no HOME). */
+	char state_dir[FB_CFG_STR];
 
 	struct {
-		char path[FB_CFG_STR];
+		char path[FB_CFG_STR]; /* after load: absolute, or FIREBREAK_DB as given */
 	} store;
 
 	struct {
@@ -144,6 +148,28 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors);
 
 /* Applies environment overrides (called by fb_config_load). */
 void fb_config_apply_env(fb_config *cfg);
+
+/*
+ * The state directory (cfg->state_dir; derived from the environment when
+ * cfg holds only defaults) into out, created with mode 0700 (and its
+ * missing parents) when it does not exist.  FB_EIO with the path and the
+ * reason when it cannot be made or is not a directory.
+ */
+fb_err fb_config_state_dir(const fb_config *cfg, char *out, size_t outsz);
+
+/* Creates the state directory when the database lies inside it; a
+ * database elsewhere (FIREBREAK_DB, store.path) is left to its owner. */
+fb_err fb_config_prepare_store(const fb_config *cfg);
+
+/*
+ * Duplicate keys in every mapping of a parsed YAML document (libyaml keeps
+ * both): calls dup(ctx, key, first_line, line) for each repeat, lines from
+ * 1.  Returns how many.  Used by the config and the rules loaders.
+ */
+struct yaml_document_s;
+typedef void (*fb_config_dup_fn)(void *ctx, const char *key, unsigned long first_line,
+                                 unsigned long line);
+int fb_config_yaml_duplicates(struct yaml_document_s *doc, fb_config_dup_fn dup, void *ctx);
 
 /* Policy helpers. */
 int fb_config_auto_apply(const fb_config *cfg, const char *category, const char *app);

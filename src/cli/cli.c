@@ -20,6 +20,7 @@
 #include "firebreak/mask.h"
 #include "firebreak/action.h"
 #include "firebreak/report.h"
+#include "firebreak/startup.h"
 
 #define LOG_MAX (4u * 1024u * 1024u)
 #define MAX_SETS 32
@@ -82,7 +83,8 @@ static int app_open(app *a, const char *config_path, const char *repo, unsigned 
 		snprintf(a->cfg.gitops.repo, sizeof(a->cfg.gitops.repo), "%s", repo);
 	if ((need & NEED_RULES) && !load_rules(&a->cfg, &a->rules))
 		return 0;
-	if ((need & NEED_STORE) && fb_store_open(a->cfg.store.path, 0, &a->store) != FB_OK) {
+	if ((need & NEED_STORE) && (fb_config_prepare_store(&a->cfg) != FB_OK ||
+	                            fb_store_open(a->cfg.store.path, 0, &a->store) != FB_OK)) {
 		fail("cannot open the store");
 		return 0;
 	}
@@ -121,7 +123,7 @@ int fb_cli_check_config(const char *config_path, int argc, char **argv)
 	const char *path = argc > 0 ? argv[0] : config_path;
 	fb_config cfg;
 	fb_rules *rules = NULL;
-	char *errors = NULL;
+	char *errors = NULL, why[512];
 	int bad = 0;
 
 	if (argc > 1 || (argc == 1 && argv[0][0] == '-')) {
@@ -137,6 +139,10 @@ int fb_cli_check_config(const char *config_path, int argc, char **argv)
 	}
 	free(errors);
 	errors = NULL;
+	if (!bad && fb_startup_source_without_channel(&cfg, why, sizeof(why))) {
+		printf("%s: %s\n", path ? path : "(built-in defaults)", why);
+		bad = 1;
+	}
 	if (!bad && fb_rules_load(cfg.rules.path, &rules, &errors) != FB_OK) {
 		fprintf(stdout, "%s", errors ? errors : fb_error_last());
 		bad = 1;

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	        "  serve                the Slack daemon (Socket Mode); needs SLACK_APP_TOKEN,\n"
 	        "                       SLACK_BOT_TOKEN and SLACK_CHANNEL\n"
 	        "  version\n"
+	        "  help [COMMAND]       the usage of one command (also: COMMAND --help)\n"
 	        "\n"
 	        "  -c, --config FILE    configuration (default: $FIREBREAK_CONFIG, else built-in\n"
 	        "                       defaults; see deploy/firebreak.yaml)\n");
@@ -67,6 +68,15 @@ int main(int argc, char **argv)
 	int cargc = argc - i - 1;
 	char **cargv = argv + i + 1;
 
+	if (!strcmp(cmd, "help") && cargc > 0)
+		return fb_cli_help(cargv[0], stdout);
+	for (int k = 0; k < cargc; k++)
+		if (!strcmp(cargv[k], "--help") || (cargc == 1 && !strcmp(cargv[k], "-h")))
+			return fb_cli_help(cmd, stdout);
+	if (cargc == 1 && !strcmp(cargv[0], "--version")) { /* decide's takes a number */
+		printf("firebreak %s\n", FIREBREAK_VERSION);
+		return 0;
+	}
 	fb_gitops_global_init();
 	if (!strcmp(cmd, "triage"))
 		rc = fb_cli_triage(config, cargc, cargv);

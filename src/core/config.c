@@ -16,6 +16,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config_int.h"
 #include "firebreak/buf.h"
 #include "firebreak/config.h"
 #include "firebreak/log.h"
@@ -48,6 +49,7 @@ typedef struct {
 
 static const key_def keys[] = {
     {NULL, "log_level", K_LEVEL, F(log_level)},
+    {NULL, "state_dir", K_STR, F(state_dir)},
     {"store", "path", K_STR, F(store.path)},
     {"rules", "path", K_STR, F(rules.path)},
     {"gitops", "repo", K_STR, F(gitops.repo)},
@@ -229,16 +231,26 @@ static const char *parse_duration(const char *s, long *out)
 
 /* --- the walker --- */
 
-typedef struct {
-	const char *file;
-	fb_buf errors;
-	int nerr;
-} loader;
+typedef fb_config_loader loader;
 
-static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Static_assert(NKEYS <= FB_CONFIG_KEYS_MAX, "raise FB_CONFIG_KEYS_MAX");
 
-static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+/* The row of "section.name" (or a top-level "name"), or -1. */
+static int key_index(const char *qualified)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *sec = keys[i].section;
+		size_t sl = sec ? strlen(sec) : 0;
+		if (!sec && !strcmp(qualified, keys[i].name))
+			return (int)i;
+		if (sec && !strncmp(qualified, sec, sl) && qualified[sl] == '.' &&
+		    !strcmp(qualified + sl + 1, keys[i].name))
+			return (int)i;
+	}
+	return -1;
+}
+
+void fb_config_problem_at(loader *ld, unsigned long line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -246,12 +258,71 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n)
-		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
-		              (unsigned long)n->start_mark.line + 1, msg);
+	if (line)
+		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file, line, msg);
 	else
 		fb_buf_printf(&ld->errors, "%s: %s\n", ld->file, msg);
 	ld->nerr++;
+}
+
+/* A check between two keys ("dead_after must be longer than
+ * ping_interval") blames one; when that one kept its default, the other key
+ * the message names, set in the file or the environment, says where. */
+static int other_key_named(const loader *ld, const char *msg, int fallback)
+{
+	char q[128];
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		if (!ld->line[k] && !ld->env[k])
+			continue;
+		snprintf(q, sizeof(q), "%s%s%s", keys[k].section ? keys[k].section : "",
+		         keys[k].section ? "." : "", keys[k].name);
+		if (strstr(msg, q))
+			return (int)k;
+	}
+	return fallback;
+}
+
+void fb_config_problem_key(loader *ld, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	int i = key_index(key);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (i < 0 || (!ld->line[i] && !ld->env[i]))
+		i = other_key_named(ld, msg, i);
+	if (i >= 0 && ld->env[i])
+		fb_config_problem_at(ld, 0, "%s: %s (set by %s)", key, msg, ld->env[i]);
+	else
+		fb_config_problem_at(ld, i >= 0 ? ld->line[i] : 0, "%s: %s", key, msg);
+}
+
+/* n NULL: a check made after the file was read; its message starts with
+ * the key ("loki.url: ..."), which says where it was set. */
+static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512], key[128];
+	const char *colon;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	colon = strstr(msg, ": ");
+	if (n) {
+		fb_config_problem_at(ld, (unsigned long)n->start_mark.line + 1, "%s", msg);
+	} else if (colon && (size_t)(colon - msg) < sizeof(key)) {
+		snprintf(key, sizeof(key), "%.*s", (int)(colon - msg), msg);
+		fb_config_problem_key(ld, key, "%s", colon + 2);
+	} else {
+		fb_config_problem_at(ld, 0, "%s", msg);
+	}
 }
 
 static const key_def *find_key(const char *section, const char *name)
@@ -289,8 +360,11 @@ static void load_approvers(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_
 	     it++) {
 		yaml_node_t *item = yaml_document_get_node(doc, *it);
 		const char *s = scalar(item);
-		if (!s || !*s) {
-			problem(ld, item, "slack.approvers: each item must be a user id");
+		if (!s || !fb_config_slack_user_id(s)) {
+			problem(ld, item,
+			        "slack.approvers: \"%s\" is not a Slack user id (U... or W..., "
+			        "upper-case letters and digits)",
+			        s ? s : "?");
 			continue;
 		}
 		if (cfg->slack.n_approvers == FB_CFG_LIST_MAX) {
@@ -438,6 +512,7 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 
 	snprintf(qualified, sizeof(qualified), "%s%s%s", kd->section ? kd->section : "",
 	         kd->section ? "." : "", kd->name);
+	ld->line[kd - keys] = (unsigned long)v->start_mark.line + 1;
 	if (kd->type == K_PATHS) {
 		load_paths(ld, doc, v, cfg);
 		return;
@@ -536,6 +611,12 @@ static void validate(loader *ld, fb_config *cfg)
 		        "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
 }
 
+static void duplicate(void *ctx, const char *key, unsigned long first_line, unsigned long line)
+{
+	fb_config_problem_at(ctx, line, "key \"%s\" given twice (first at line %lu)", key,
+	                     first_line);
+}
+
 static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 {
 	yaml_parser_t parser;
@@ -559,6 +640,7 @@ static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 		fclose(f);
 		return FB_EINVAL;
 	}
+	fb_config_yaml_duplicates(&doc, duplicate, ld);
 	load_root(ld, &doc, cfg);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
@@ -566,7 +648,8 @@ static fb_err load_file(loader *ld, const char *path, fb_config *cfg)
 	return FB_OK;
 }
 
-void fb_config_apply_env(fb_config *cfg)
+/* ld (may be NULL) learns which key each variable set. */
+static void apply_env(fb_config *cfg, loader *ld)
 {
 	static const struct {
 		const char *env;
@@ -598,13 +681,22 @@ void fb_config_apply_env(fb_config *cfg)
 	};
 	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
 		const char *v = getenv(envs[i].env);
-		if (v && *v)
-			set_str((char *)cfg + envs[i].off, envs[i].size, v);
+		if (!v || !*v)
+			continue;
+		set_str((char *)cfg + envs[i].off, envs[i].size, v);
+		for (size_t k = 0; ld && k < NKEYS; k++)
+			if (keys[k].off == envs[i].off)
+				ld->env[k] = envs[i].env;
 	}
 	/* the one key whose empty value means something: HTTP off */
 	const char *listen = getenv("FIREBREAK_HTTP_LISTEN");
 	if (listen && !*listen)
 		cfg->http.listen[0] = '\0';
+}
+
+void fb_config_apply_env(fb_config *cfg)
+{
+	apply_env(cfg, NULL);
 }
 
 /* In a pod, the API server and the service account are known. */
@@ -635,9 +727,11 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 		set_str(cfg->path, sizeof(cfg->path), path);
 		load_file(&ld, path, cfg);
 	}
-	fb_config_apply_env(cfg);
+	apply_env(cfg, &ld);
 	kubernetes_in_cluster(cfg);
+	fb_config_resolve_state(&ld, cfg);
 	validate(&ld, cfg);
+	fb_config_check(&ld, cfg);
 	if (ld.nerr) {
 		*errors = fb_buf_take(&ld.errors);
 		return fb_error_set(FB_EINVAL, "%s: %d configuration problem%s", ld.file, ld.nerr,

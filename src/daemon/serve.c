@@ -23,6 +23,7 @@
 #include "firebreak/log.h"
 #include "firebreak/serve.h"
 #include "firebreak/slackapi.h"
+#include "firebreak/startup.h"
 
 #define LAT_MAX 200000
 #define STORE_MAINT_MS 500 /* WAL checkpoints, from their own thread */
@@ -272,19 +273,32 @@ static void announce(const fb_engine *s)
 		fb_log(
 		    FB_LOG_WARN, "slack.no_channel",
 		    "reason=\"SLACK_CHANNEL is not set: cards go to the channel of the command\"");
-	if (!*cfg->slack.channel &&
-	    (cfg->alertmanager.token[0] || cfg->loki.n_queries || cfg->logfile.n_paths))
-		fb_log(
-		    FB_LOG_WARN, "slack.no_channel_for_sources",
-		    "reason=\"incidents from Alertmanager, Loki and log files have no command "
-		    "channel: without SLACK_CHANNEL (slack.channel) they are recorded but no card "
-		    "is posted\"");
 	if (cfg->http.listen[0])
 		fb_log(FB_LOG_INFO, "http.listening", "addr=%s api=%s", cfg->http.listen,
 		       cfg->api.key[0] ? "on" : "off");
 	fb_log(FB_LOG_INFO, "serve.started", "store=%s repo=%s channel=%s workers=%ld",
 	       cfg->store.path, cfg->gitops.repo, *cfg->slack.channel ? cfg->slack.channel : "-",
 	       cfg->engine.workers);
+}
+
+/* The refusals before anything starts: a source whose incidents would
+ * reach no one, missing tokens, another serve on the database. */
+static int preflight(const fb_config *cfg, int *lock_fd)
+{
+	char why[512];
+
+	if (fb_startup_source_without_channel(cfg, why, sizeof(why))) {
+		fprintf(stderr, "firebreak: %s\n", why);
+		return 0;
+	}
+	if (!check_tokens(cfg))
+		return 0;
+	if (fb_config_prepare_store(cfg) != FB_OK ||
+	    fb_startup_lock(cfg->store.path, lock_fd) != FB_OK) {
+		fprintf(stderr, "firebreak: %s\n", fb_error_last());
+		return 0;
+	}
+	return 1;
 }
 
 /* The boot configuration: pinned, the threads keep its settings. */
@@ -310,7 +324,7 @@ static int load_config(fb_engine *s, const char *config_path)
 int fb_serve_main(const char *config_path, int argc, char **argv)
 {
 	fb_engine *s = calloc(1, sizeof(*s));
-	int rc = 1;
+	int rc = 1, lock_fd = -1;
 
 	(void)argv;
 	if (!s)
@@ -328,7 +342,8 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 	}
 	install_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!check_tokens(&s->cfg->cfg) || !auth_test(s) || !open_all(s) || !start_threads(s))
+	if (!preflight(&s->cfg->cfg, &lock_fd) || !auth_test(s) || !open_all(s) ||
+	    !start_threads(s))
 		goto out;
 	announce(s);
 	fb_engine_flush_outbox(s); /* rows a previous run committed but did not send */
@@ -342,6 +357,7 @@ out:
 	close_all(s);
 	curl_global_cleanup();
 done:
+	fb_startup_unlock(lock_fd);
 	free(s->lat_us);
 	fb_metrics_free(s->metrics);
 	free(s);

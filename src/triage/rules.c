@@ -25,6 +25,7 @@
 
 #include "firebreak/action.h"
 #include "firebreak/buf.h"
+#include "firebreak/config.h"
 #include "firebreak/rules.h"
 
 #define MAX_PATTERNS 64
@@ -110,8 +111,19 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
-	              n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
+	if (n)
+		fb_buf_printf(&ld->errors, "%s:%lu: %s\n", ld->file,
+		              (unsigned long)n->start_mark.line + 1, msg);
+	else /* an empty document */
+		fb_buf_printf(&ld->errors, "%s: %s\n", ld->file, msg);
+	ld->nerr++;
+}
+
+static void duplicate(void *ctx, const char *key, unsigned long first_line, unsigned long line)
+{
+	loader *ld = ctx;
+	fb_buf_printf(&ld->errors, "%s:%lu: key \"%s\" given twice (first at line %lu)\n", ld->file,
+	              line, key, first_line);
 	ld->nerr++;
 }
 
@@ -425,6 +437,7 @@ fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules *
 		              parser.problem ? parser.problem : "malformed YAML");
 		ld.nerr++;
 	} else {
+		fb_config_yaml_duplicates(&doc, duplicate, &ld);
 		load_root(&ld, rs);
 		yaml_document_delete(&doc);
 	}
@@ -454,8 +467,11 @@ fb_err fb_rules_load(const char *path, fb_rules **out, char **errors)
 	*errors = NULL;
 	fb_buf_init(&b, 4 * 1024 * 1024);
 	rc = fb_buf_read_file(&b, path);
-	if (rc) {
+	if (rc) { /* "path: reason", as every other problem with the file */
 		fb_buf_free(&b);
+		fb_buf_init(&b, 4096);
+		fb_buf_printf(&b, "%s\n", fb_error_last());
+		*errors = fb_buf_take(&b);
 		return rc;
 	}
 	rc = fb_rules_parse(fb_buf_str(&b), b.len, path, out, errors);

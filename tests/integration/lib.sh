@@ -9,6 +9,9 @@ unset GITOPS_REMOTE GITOPS_TOKEN FIREBREAK_CRASH_AFTER
 n=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/fb-it.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# never the real ~/.local/state: commands without FIREBREAK_DB keep state here
+export XDG_STATE_HOME="$work/state"
+unset STATE_DIRECTORY
 
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 notok() { n=$((n + 1)); echo "not ok $n - $*"; }

@@ -72,6 +72,7 @@ class Daemon:
                         SLACK_API_URL=sim.api_url, SLACK_CHANNEL=CHANNEL,
                         FIREBREAK_HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
                         FIREBREAK_DB=self.db, GITOPS_REPO=self.repo, FIREBREAK_CONFIG="",
+                        XDG_STATE_HOME=os.path.join(work, "state"),
                         ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
         self.env.update(extra_env or {})
         self.proc = None

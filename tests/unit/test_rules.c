@@ -78,6 +78,25 @@ static void bad_rules_report_lines(void **s)
 	free(errors);
 }
 
+static void rules_file_problems_say_where(void **s)
+{
+	fb_rules *r = NULL;
+	char *errors = NULL;
+	const char *y = "rules:\n  - name: a\n    category: oom\n    match: x\n    name: b\n";
+	(void)s;
+	assert_int_equal(fb_rules_parse(y, strlen(y), "r.yaml", &r, &errors), FB_EINVAL);
+	assert_non_null(strstr(errors, "r.yaml:5: key \"name\" given twice (first at line 2)"));
+	free(errors);
+	assert_int_equal(fb_rules_parse("", 0, "e.yaml", &r, &errors), FB_EINVAL);
+	assert_non_null(strstr(errors, "e.yaml: the top level must be a mapping"));
+	assert_null(strstr(errors, ":0:"));
+	free(errors);
+	assert_int_not_equal(fb_rules_load("/nonexistent/rules.yaml", &r, &errors), FB_OK);
+	assert_non_null(errors);
+	assert_non_null(strstr(errors, "/nonexistent/rules.yaml: "));
+	free(errors);
+}
+
 static void hostile_input_is_survived(void **s)
 {
 	fb_rules *r = NULL;
@@ -101,6 +120,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(pod_names_reduce_to_workloads),
+	    cmocka_unit_test(rules_file_problems_say_where),
 	    cmocka_unit_test(signatures_ignore_what_varies),
 	    cmocka_unit_test(root_cause_outranks_symptom),
 	    cmocka_unit_test(bad_rules_report_lines),
