@@ -30,9 +30,15 @@ static const struct {
      "Classifies a log excerpt read on stdin; --json prints category, severity,\n"
      "apps, namespace, signature, rule, confidence and evidence."},
     {"incidents",
-     "incidents list [--all] [--json]\n       firebreak [-c FILE] incidents show ID [--json]",
+     "incidents list [--all] [--json]\n       firebreak [-c FILE] incidents show ID [--json]\n"
+     "       firebreak [-c FILE] incidents ack|resolve|reopen ID [--note TEXT] [--user NAME]\n"
+     "       firebreak [-c FILE] incidents assign ID --to U123 [--note TEXT]\n"
+     "       firebreak [-c FILE] incidents snooze ID --until 1h|4h|24h|monday|ISO-TIME\n"
+     "       firebreak [-c FILE] incidents close ID --duplicate-of ID|--wontfix",
      "Lists the open incidents (--all: finished ones too) or shows one with its\n"
-     "state and timeline.  Works while `serve` runs."},
+     "state and timeline; ack, assign, snooze, resolve, reopen and close step an\n"
+     "incident through its lifecycle (README, \"The incident lifecycle\").\n"
+     "Works while `serve` runs."},
     {"resume", "resume", "Runs every incident that has a due job (after a crash, or for timers)."},
     {"check-config", "check-config [FILE]",
      "Validates FILE (default: the -c file, FIREBREAK_CONFIG, or the built-in\n"
