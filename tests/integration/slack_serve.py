@@ -290,8 +290,11 @@ def run_all(work, sim):
     def _():
         iid, m = state["a"]
         sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
-        st = sim.wait_for(lambda s: (lambda c: s if c and "Committed" in card_text(c) else None)(card_for(s, iid)),
-                          what="the card with the commit")
+        # the commit shows while verify is still to run (no buttons) and
+        # stays when the incident ends (Reopen): wait for the end
+        st = sim.wait_for(lambda s: (lambda c: s if c and "Committed" in card_text(c)
+                                     and buttons(c) else None)(card_for(s, iid)),
+                          what="the finished card with the commit")
         c = card_for(st, iid)
         check(c["ts"] == m["ts"], "a new card instead of an update")
         check(buttons(c) == ["life_reopen"], buttons(c))
