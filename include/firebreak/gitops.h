@@ -198,19 +198,22 @@ typedef struct {
 /*
  * The approved fix, beside people: fetch, follow, redo on the fetched tip,
  * commit (Incident-Id trailers), push; a push refused is fetched and
- * redone again, at most FB_GITOPS_PUSH_TRIES times.  Idempotent: when the
- * fetched tip (or the local branch) already has the incident's commit
- * (fb_gitops_find_applied), nothing new is committed.  On any failure
- * after its own commit, the local branch is reset to the remote tip
- * (fb_gitops_reset_to) before returning, and the message says why.
- * FB_ECONFLICT from redo (propose again); FB_ESTATE when a person must
- * act (local commits, edits in the working tree); FB_EGIT with
- * out->refused when the remote refused every try; FB_EIO when it cannot
- * be reached (retry later).  With no gitops.remote: the same, without
- * fetch and push.
+ * redone again, at most FB_GITOPS_PUSH_TRIES times.  proposed are the
+ * changes as proposed (their base_blob bounds the idempotency walk): when
+ * the fetched tip already has the incident's commit
+ * (fb_gitops_find_applied), nothing new is committed.  redo builds the
+ * changes on each fetched tip (NULL: proposed as they are, FB_ECONFLICT
+ * when a file moved).  On any failure after its own commit, the local
+ * branch is reset to the remote tip (fb_gitops_reset_to) before
+ * returning, and the message says why.  FB_ECONFLICT from redo (propose
+ * again); FB_ESTATE when a person must act (local commits, edits in the
+ * working tree); FB_EGIT with out->refused when the remote refused every
+ * try; FB_EIO when it cannot be reached (retry later).  With no
+ * gitops.remote: the same on the local branch, without fetch and push.
  */
-fb_err fb_gitops_apply_synced(fb_gitops *g, fb_gitops_redo_fn redo, void *ctx,
-                              const fb_commit_info *info, fb_gitops_outcome *out);
+fb_err fb_gitops_apply_synced(fb_gitops *g, const fb_change *proposed, size_t n,
+                              fb_gitops_redo_fn redo, void *ctx, const fb_commit_info *info,
+                              fb_gitops_outcome *out);
 
 /* url with any password or token in it replaced by "***" (for messages). */
 void fb_gitops_mask_url(const char *url, char *out, size_t outsz);
