@@ -42,6 +42,7 @@ typedef struct {
 		char author_email[128];
 		char token[FB_CFG_STR]; /* secret: GITOPS_TOKEN, https pushes */
 		char ssh_key[FB_CFG_STR];
+		char url[FB_CFG_STR]; /* GITOPS_URL: cloned into repo when it has none */
 	} gitops;
 
 	struct {
@@ -144,6 +145,11 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors);
 
 /* Applies environment overrides (called by fb_config_load). */
 void fb_config_apply_env(fb_config *cfg);
+
+/* The directory firebreak keeps its state in (for now: the directory of
+ * store.path), without a trailing slash; "." for a bare file name.  A
+ * gitops.url clone lives in <state dir>/repo. */
+void fb_config_state_dir(const fb_config *cfg, char *out, size_t outsz);
 
 /* Policy helpers. */
 int fb_config_auto_apply(const fb_config *cfg, const char *category, const char *app);
