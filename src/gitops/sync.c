@@ -273,9 +273,12 @@ static fb_err undo(fb_gitops *g, fb_err rc, const char *remote_tip)
 	snprintf(why, sizeof(why), "%s", fb_error_last());
 	if (!remote_tip[0])
 		return rc;
-	if (fb_gitops_reset_to(g, remote_tip) != FB_OK)
+	if (fb_gitops_reset_to(g, remote_tip) != FB_OK) {
+		char also[512];
+		snprintf(also, sizeof(also), "%s", fb_error_last());
 		return fb_error_set(rc, "%s; resetting %s to the remote's %.12s failed too: %s",
-		                    why, g->cfg->gitops.branch, remote_tip, fb_error_last());
+		                    why, g->cfg->gitops.branch, remote_tip, also);
+	}
 	return fb_error_set(rc, "%s; %s was reset to the remote's %.12s", why,
 	                    g->cfg->gitops.branch, remote_tip);
 }
@@ -331,9 +334,11 @@ fb_err fb_gitops_apply_synced(fb_gitops *g, const fb_change *proposed, size_t n,
 		if (out->tries == before || rc != FB_ECONFLICT)
 			return undo(g, rc, out->remote_tip);
 		if (out->tries >= FB_GITOPS_PUSH_TRIES) {
+			char last[700];
+			snprintf(last, sizeof(last), "%s", fb_error_last());
 			out->refused = 1;
 			fb_error_set(FB_EGIT, "the remote refused the push %d times (last: %s)",
-			             out->tries, fb_error_last());
+			             out->tries, last);
 			return undo(g, FB_EGIT, out->remote_tip);
 		}
 		fb_log(FB_LOG_INFO, "gitops.push_refused", "try=%d error=\"%s\"", out->tries,
