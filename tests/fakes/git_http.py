@@ -24,7 +24,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):  # quiet
-        sys.stderr.write((fmt % args) + " " + str(dict(self.headers)) + "\n")
+        pass
 
     def reply(self, code, body=b"", headers=()):
         self.send_response(code)
