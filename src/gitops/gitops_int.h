@@ -84,7 +84,7 @@ typedef struct {
 int fb_gitops_credentials_(git_credential **out, const char *url, const char *user_from_url,
                            unsigned int allowed, void *payload);
 int fb_gitops_is_url_(const char *s);
-fb_err fb_gitops_remote_(fb_gitops *g, git_remote **out);
+fb_err fb_gitops_remote_(fb_gitops *g, int push, git_remote **out);
 void fb_gitops_tracking_ref_(const fb_gitops *g, char *out, size_t outsz);
 fb_err fb_gitops_remote_fail_(const fb_config *cfg, fb_err code, const char *what,
                               const char *remote);

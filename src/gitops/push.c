@@ -35,7 +35,7 @@ fb_err fb_gitops_push_(fb_gitops *g)
 	int err;
 
 	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
-	if ((rc = fb_gitops_remote_(g, &remote)))
+	if ((rc = fb_gitops_remote_(g, 1, &remote)))
 		return rc;
 	fb_gitops_mask_url(g->cfg->gitops.remote, shown, sizeof(shown));
 	opts.callbacks.credentials = fb_gitops_credentials_;

@@ -40,17 +40,57 @@ int fb_gitops_is_url_(const char *s)
 	return strstr(s, "://") || s[0] == '/' || (strchr(s, '@') && strchr(s, ':'));
 }
 
-fb_err fb_gitops_remote_(fb_gitops *g, git_remote **out)
+/* The URL of the remote called name (its pushurl when pushing and set). */
+static fb_err remote_url(fb_gitops *g, const char *name, int push, git_buf *url)
 {
-	const char *r = g->cfg->gitops.remote;
-	char shown[FB_CFG_STR];
-	int err = fb_gitops_is_url_(r) ? git_remote_create_anonymous(out, g->repo, r)
-	                               : git_remote_lookup(out, g->repo, r);
-	if (err < 0) {
-		fb_gitops_mask_url(r, shown, sizeof(shown));
-		return fb_gitops_remote_fail_(g->cfg, FB_EGIT, "finding the GitOps remote", shown);
+	git_config *cfg = NULL;
+	char key[600];
+	int err = -1;
+
+	if (git_repository_config_snapshot(&cfg, g->repo) < 0)
+		return fb_gitops_fail_("reading the repository's config");
+	if (push) {
+		snprintf(key, sizeof(key), "remote.%s.pushurl", name);
+		err = git_config_get_string_buf(url, cfg, key);
 	}
+	if (err < 0) {
+		snprintf(key, sizeof(key), "remote.%s.url", name);
+		err = git_config_get_string_buf(url, cfg, key);
+	}
+	git_config_free(cfg);
+	git_error_clear();
+	if (err < 0)
+		return fb_error_set(FB_ENOTFOUND, "the GitOps repository has no remote called %s",
+		                    name);
 	return FB_OK;
+}
+
+/*
+ * An in-memory remote for the URL, whether gitops.remote is a URL or a
+ * remote's name (its configured url): the refspecs are always given, so
+ * the remote's own are not needed, and url.*.insteadOf is not applied
+ * (libgit2 1.5 leaks a PCRE2 match block on every regex config lookup
+ * that git_remote_lookup and insteadOf make).
+ */
+fb_err fb_gitops_remote_(fb_gitops *g, int push, git_remote **out)
+{
+	git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+	const char *r = g->cfg->gitops.remote;
+	git_buf url = GIT_BUF_INIT;
+	char shown[FB_CFG_STR];
+	fb_err rc = FB_OK;
+
+	*out = NULL;
+	if (!fb_gitops_is_url_(r) && (rc = remote_url(g, r, push, &url)))
+		return rc;
+	opts.repository = g->repo;
+	opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(out, url.ptr ? url.ptr : r, &opts) < 0) {
+		fb_gitops_mask_url(r, shown, sizeof(shown));
+		rc = fb_gitops_remote_fail_(g->cfg, FB_EGIT, "finding the GitOps remote", shown);
+	}
+	git_buf_dispose(&url);
+	return rc;
 }
 
 void fb_gitops_tracking_ref_(const fb_gitops *g, char *out, size_t outsz)
@@ -156,6 +196,18 @@ static int absent(const char *path)
 	return S_ISDIR(st.st_mode) && dir_empty(path);
 }
 
+/* The clone's "origin", created without insteadOf (see above). */
+static int create_origin(git_remote **out, git_repository *repo, const char *name,
+                         const char *url, void *payload)
+{
+	git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
+	(void)payload;
+	opts.repository = repo;
+	opts.name = name;
+	opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+	return git_remote_create_with_opts(out, url, &opts);
+}
+
 fb_err fb_gitops_clone_(const fb_config *cfg)
 {
 	git_clone_options opts = GIT_CLONE_OPTIONS_INIT;
@@ -167,6 +219,7 @@ fb_err fb_gitops_clone_(const fb_config *cfg)
 		return FB_OK;
 	fb_gitops_mask_url(cfg->gitops.url, shown, sizeof(shown));
 	opts.checkout_branch = cfg->gitops.branch;
+	opts.remote_cb = create_origin;
 	opts.fetch_opts.callbacks.credentials = fb_gitops_credentials_;
 	opts.fetch_opts.callbacks.payload = &cred;
 	if (git_clone(&repo, cfg->gitops.url, cfg->gitops.repo, &opts) < 0)

@@ -35,7 +35,7 @@ fb_err fb_gitops_fetch(fb_gitops *g, char tip[41])
 	tip[0] = '\0';
 	if (!g->cfg->gitops.remote[0])
 		return fb_gitops_tip(g, tip);
-	if ((rc = fb_gitops_remote_(g, &remote)))
+	if ((rc = fb_gitops_remote_(g, 0, &remote)))
 		return rc;
 	fb_gitops_tracking_ref_(g, track, sizeof(track));
 	snprintf(want, sizeof(want), "refs/heads/%s", g->cfg->gitops.branch);

@@ -11,9 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 OOM=$top/tests/data/demo/oom.log
 GV=helm-values/grafana/values.yaml
-# KNOWN GAP (as in triage.sh): LeakSanitizer reports a leak inside
-# libgit2's remote callbacks on the network path; leaks are not checked here.
-export ASAN_OPTIONS=detect_leaks=0
 
 # setup DIR: DIR/remote.git (bare), DIR/fb (firebreak's clone), DIR/mate
 setup() {
@@ -169,5 +166,7 @@ FIREBREAK_DB=$D/db GITOPS_REPO=$D/r "$FB" triage --log "$OOM" --pause --user bob
 ID=$(incident_of "$D/t.out")
 (cd "$D/elsewhere" && env -u GITOPS_REPO FIREBREAK_DB="$D/db" "$FB" decide "$ID" approve --user carol >"$D/d.out" 2>&1)
 check "decide elsewhere uses the incident's repository" sh -c "grep -q '^Result:      resolved' $D/d.out && git -C $D/r log -1 --format=%B | grep -q '^Incident-Id: $ID\$'"
+
+check "no run reported a leak or a sanitizer error" sh -c "! grep -rlE 'LeakSanitizer|AddressSanitizer|runtime error' $work --include='*.out'"
 
 echo "1..$n"
