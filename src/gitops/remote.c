@@ -197,8 +197,8 @@ static int absent(const char *path)
 }
 
 /* The clone's "origin", created without insteadOf (see above). */
-static int create_origin(git_remote **out, git_repository *repo, const char *name,
-                         const char *url, void *payload)
+static int create_origin(git_remote **out, git_repository *repo, const char *name, const char *url,
+                         void *payload)
 {
 	git_remote_create_options opts = GIT_REMOTE_CREATE_OPTIONS_INIT;
 	(void)payload;
