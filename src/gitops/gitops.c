@@ -801,7 +801,7 @@ static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
 
 /* Brings the checked-out files (and the index) in step with the new
  * commit, for the changed paths only. */
-static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
+fb_err fb_gitops_sync_worktree_(fb_gitops *g, const fb_change *c, size_t n)
 {
 	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
 	char *paths[64];
@@ -837,7 +837,7 @@ fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
 	if (rc)
 		return rc;
 	git_oid_tostr(hex, 41, &oid);
-	if (wt && (rc = sync_worktree(g, changes, n)))
+	if (wt && (rc = fb_gitops_sync_worktree_(g, changes, n)))
 		return rc;
 	if (checked)
 		fb_gitops_committed_clean_(g, &tree_oid);
@@ -857,7 +857,8 @@ fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const f
 		fb_error_clear();
 		if ((rc = fb_gitops_commit_(g, changes, n, info, hex)))
 			return rc;
-	} else if (fb_gitops_worktree_on_branch_(g) && (rc = sync_worktree(g, changes, n))) {
+	} else if (fb_gitops_worktree_on_branch_(g) &&
+	           (rc = fb_gitops_sync_worktree_(g, changes, n))) {
 		return rc;
 	}
 	if (g->cfg->gitops.remote[0]) {

@@ -71,6 +71,8 @@ void fb_gitops_save_clean_(fb_gitops *g);
 fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
                          const fb_commit_info *info, char hex[41]);
 int fb_gitops_is_fix_commit_(git_commit *c, const char *incident_id, int step);
+/* The checked-out files of the changes' paths made the branch tip's. */
+fb_err fb_gitops_sync_worktree_(fb_gitops *g, const fb_change *c, size_t n);
 /* Takes a fresh snapshot of the repository's config. */
 void fb_gitops_snapshot_config_(fb_gitops *g);
 

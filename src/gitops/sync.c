@@ -208,7 +208,7 @@ fb_err fb_gitops_follow(fb_gitops *g, const char tip[41], const fb_commit_info *
 	if (git_graph_descendant_of(g->repo, &remote, &local) == 1)
 		return move_branch(g, &remote, 0, "firebreak: fast-forward to the remote");
 	if (only_ours(g, &local, &remote, info, &count, first))
-		return move_branch(g, &remote, 0, "firebreak: drop an unpushed fix, redo it");
+		return move_branch(g, &remote, 1, "firebreak: drop an unpushed fix, redo it");
 	return fb_error_set(FB_ESTATE,
 	                    "the local branch %s has %zu%s commit%s the remote lacks (%s): "
 	                    "push or drop them, then approve again",
@@ -298,7 +298,9 @@ static fb_err try_once(fb_gitops *g, const fb_change *proposed, size_t n, fb_git
 		return rc;
 	if (fb_gitops_find_applied(g, proposed, n, info, out->commit, NULL) == FB_OK) {
 		out->pushed = remote; /* the branch is the remote's tip: it is there */
-		return FB_OK;
+		/* a crash may have come between the commit and its files */
+		return fb_gitops_worktree_on_branch_(g) ? fb_gitops_sync_worktree_(g, proposed, n)
+		                                        : FB_OK;
 	}
 	fb_error_clear();
 	rc = redo ? redo(ctx, g, &ch, &nch) : as_proposed(proposed, n, &ch, &nch);
