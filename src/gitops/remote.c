@@ -115,6 +115,8 @@ void fb_gitops_mask_url(const char *url, char *out, size_t outsz)
 	if (!at || (slash && slash < at))
 		return; /* no user information */
 	colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+	if (!colon && strstr(url, "ssh") && strstr(url, "ssh") < scheme)
+		return; /* ssh://git@host: a user name, no secret */
 	/* user:secret@ -> user:***@; a lone token@ (GitHub's form) -> ***@ */
 	snprintf(out, outsz, "%.*s***%s", (int)((colon ? colon + 1 : scheme + 3) - url), url, at);
 }

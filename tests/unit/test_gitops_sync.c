@@ -295,6 +295,10 @@ static void test_mask_url(void **state)
 	assert_string_equal(m, "https://github.com/o/r@v1.git");
 	fb_gitops_mask_url("git@github.com:o/r.git", m, sizeof(m));
 	assert_string_equal(m, "git@github.com:o/r.git");
+	fb_gitops_mask_url("ssh://git@github.com/o/r.git", m, sizeof(m));
+	assert_string_equal(m, "ssh://git@github.com/o/r.git");
+	fb_gitops_mask_url("ssh://git:pw@github.com/o/r.git", m, sizeof(m));
+	assert_string_equal(m, "ssh://git:***@github.com/o/r.git");
 	fb_gitops_mask_url("origin", m, sizeof(m));
 	assert_string_equal(m, "origin");
 }
@@ -312,6 +316,14 @@ static void test_unreachable_remote_is_masked(void **state)
 	assert_int_equal(fb_gitops_fetch(g, tip), FB_EIO);
 	assert_non_null(strstr(fb_error_last(), "http://bob:***@127.0.0.1:1/r.git"));
 	assert_null(strstr(fb_error_last(), "pw-secret"));
+	fb_gitops_free(g);
+
+	/* ssh (libgit2's libssh2 transport): the same path, a clear error */
+	snprintf(f->cfg.gitops.remote, sizeof(f->cfg.gitops.remote), "ssh://git@127.0.0.1:1/r.git");
+	assert_int_equal(fb_gitops_open(&f->cfg, &g), FB_OK);
+	assert_int_equal(fb_gitops_fetch(g, tip), FB_EIO);
+	if (!strstr(fb_error_last(), "fetching from ssh://git@127.0.0.1:1/r.git"))
+		fail_msg("%s", fb_error_last());
 	fb_gitops_free(g);
 }
 
