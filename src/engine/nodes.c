@@ -275,6 +275,7 @@ static fb_err applied(const fb_graph_env *env, fb_state *s, fb_step *st, fb_err 
 		snprintf(st->outcome, sizeof(st->outcome), "refused");
 		SET(s->error, fb_error_last());
 		SET(s->result, "failed");
+		s->apply_error[0] = '\0'; /* an earlier refusal no longer holds */
 		go(st, "report");
 		return FB_OK;
 	}
