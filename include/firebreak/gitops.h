@@ -140,7 +140,8 @@ fb_err fb_gitops_open_at(const fb_config *cfg, const char *path, fb_gitops **out
  * Fetches gitops.branch from gitops.remote (a remote's name or a URL;
  * https with gitops.token, ssh with gitops.ssh_key or the agent) into its
  * tracking ref: refs/remotes/<name>/<branch> for a named remote,
- * refs/firebreak/upstream/<branch> for a URL.  tip = the fetched commit,
+ * refs/firebreak/upstream/<branch> for a URL (refs/remotes/origin/<branch>
+ * when the URL is the clone's origin).  tip = the fetched commit,
  * "" when the remote has no such branch yet.  FB_EIO when the remote
  * cannot be reached or refuses the credentials (the message names the
  * remote with any credentials in its URL masked).  Does not move the

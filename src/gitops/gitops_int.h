@@ -87,7 +87,7 @@ int fb_gitops_credentials_(git_credential **out, const char *url, const char *us
                            unsigned int allowed, void *payload);
 int fb_gitops_is_url_(const char *s);
 fb_err fb_gitops_remote_(fb_gitops *g, int push, git_remote **out);
-void fb_gitops_tracking_ref_(const fb_gitops *g, char *out, size_t outsz);
+void fb_gitops_tracking_ref_(fb_gitops *g, char *out, size_t outsz);
 fb_err fb_gitops_remote_fail_(const fb_config *cfg, fb_err code, const char *what,
                               const char *remote);
 fb_err fb_gitops_clone_(const fb_config *cfg);

@@ -93,13 +93,31 @@ fb_err fb_gitops_remote_(fb_gitops *g, int push, git_remote **out)
 	return rc;
 }
 
-void fb_gitops_tracking_ref_(const fb_gitops *g, char *out, size_t outsz)
+static const char *no_file_scheme(const char *u)
+{
+	return strncmp(u, "file://", 7) ? u : u + 7;
+}
+
+/* Is url the clone's origin (so its origin/<branch> is the tracking ref
+ * `git status` compares with)? */
+static int is_origin(fb_gitops *g, const char *url)
+{
+	git_buf o = GIT_BUF_INIT;
+	int same = remote_url(g, "origin", 0, &o) == FB_OK &&
+	           !strcmp(no_file_scheme(o.ptr), no_file_scheme(url));
+	git_buf_dispose(&o);
+	fb_error_clear();
+	return same;
+}
+
+void fb_gitops_tracking_ref_(fb_gitops *g, char *out, size_t outsz)
 {
 	const char *r = g->cfg->gitops.remote;
-	if (fb_gitops_is_url_(r))
+	if (fb_gitops_is_url_(r) && !is_origin(g, r))
 		snprintf(out, outsz, "refs/firebreak/upstream/%s", g->cfg->gitops.branch);
 	else
-		snprintf(out, outsz, "refs/remotes/%s/%s", r, g->cfg->gitops.branch);
+		snprintf(out, outsz, "refs/remotes/%s/%s", fb_gitops_is_url_(r) ? "origin" : r,
+		         g->cfg->gitops.branch);
 }
 
 void fb_gitops_mask_url(const char *url, char *out, size_t outsz)

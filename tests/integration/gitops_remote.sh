@@ -116,6 +116,7 @@ MATE=$(git -C "$D/mate" rev-parse main)
 REMOTE="file://$D/remote.git" fbr "$D" "$D/db" decide "$ID" approve --user carol >"$D/d.out" 2>&1
 check "file:// URL remote: one commit on the teammate's" sh -c "grep -q '^Result:      resolved' $D/d.out && test \$(git -C $D/remote.git rev-list --count $MATE..main) -eq 1 && test \$(git -C $D/remote.git rev-parse main^) = $MATE"
 check "file:// URL remote: the clone is the remote's tip, clean" sh -c "test -z \"\$(git -C $D/fb status --porcelain)\" && test \$(git -C $D/fb rev-parse main) = \$(git -C $D/remote.git rev-parse main)"
+check "file:// URL of the clone's origin: origin/main follows, not ahead" clean_not_ahead "$D/fb"
 
 # --- smart HTTP with a token (what https to a forge does), and a remote
 # --- whose pre-receive hook refuses every push
