@@ -25,7 +25,7 @@
 #include "firebreak/gitops.h"
 
 /* Bumped whenever a slot is added, removed or changes meaning. */
-#define FB_ACTION_OPS_VERSION 1
+#define FB_ACTION_OPS_VERSION 2
 
 /* A value a person chose for an edit path (Edit on the card, --set). */
 typedef struct {
@@ -147,6 +147,8 @@ typedef struct {
 	char commit[41];  /* the fix's commit; "" when nothing was committed */
 	int pushed;       /* the commit reached gitops.remote */
 	char detail[512]; /* one line for the timeline */
+	int refused;      /* the remote refused every push (the clone was reset to its
+	                   * tip): the incident fails with apply's message */
 } fb_action_result;
 
 typedef struct fb_action_ops {
@@ -177,6 +179,15 @@ typedef struct fb_action_ops {
 	/* must: one line saying what the proposal does, for the card and the
 	 * commit subject. */
 	void (*describe)(const fb_proposal *proposal, char *out, size_t outsz);
+
+	/* may: the proposal's file changes made again on in->gitops' branch
+	 * tip, after a fetch brought what people pushed since it was proposed
+	 * (an fb_gitops_redo_fn, see gitops.h): *out holds n changes against
+	 * that tip (fb_changes_free).  FB_ECONFLICT when the fix no longer
+	 * holds there (propose again).  NULL: the changes are committed as
+	 * proposed and any file that moved is a conflict. */
+	fb_err (*redo)(const fb_action_input *in, const fb_proposal *proposal, fb_change **out,
+	               size_t *n);
 } fb_action_ops;
 
 /* The action called name; NULL when there is none. */

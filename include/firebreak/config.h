@@ -46,6 +46,7 @@ typedef struct {
 		char author_email[128];
 		char token[FB_CFG_STR]; /* secret: GITOPS_TOKEN, https pushes */
 		char ssh_key[FB_CFG_STR];
+		char url[FB_CFG_STR]; /* GITOPS_URL: cloned into repo when it has none */
 	} gitops;
 
 	struct {

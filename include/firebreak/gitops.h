@@ -42,6 +42,10 @@ typedef struct {
 void fb_gitops_global_init(void);
 void fb_gitops_global_shutdown(void);
 
+/* Opens gitops.repo.  When gitops.url is set and there is no repository
+ * at gitops.repo yet, clones gitops.url there first (the branch, with the
+ * same credentials as fetch and push; config.c points gitops.repo at
+ * <state dir>/repo when only the URL is given). */
 fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out);
 void fb_gitops_free(fb_gitops *g);
 
@@ -118,5 +122,101 @@ void fb_gitops_index_stats_get(fb_gitops *g, fb_gitops_index_stats *out);
  */
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
                        char hex[41], int *pushed);
+
+/* ---- living beside people: fetch, redo, push (sync.c, remote.c) ---- */
+
+/*
+ * The repository the handle opened, as an absolute path (its working
+ * tree, or the git directory of a bare repository): what an incident
+ * records so that a later `decide` opens the same one.
+ */
+const char *fb_gitops_path(const fb_gitops *g);
+
+/* Opens the repository at path with cfg's other gitops settings (branch,
+ * remote, credentials): the repository an incident recorded. */
+fb_err fb_gitops_open_at(const fb_config *cfg, const char *path, fb_gitops **out);
+
+/*
+ * Fetches gitops.branch from gitops.remote (a remote's name or a URL;
+ * https with gitops.token, ssh with gitops.ssh_key or the agent) into its
+ * tracking ref: refs/remotes/<name>/<branch> for a named remote,
+ * refs/firebreak/upstream/<branch> for a URL (refs/remotes/origin/<branch>
+ * when the URL is the clone's origin).  tip = the fetched commit,
+ * "" when the remote has no such branch yet.  FB_EIO when the remote
+ * cannot be reached or refuses the credentials (the message names the
+ * remote with any credentials in its URL masked).  Does not move the
+ * local branch.  With no gitops.remote configured: FB_OK and tip = the
+ * local branch's tip.
+ */
+fb_err fb_gitops_fetch(fb_gitops *g, char tip[41]);
+
+/*
+ * Moves the local branch to tip (a commit fb_gitops_fetch brought) when
+ * the branch has no commits of its own beyond it: a fast-forward.  Local
+ * commits that are only this incident's unpushed fixes (info's
+ * Incident-Id and Incident-Step; info may be NULL) are dropped, since the
+ * fix is redone on tip.  Any other local commit: FB_ESTATE (a person's
+ * work, left alone).  When the working tree is checked out on the branch,
+ * the files that differ between the two commits follow (FB_ESTATE when a
+ * person's edits are in their way).
+ */
+fb_err fb_gitops_follow(fb_gitops *g, const char tip[41], const fb_commit_info *info);
+
+/*
+ * Puts the local branch back at tip (a commit already on the remote),
+ * whatever is on it: a commit the remote refused is undone, so the clone
+ * is never left ahead or diverged.  The working tree, when checked out on
+ * the branch, follows for the files that differ (files a person edited
+ * are left alone).
+ */
+fb_err fb_gitops_reset_to(fb_gitops *g, const char tip[41]);
+
+/*
+ * The redo: rebuilds a fix's file changes on the handle's current branch
+ * tip (after fb_gitops_follow moved it to what a teammate pushed).  Fills
+ * *out with n changes whose base_blob is the file's blob at that tip and
+ * whose content is malloc'd (fb_changes_free).  FB_ECONFLICT when the fix
+ * no longer holds there (the value it changes changed upstream; a revert
+ * no longer reverts cleanly): the incident proposes again.  ctx is the
+ * caller's.  The actions provide it (fb_action_ops.redo): a values edit
+ * {path, old, new} is spliced again into the file as it is now (never a
+ * text rebase), a git_revert reverts the same commit on the new tip.
+ */
+typedef fb_err (*fb_gitops_redo_fn)(void *ctx, fb_gitops *g, fb_change **out, size_t *n);
+
+/* How many times a push refused as not a fast-forward (or by the remote)
+ * is fetched and redone before apply gives up. */
+#define FB_GITOPS_PUSH_TRIES 3
+
+typedef struct {
+	char commit[41];     /* the fix's commit; "" when none was made */
+	char remote_tip[41]; /* the remote's branch tip as last fetched */
+	int pushed;          /* the commit is on the remote */
+	int tries;           /* pushes attempted */
+	int refused;         /* the remote refused every try; the branch was reset */
+} fb_gitops_outcome;
+
+/*
+ * The approved fix, beside people: fetch, follow, redo on the fetched tip,
+ * commit (Incident-Id trailers), push; a push refused is fetched and
+ * redone again, at most FB_GITOPS_PUSH_TRIES times.  proposed are the
+ * changes as proposed (their base_blob bounds the idempotency walk): when
+ * the fetched tip already has the incident's commit
+ * (fb_gitops_find_applied), nothing new is committed.  redo builds the
+ * changes on each fetched tip (NULL: proposed as they are, FB_ECONFLICT
+ * when a file moved).  On any failure after its own commit, the local
+ * branch is reset to the remote tip (fb_gitops_reset_to) before
+ * returning, and the message says why.  FB_ECONFLICT from redo (propose
+ * again); FB_ESTATE when a person must act (local commits, edits in the
+ * working tree); FB_EGIT with out->refused when the remote refused every
+ * try; FB_EIO when it cannot be reached (retry later).  With no
+ * gitops.remote: the same on the local branch, without fetch and push.
+ */
+fb_err fb_gitops_apply_synced(fb_gitops *g, const fb_change *proposed, size_t n,
+                              fb_gitops_redo_fn redo, void *ctx, const fb_commit_info *info,
+                              fb_gitops_outcome *out);
+
+/* url with any password or token in it replaced by "***" (for messages). */
+void fb_gitops_mask_url(const char *url, char *out, size_t outsz);
 
 #endif

@@ -131,6 +131,7 @@ typedef struct fb_state {
 	fb_state_classification classification;
 	fb_state_analysis analysis;
 	fb_state_proposal proposal;
+	char repo[1024]; /* the GitOps repository proposed against (absolute) */
 	fb_state_pair overrides[FB_STATE_SETS_MAX];
 	size_t n_overrides;
 	fb_state_decision decision; /* waiting to be acted on */

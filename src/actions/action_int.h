@@ -64,9 +64,17 @@ void fb_action_add_change(cJSON *proposal, const char *path, const char *blob, c
 fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
 
 /* apply for the repository actions: the proposal's changes in one commit
- * through fb_gitops_apply. */
+ * through fb_gitops_apply_synced, redone on the fetched tip by the
+ * action's redo (commit.c). */
 fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
                         const fb_commit_info *commit, fb_action_result *out);
+
+/* redo for the repository actions (commit.c): each values edit
+ * {path, old, new} spliced again into the file at the tip (FB_ECONFLICT
+ * when the value there is no longer old); a revert made again on the
+ * tip. */
+fb_err fb_action_redo(const fb_action_input *in, const fb_proposal *proposal, fb_change **out,
+                      size_t *n);
 
 /* describe for every action: the summary, else the reason. */
 void fb_action_describe_summary(const fb_proposal *proposal, char *out, size_t outsz);

@@ -1,8 +1,8 @@
 /*
  * draft.c - owns what the actions share: a proposal built against the
  * app's values file (finding and reading it, choosing the app's block,
- * minimal edits through yamledit, the change and its diff), the commit
- * that applies a repository action, and the plain-value check.  Runs on
+ * minimal edits through yamledit, the change and its diff), and the
+ * plain-value check (the commit that applies it is commit.c's).  Runs on
  * the thread that owns the fb_gitops handle (a worker in the daemon, the
  * main thread in the CLI).
  *
@@ -218,49 +218,6 @@ fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out)
 	d->text = d->orig = NULL;
 	*out = d->out;
 	d->out = NULL;
-	return FB_OK;
-}
-
-/* The proposal's changes, borrowing their content from it. */
-static fb_err collect_changes(const fb_proposal *p, fb_change **out, size_t *n)
-{
-	fb_change *v = calloc(p->n_changes ? p->n_changes : 1, sizeof(*v));
-
-	if (!v)
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	for (size_t i = 0; i < p->n_changes; i++) {
-		snprintf(v[i].path, sizeof(v[i].path), "%s", p->changes[i].path);
-		snprintf(v[i].base_blob, sizeof(v[i].base_blob), "%s", p->changes[i].base_blob);
-		v[i].content = p->changes[i].content;
-		v[i].len = v[i].content ? strlen(v[i].content) : 0;
-	}
-	*out = v;
-	*n = p->n_changes;
-	return FB_OK;
-}
-
-fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
-                        const fb_commit_info *commit, fb_action_result *out)
-{
-	fb_change *ch = NULL;
-	size_t n = 0;
-	fb_err rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!in->gitops)
-		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
-	if ((rc = collect_changes(proposal, &ch, &n)))
-		return rc;
-	if (n == 0) {
-		free(ch);
-		return fb_error_set(FB_EINVAL, "the proposal has no change to commit");
-	}
-	rc = fb_gitops_apply(in->gitops, ch, n, commit, out->commit, &out->pushed);
-	free(ch);
-	if (rc)
-		return rc;
-	snprintf(out->detail, sizeof(out->detail), "committed %.12s on %s%s", out->commit,
-	         in->cfg->gitops.branch, out->pushed ? " and pushed" : "");
 	return FB_OK;
 }
 

@@ -205,4 +205,5 @@ const fb_action_ops fb_action_git_revert = {
     .validate = validate,
     .apply = fb_action_commit,
     .describe = fb_action_describe_summary,
+    .redo = fb_action_redo,
 };

@@ -470,6 +470,29 @@ out:
 
 /* ---- decide ---- */
 
+/* The repository for a decision on incident id: the configured one, or,
+ * when the config names none (gitops.repo is the default "."), the one
+ * recorded with the incident when it was proposed. */
+static void open_incident_repo(app *a, const char *id)
+{
+	fb_incident_row *row = NULL;
+	fb_state *state = NULL;
+
+	if (!strcmp(a->cfg.gitops.repo, ".") &&
+	    fb_store_incident_get(a->store, id, &row) == FB_OK &&
+	    fb_state_parse(row->state, &state) == FB_OK && *state->repo)
+		snprintf(a->cfg.gitops.repo, sizeof(a->cfg.gitops.repo), "%s", state->repo);
+	fb_state_free(state);
+	fb_incident_row_free(row);
+	fb_error_clear();
+	if (fb_gitops_open(&a->cfg, &a->gitops) != FB_OK) {
+		fb_log(FB_LOG_WARN, "gitops.unavailable", "repo=%s: %s", a->cfg.gitops.repo,
+		       fb_error_last());
+		fb_error_clear();
+	}
+	a->env.gitops = a->gitops;
+}
+
 int fb_cli_decide(const char *config_path, int argc, char **argv)
 {
 	fb_decision d = {.version = -1, .via = "cli", .note = ""};
@@ -499,10 +522,11 @@ int fb_cli_decide(const char *config_path, int argc, char **argv)
 	if (!d.user)
 		goto usage;
 	d.sets = sets;
-	if (!app_open(&a, config_path, NULL, NEED_RULES | NEED_STORE | NEED_GITOPS)) {
+	if (!app_open(&a, config_path, NULL, NEED_RULES | NEED_STORE)) {
 		app_close(&a);
 		return 1;
 	}
+	open_incident_repo(&a, argv[0]);
 	if (fb_graph_decide(&a.env, argv[0], &d) != FB_OK) {
 		fprintf(stderr, "firebreak: decision refused: %s\n", fb_error_last());
 		app_close(&a);

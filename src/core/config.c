@@ -59,6 +59,7 @@ static const key_def keys[] = {
     {"gitops", "author_name", K_STR, F(gitops.author_name)},
     {"gitops", "author_email", K_STR, F(gitops.author_email)},
     {"gitops", "ssh_key", K_STR, F(gitops.ssh_key)},
+    {"gitops", "url", K_STR, F(gitops.url)},
     {"policy", "memory_factor", K_DOUBLE, F(policy.memory_factor)},
     {"policy", "max_memory", K_QTY, F(policy.max_memory)},
     {"policy", "disk_factor", K_DOUBLE, F(policy.disk_factor)},
@@ -593,6 +594,11 @@ static void validate(loader *ld, fb_config *cfg)
 		problem(ld, NULL, "gitops.values_path: must contain {app}");
 	if (cfg->engine.max_attempts < 1)
 		problem(ld, NULL, "engine.max_attempts: must be at least 1");
+	if (cfg->gitops.url[0] && !strstr(cfg->gitops.url, "://") && cfg->gitops.url[0] != '/' &&
+	    !strchr(cfg->gitops.url, ':'))
+		problem(ld, NULL,
+		        "gitops.url: expected an https://, ssh://, file:// URL, a path or "
+		        "user@host:path");
 	if (cfg->engine.workers < 1 || cfg->engine.workers > 64)
 		problem(ld, NULL, "engine.workers: must be from 1 to 64");
 	if (cfg->http.listen[0] && (!strrchr(cfg->http.listen, ':') || cfg->http.listen[0] == ':'))
@@ -662,6 +668,7 @@ static void apply_env(fb_config *cfg, loader *ld)
 	    {"GITOPS_BRANCH", F(gitops.branch)},
 	    {"GITOPS_TOKEN", F(gitops.token)},
 	    {"GITOPS_SSH_KEY", F(gitops.ssh_key)},
+	    {"GITOPS_URL", F(gitops.url)},
 	    {"SLACK_CHANNEL", F(slack.channel)},
 	    {"SLACK_API_URL", F(slack.api_url)},
 	    {"SLACK_APP_TOKEN", F(slack.app_token)},
@@ -716,6 +723,21 @@ static void kubernetes_in_cluster(fb_config *cfg)
 		snprintf(cfg->kubernetes.ca_file, sizeof(cfg->kubernetes.ca_file), "%s/ca.crt", sa);
 }
 
+/* gitops.url alone: firebreak owns its clone, in <state dir>/repo, and
+ * pushes to the remote it cloned from. */
+static void gitops_url_defaults(fb_config *cfg)
+{
+	const char *dir = cfg->state_dir; /* resolved by fb_config_resolve_state */
+
+	if (!cfg->gitops.url[0])
+		return;
+	if (!strcmp(cfg->gitops.repo, "."))
+		snprintf(cfg->gitops.repo, sizeof(cfg->gitops.repo), "%.500s/repo",
+		         strcmp(dir, "/") ? dir : "");
+	if (!cfg->gitops.remote[0])
+		set_str(cfg->gitops.remote, sizeof(cfg->gitops.remote), "origin");
+}
+
 fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 {
 	loader ld = {.file = path ? path : "(defaults)", .nerr = 0};
@@ -730,6 +752,7 @@ fb_err fb_config_load(const char *path, fb_config *cfg, char **errors)
 	apply_env(cfg, &ld);
 	kubernetes_in_cluster(cfg);
 	fb_config_resolve_state(&ld, cfg);
+	gitops_url_defaults(cfg);
 	validate(&ld, cfg);
 	fb_config_check(&ld, cfg);
 	if (ld.nerr) {

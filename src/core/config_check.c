@@ -72,7 +72,7 @@ static void check_url(fb_config_loader *ld, const char *key, const char *url, in
 	at = memchr(auth, '@', (size_t)(end - auth));
 	host = at ? at + 1 : auth;
 	if (host == end || *host == ':') {
-		fb_config_problem_key(ld, key, "\"%s\" has no host", url);
+		fb_config_problem_key(ld, key, "the URL has no host"); /* never echo user:secret@ */
 		return;
 	}
 	if (*host == '[') {
@@ -82,7 +82,7 @@ static void check_url(fb_config_loader *ld, const char *key, const char *url, in
 		colon = memchr(host, ':', (size_t)(end - host));
 	}
 	if (colon && (why = port_problem(colon + 1, (size_t)(end - colon - 1))) != NULL)
-		fb_config_problem_key(ld, key, "%s (in \"%s\")", why, url);
+		fb_config_problem_key(ld, key, "%s (in \"%.*s\")", why, (int)(end - host), host);
 }
 
 static void check_web_url(fb_config_loader *ld, const char *key, const char *url)
@@ -140,6 +140,7 @@ void fb_config_check(fb_config_loader *ld, const fb_config *cfg)
 	check_web_url(ld, "kubernetes.url", cfg->kubernetes.url);
 	check_web_url(ld, "argocd.url", cfg->argocd.url);
 	check_url(ld, "gitops.remote", cfg->gitops.remote, 0);
+	check_url(ld, "gitops.url", cfg->gitops.url, 0);
 }
 
 /* --- duplicate keys --- */

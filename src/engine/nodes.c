@@ -152,18 +152,35 @@ static void action_input(const fb_graph_env *env, const fb_state *s, action_args
 	in->gitops = env->gitops;
 }
 
+/* The repository for the incident: the process's, else the one recorded
+ * when it was proposed (opened into *own; the caller frees it). */
+static fb_gitops *repository(const fb_graph_env *env, const fb_state *s, fb_gitops **own)
+{
+	*own = NULL;
+	if (env->gitops || !*s->repo)
+		return env->gitops;
+	if (fb_gitops_open_at(env->cfg, s->repo, own) != FB_OK)
+		fb_error_clear();
+	return *own;
+}
+
 /* propose: the action the rules choose for the category builds the fix. */
 static fb_err node_propose(const fb_graph_env *env, fb_state *s, fb_step *st)
 {
 	action_args args;
 	cJSON *prop = NULL;
+	fb_gitops *own;
 	fb_err rc;
 
 	action_input(env, s, &args);
+	args.in.gitops = repository(env, s, &own);
+	if (args.in.gitops) /* where a later decide finds it */
+		SET(s->repo, fb_gitops_path(args.in.gitops));
 	rc = fb_action_propose(fb_rules_action_for(env->rules, args.in.category), &args.in, &prop);
 	if (!rc)
 		rc = fb_state_set_proposal(s, prop);
 	cJSON_Delete(prop);
+	fb_gitops_free(own);
 	if (rc)
 		return rc;
 	if (!strcmp(s->proposal.action, "manual")) {
@@ -254,6 +271,15 @@ static fb_err applied(const fb_graph_env *env, fb_state *s, fb_step *st, fb_err 
 		go(st, "propose");
 		return FB_OK;
 	}
+	if (rc && res && res->refused) { /* the remote refused every push: say why, end */
+		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
+		snprintf(st->outcome, sizeof(st->outcome), "refused");
+		SET(s->error, fb_error_last());
+		SET(s->result, "failed");
+		s->apply_error[0] = '\0'; /* an earlier refusal no longer holds */
+		go(st, "report");
+		return FB_OK;
+	}
 	if (rc == FB_ESTATE) { /* a person must clean the tree; wait again */
 		snprintf(st->detail, sizeof(st->detail), "refused: %s", fb_error_last());
 		snprintf(st->outcome, sizeof(st->outcome), "refused");
@@ -285,17 +311,18 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 	fb_action_result res = {0};
 	char subject[1024];
 	action_args args;
+	fb_gitops *own = NULL;
 	fb_buf body;
 	fb_err rc;
 
 	if (!a)
 		return fb_error_set(FB_EINVAL, "the proposal's action \"%s\" is not known",
 		                    s->proposal.action);
-	if (a->needs_repo && !env->gitops)
-		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
 	if (fb_action_check(env->cfg, &s->proposal, NULL, 0, NULL) != FB_OK) /* again, now */
 		return applied(env, s, st, FB_ESTATE, NULL);
 	action_input(env, s, &args);
+	if (a->needs_repo && !(args.in.gitops = repository(env, s, &own)))
+		return fb_error_set(FB_ESTATE, "no GitOps repository to apply to");
 	fb_buf_init(&body, 16 * 1024);
 	commit_text(a, s, subject, sizeof(subject), &body);
 	fb_commit_info info = {
@@ -309,7 +336,9 @@ static fb_err node_apply(const fb_graph_env *env, fb_state *s, fb_step *st)
 	};
 	rc = a->apply(&args.in, &s->proposal, &info, &res);
 	fb_buf_free(&body);
-	return applied(env, s, st, rc, &res);
+	rc = applied(env, s, st, rc, &res);
+	fb_gitops_free(own);
+	return rc;
 }
 
 /* A check that failed (or never recovered): one more step for an OOM,

@@ -36,6 +36,7 @@ static const char *const top_keys[] = {
     "classification",
     "analysis",
     "proposal",
+    "repo",
     "overrides",
     "decision",
     "decisions",
@@ -208,6 +209,7 @@ static void read_scalars(fb_state *st, const cJSON *j)
 	COPY(st->fingerprint, fb_json_str(j, "fingerprint"));
 	COPY(st->slack_channel, fb_json_str(j, "slack_channel"));
 	COPY(st->slack_thread, fb_json_str(j, "slack_thread"));
+	COPY(st->repo, fb_json_str(j, "repo"));
 	COPY(st->approved_by, fb_json_str(j, "approved_by"));
 	COPY(st->apply_error, fb_json_str(j, "apply_error"));
 	st->verify_retried = truth(j, "verify_retried");
@@ -544,6 +546,7 @@ static void put_early(cJSON *o, const fb_state *st)
 		cJSON_AddItemToObject(o, "analysis", analysis_cjson(&st->analysis));
 	if (st->proposal.present)
 		cJSON_AddItemToObject(o, "proposal", fb_proposal_json(&st->proposal));
+	put_opt(o, "repo", st->repo);
 }
 
 static void put_late(cJSON *o, const fb_state *st)

@@ -52,7 +52,7 @@ fb_err fb_gitops_fail_(const char *what)
  * lookup to see whether it changed; a read-only snapshot does not.  Taken
  * when the handle opens and again before each apply (so an edited remote
  * or a new identity is seen by the next commit). */
-static void snapshot_config(fb_gitops *g)
+void fb_gitops_snapshot_config_(fb_gitops *g)
 {
 	git_config *live = NULL, *snap = NULL;
 
@@ -66,6 +66,14 @@ static void snapshot_config(fb_gitops *g)
 
 fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 {
+	fb_err rc = fb_gitops_clone_(cfg);
+
+	*out = NULL;
+	return rc ? rc : fb_gitops_open_at(cfg, cfg->gitops.repo, out);
+}
+
+fb_err fb_gitops_open_at(const fb_config *cfg, const char *path, fb_gitops **out)
+{
 	fb_gitops *g = calloc(1, sizeof(*g));
 	char cache[1100];
 	fb_err rc;
@@ -75,14 +83,13 @@ fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	g->cfg = cfg;
 	snprintf(g->ref, sizeof(g->ref), "refs/heads/%s", cfg->gitops.branch);
-	if (git_repository_open_ext(&g->repo, cfg->gitops.repo, GIT_REPOSITORY_OPEN_NO_SEARCH,
-	                            NULL) < 0) {
+	if (git_repository_open_ext(&g->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
 		rc = fb_gitops_fail_("opening the GitOps repository");
-		fb_error_wrap(rc, "%s", cfg->gitops.repo);
+		fb_error_wrap(rc, "%s", path);
 		free(g);
 		return rc;
 	}
-	snapshot_config(g);
+	fb_gitops_snapshot_config_(g);
 	snprintf(cache, sizeof(cache), "%sfirebreak-appindex", git_repository_path(g->repo));
 	if ((rc = fb_appindex_new(cache, &g->index))) {
 		fb_gitops_free(g);
@@ -90,6 +97,12 @@ fb_err fb_gitops_open(const fb_config *cfg, fb_gitops **out)
 	}
 	*out = g;
 	return FB_OK;
+}
+
+const char *fb_gitops_path(const fb_gitops *g)
+{
+	const char *wd = git_repository_workdir(g->repo);
+	return wd ? wd : git_repository_path(g->repo);
 }
 
 void fb_gitops_free(fb_gitops *g)
@@ -451,7 +464,7 @@ static int atoi_safe(const char *s)
 }
 
 /* Is c the commit of the incident's fix number step? */
-static int is_fix_commit(git_commit *c, const char *incident_id, int step)
+int fb_gitops_is_fix_commit_(git_commit *c, const char *incident_id, int step)
 {
 	git_message_trailer_array tr = {0};
 	int hit = 0, its_step = 1;
@@ -482,7 +495,7 @@ fb_err fb_gitops_find_incident_commit(fb_gitops *g, const char *incident_id, int
 		git_commit *c;
 		if (git_commit_lookup(&c, g->repo, &oid) < 0)
 			continue;
-		int hit = is_fix_commit(c, incident_id, step);
+		int hit = fb_gitops_is_fix_commit_(c, incident_id, step);
 		git_commit_free(c);
 		if (hit) {
 			git_oid_tostr(hex, 41, &oid);
@@ -530,7 +543,7 @@ fb_err fb_gitops_find_applied(fb_gitops *g, const fb_change *changes, size_t n,
 	while (c && seen < FB_GITOPS_APPLIED_WALK) {
 		git_commit *parent = NULL;
 		seen++;
-		if (is_fix_commit(c, info->incident_id, info->step)) {
+		if (fb_gitops_is_fix_commit_(c, info->incident_id, info->step)) {
 			git_oid_tostr(hex, 41, git_commit_id(c));
 			git_commit_free(c);
 			if (walked)
@@ -788,7 +801,7 @@ static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
 
 /* Brings the checked-out files (and the index) in step with the new
  * commit, for the changed paths only. */
-static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
+fb_err fb_gitops_sync_worktree_(fb_gitops *g, const fb_change *c, size_t n)
 {
 	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
 	char *paths[64];
@@ -804,35 +817,50 @@ static fb_err sync_worktree(fb_gitops *g, const fb_change *c, size_t n)
 	return FB_OK;
 }
 
-fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
-                       char hex[41], int *pushed)
+fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
+                         const fb_commit_info *info, char hex[41])
 {
 	git_oid tree_oid, oid;
 	int wt = fb_gitops_worktree_on_branch_(g), checked = 0;
 	fb_err rc;
 
+	if ((rc = tip(g)))
+		return rc;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = check_base(g, &changes[i]);
+	if (!rc && wt)
+		checked = (rc = fb_gitops_check_worktree_(g, changes, n)) == FB_OK;
+	if (!rc)
+		rc = build_tree(g, changes, n, &tree_oid);
+	if (!rc)
+		rc = commit(g, g->tip, &tree_oid, info, &oid);
+	if (rc)
+		return rc;
+	git_oid_tostr(hex, 41, &oid);
+	if (wt && (rc = fb_gitops_sync_worktree_(g, changes, n)))
+		return rc;
+	if (checked)
+		fb_gitops_committed_clean_(g, &tree_oid);
+	return FB_OK;
+}
+
+fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
+                       char hex[41], int *pushed)
+{
+	fb_err rc;
+
 	*pushed = 0;
-	snapshot_config(g);
+	fb_gitops_snapshot_config_(g);
 	if ((rc = tip(g)))
 		return rc;
 	if (fb_gitops_find_applied(g, changes, n, info, hex, NULL) != FB_OK) {
 		fb_error_clear();
-		for (size_t i = 0; !rc && i < n; i++)
-			rc = check_base(g, &changes[i]);
-		if (!rc && wt)
-			checked = (rc = fb_gitops_check_worktree_(g, changes, n)) == FB_OK;
-		if (!rc)
-			rc = build_tree(g, changes, n, &tree_oid);
-		if (!rc)
-			rc = commit(g, g->tip, &tree_oid, info, &oid);
-		if (rc)
+		if ((rc = fb_gitops_commit_(g, changes, n, info, hex)))
 			return rc;
-		git_oid_tostr(hex, 41, &oid);
-	}
-	if (wt && (rc = sync_worktree(g, changes, n)))
+	} else if (fb_gitops_worktree_on_branch_(g) &&
+	           (rc = fb_gitops_sync_worktree_(g, changes, n))) {
 		return rc;
-	if (checked)
-		fb_gitops_committed_clean_(g, &tree_oid);
+	}
 	if (g->cfg->gitops.remote[0]) {
 		if ((rc = fb_gitops_push_(g)))
 			return rc;

@@ -1,6 +1,6 @@
 /*
  * gitops_int.h - private to the gitops family (gitops.c, appindex.c,
- * worktree.c, push.c): the repository handle, the index of Argo CD
+ * worktree.c, push.c, remote.c, sync.c): the repository handle, the index of Argo CD
  * Applications and values files, and the helpers the files share.
  */
 #ifndef FIREBREAK_GITOPS_INT_H
@@ -65,7 +65,36 @@ fb_err fb_gitops_check_worktree_(fb_gitops *g, const fb_change *c, size_t n);
 void fb_gitops_committed_clean_(fb_gitops *g, const git_oid *tree);
 void fb_gitops_save_clean_(fb_gitops *g);
 
-/* push.c: pushes the branch to gitops.remote. */
+/* gitops.c: the tip's commit with the changes (checked against their
+ * base_blob, the working tree guarded and kept in step), on the branch:
+ * no push.  The commit of the incident's fix? */
+fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
+                         const fb_commit_info *info, char hex[41]);
+int fb_gitops_is_fix_commit_(git_commit *c, const char *incident_id, int step);
+/* The checked-out files of the changes' paths made the branch tip's. */
+fb_err fb_gitops_sync_worktree_(fb_gitops *g, const fb_change *c, size_t n);
+/* Takes a fresh snapshot of the repository's config. */
+void fb_gitops_snapshot_config_(fb_gitops *g);
+
+/* remote.c: the credentials callback (payload: fb_gitops_cred), the
+ * remote (named or a URL), its tracking ref, a libgit2 failure with the
+ * credentials masked out of its message, the clone of gitops.url. */
+typedef struct {
+	const fb_config *cfg;
+	int tries;
+} fb_gitops_cred;
+int fb_gitops_credentials_(git_credential **out, const char *url, const char *user_from_url,
+                           unsigned int allowed, void *payload);
+int fb_gitops_is_url_(const char *s);
+fb_err fb_gitops_remote_(fb_gitops *g, int push, git_remote **out);
+void fb_gitops_tracking_ref_(fb_gitops *g, char *out, size_t outsz);
+fb_err fb_gitops_remote_fail_(const fb_config *cfg, fb_err code, const char *what,
+                              const char *remote);
+fb_err fb_gitops_clone_(const fb_config *cfg);
+
+/* push.c: pushes the branch to gitops.remote: FB_ECONFLICT when the
+ * remote refused it (not a fast-forward, or a hook), FB_EIO when it could
+ * not be reached. */
 fb_err fb_gitops_push_(fb_gitops *g);
 
 #endif

@@ -153,7 +153,7 @@ static const struct {
     {"slack:\n  api_url: \"https://slack.com:0/api/\"\n", 2,
      "slack.api_url: the port must be from 1 to 65535"},
     {"loki:\n  url: \"http://loki:99999\"\n", 2, "loki.url: the port must be from 1 to 65535"},
-    {"loki:\n  url: \"http://:3100\"\n", 2, "loki.url: \"http://:3100\" has no host"},
+    {"loki:\n  url: \"http://:3100\"\n", 2, "loki.url: the URL has no host"},
     {"kubernetes:\n  url: \"ftp://k8s\"\n", 2, "kubernetes.url: must be an http:// or https://"},
     {"argocd:\n  url: \"https://[::1]:123456\"\n", 2,
      "argocd.url: the port must be from 1 to 65535"},
