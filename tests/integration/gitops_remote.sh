@@ -155,7 +155,7 @@ check "the URL's password is nowhere" sh -c "! grep -q hunter2-pw $D/t.out $D/s.
 # --- gitops.url: firebreak clones into its state directory
 D=$work/h; setup "$D"
 mkdir -p "$D/state"
-printf 'store:\n  path: %s/state/firebreak.db\ngitops:\n  url: file://%s/remote.git\n' "$D" "$D" >"$D/fb.yaml"
+printf 'state_dir: %s/state\ngitops:\n  url: file://%s/remote.git\n' "$D" "$D" >"$D/fb.yaml"
 (cd "$D" && env -u GITOPS_REPO "$FB" --config "$D/fb.yaml" triage --log "$OOM" --yes --user bob >"$D/t.out" 2>&1)
 check "gitops.url is cloned into <state dir>/repo" test -d "$D/state/repo/.git"
 check "the fix is committed there and pushed to the URL" sh -c "grep -q '^Result:      resolved' $D/t.out && git -C $D/remote.git log -1 --format=%B main | grep -q '^Incident-Id: '"

@@ -212,7 +212,7 @@ static void a_bad_environment_value_names_the_variable(void **s)
 	assert_int_equal(fb_config_load(NULL, &c, &errors), FB_EINVAL);
 	unsetenv("LOKI_URL");
 	assert_non_null(strstr(errors, "(defaults): loki.url: the port must be from 1 to 65535 "
-	                               "(in \"http://loki:0\") (set by LOKI_URL)"));
+	                               "(in \"loki:0\") (set by LOKI_URL)"));
 	free(errors);
 }
 
