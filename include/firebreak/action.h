@@ -54,6 +54,8 @@ typedef struct fb_action_input {
 		const char *missing_key; /* the configuration key or secret not found */
 		const char *path;        /* a file system path (disk full) */
 		const char *exit_code;
+		const char *claim;      /* persistentvolumeclaim (a volume alert) */
+		const char *autoscaler; /* horizontalpodautoscaler (an HPA alert) */
 	} facts;
 	int disk;                       /* resource_exhausted is about disk space */
 	const char *const *suggestions; /* the analysis' ranked actions, best first */

@@ -49,6 +49,8 @@ typedef struct {
 		char max_memory[32];
 		double disk_factor;
 		char max_disk[32];
+		double replicas_factor;   /* an HPA at its maximum: maxReplicas times this */
+		long max_replicas;        /* ... up to this */
 		long image_change_window; /* seconds */
 		int four_eyes;
 		fb_auto_apply auto_apply[FB_CFG_LIST_MAX];

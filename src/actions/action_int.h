@@ -63,6 +63,15 @@ void fb_action_add_change(cJSON *proposal, const char *path, const char *blob, c
  * the proposal to *out and frees the rest. */
 fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
 
+/* values_patch's other kinds (volume.c): volume_grow grows the app's
+ * volume size key, replicas_raise its autoscaler's maxReplicas; each ends
+ * manual with the reason when it cannot. */
+void fb_action_volume_propose(fb_action_draft *d);
+void fb_action_replicas_propose(fb_action_draft *d);
+/* A person's value for a maxReplicas path: 1 (and *rc) when path is one. */
+int fb_action_volume_validate(const fb_config *cfg, const char *path, const char *value,
+                              fb_err *rc);
+
 /* apply for the repository actions: the proposal's changes in one commit
  * through fb_gitops_apply. */
 fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,

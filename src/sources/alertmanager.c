@@ -71,7 +71,7 @@ static const char *alert_app(const cJSON *labels)
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		if (*fb_json_str(labels, own[i]))
-			return app;
+			return fb_json_str(labels, own[i]);
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		if (*fb_json_str(labels, objects[i]))
 			return "";

@@ -312,8 +312,35 @@ static void claim_to_app(const char *pvc, char *out, size_t outsz)
 	snprintf(out, outsz, "%.*s", (int)(d - first - 1), first + 1);
 }
 
+/*
+ * Is the label the scrape target's rather than the object's?  A node
+ * alert's namespace, pod, container and service are node-exporter's; a
+ * cluster alert's namespace and pod are kube-state-metrics'; and an alert
+ * about a Deployment, an HPA or a Job carries kube-state-metrics' own pod
+ * and container (kube-prometheus-stack's target labels), which a pod name
+ * starting with the service's name gives away.
+ */
+static int exporter_label(const alert_text *t, const alert_entry *e, const char *name)
+{
+	static const char *target[] = {"namespace", "pod", "container", "service"};
+	char pod[256], svc[256];
+	size_t n;
+
+	if (e->scope != SCOPE_WORKLOAD) {
+		for (size_t i = 0; i < sizeof(target) / sizeof(target[0]); i++)
+			if (!strcmp(name, target[i]))
+				return e->scope == SCOPE_NODE || i < 3;
+		return 0;
+	}
+	if (strcmp(name, "pod") && strcmp(name, "container"))
+		return 0;
+	get(t, 1, "pod", pod, sizeof(pod));
+	n = strlen(get(t, 1, "service", svc, sizeof(svc)));
+	return n && !strncmp(pod, svc, n) && pod[n] == '-';
+}
+
 /* The app from the object labels, most specific name first. */
-static void add_apps(const alert_text *t, fb_classification *c)
+static void add_apps(const alert_text *t, const alert_entry *e, fb_classification *c)
 {
 	static const struct {
 		const char *label;
@@ -332,7 +359,8 @@ static void add_apps(const alert_text *t, fb_classification *c)
 	char v[256], app[256];
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (!*get(t, 1, order[i].label, v, sizeof(v)))
+		if (!*get(t, 1, order[i].label, v, sizeof(v)) ||
+		    exporter_label(t, e, order[i].label))
 			continue;
 		if (order[i].reduce == 'p')
 			fb_rules_pod_to_app(v, app, sizeof(app));
@@ -375,10 +403,8 @@ static void add_facts(const alert_text *t, const alert_entry *e, fb_classificati
 	add_fact(c, "alertname", e->name);
 	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
 		int label = i > 3; /* message: older mixins' description */
-		if (e->scope == SCOPE_NODE &&
-		    (!strcmp(first[i], "namespace") || !strcmp(first[i], "pod") ||
-		     !strcmp(first[i], "service")))
-			continue; /* the exporter's, not the node's */
+		if (label && exporter_label(t, e, first[i]))
+			continue;
 		add_fact(c, first[i], get(t, label, first[i], v, sizeof(v)));
 	}
 	if (e->scope == SCOPE_NODE)
@@ -389,8 +415,8 @@ static void add_facts(const alert_text *t, const alert_entry *e, fb_classificati
 		const pair *p = &t->p[i];
 		snprintf(name, sizeof(name), "%.*s", (int)p->kl, p->k);
 		snprintf(v, sizeof(v), "%.*s", (int)p->vl, p->v);
-		if (strcmp(name, "severity") && strcmp(name, "alertname") &&
-		    (e->scope != SCOPE_NODE || (strcmp(name, "namespace") && strcmp(name, "pod"))))
+		if (p->label && strcmp(name, "severity") && strcmp(name, "alertname") &&
+		    !exporter_label(t, e, name))
 			add_fact(c, name, v);
 	}
 }
@@ -450,7 +476,7 @@ int fb_alerts_classify(const fb_alerts *a, const char *text, size_t len, fb_clas
 	add_facts(t, e, out);
 	if (e->scope == SCOPE_WORKLOAD) {
 		fb_copy_utf8(out->ns, sizeof(out->ns), get(t, 1, "namespace", ns, sizeof(ns)));
-		add_apps(t, out);
+		add_apps(t, e, out);
 	}
 	free(t);
 	return 1;

@@ -54,6 +54,16 @@ static void restarts(fb_buf *b, const fb_classification *cls)
 		fb_buf_printf(b, " It has restarted %s times.", rc);
 }
 
+/* " The alert says: <description>." when the alert has one. */
+static void alert_says(fb_buf *b, const fb_classification *cls)
+{
+	const char *d = fact(cls, "description");
+	if (!d)
+		d = fact(cls, "message");
+	if (d)
+		fb_buf_printf(b, " The alert says: %s", d);
+}
+
 static void cause_oom(fb_buf *b, const fb_classification *cls, const char *app)
 {
 	const char *limit = fact(cls, "limit"), *code = fact(cls, "exit_code");
@@ -82,8 +92,13 @@ static void cause_crashloop(fb_buf *b, const fb_classification *cls, const char 
 	restarts(b, cls);
 	if (img)
 		fb_buf_printf(b, " Image: %s.", img);
-	fb_buf_addstr(b, " The log does not show an out-of-memory, image or configuration cause; "
-	                 "the application itself exits.");
+	if (!strncmp(cls->rule, "alert:", 6))
+		fb_buf_addstr(b,
+		              " The alert does not tell why: the previous container's log and its "
+		              "last terminated reason (OOMKilled, Error) do.");
+	else
+		fb_buf_addstr(b, " The log does not show an out-of-memory, image or configuration "
+		                 "cause; the application itself exits.");
 }
 
 static void cause_image(fb_buf *b, const fb_classification *cls, const char *app)
@@ -144,10 +159,18 @@ static void cause_task(fb_buf *b, const fb_classification *cls, const char *app)
 	if (code)
 		fb_buf_printf(b, " (return code %s)", code);
 	fb_buf_addstr(b, "; the platform ran it as asked.");
+	alert_says(b, cls);
 }
 
 static void cause_other(fb_buf *b, const fb_classification *cls, const char *app, const char *cat)
 {
+	if (!strcmp(cat, "none") && !strncmp(cls->rule, "alert:", 6)) {
+		fb_buf_printf(b,
+		              "No incident: %s is not an alert to act on (a dead man's switch or "
+		              "an inhibitor).",
+		              cls->rule + 6);
+		return;
+	}
 	if (!strcmp(cat, "none")) {
 		fb_buf_addstr(b, "No incident: the excerpt shows no failure that needs action.");
 		return;
@@ -156,12 +179,185 @@ static void cause_other(fb_buf *b, const fb_classification *cls, const char *app
 	fb_buf_addstr(b, " logged an error that no rule explains; it needs a person to look.");
 }
 
+/* ---- the categories of alerts (rules.yaml alerts:) ---- */
+
+static void cause_volume(fb_buf *b, const fb_classification *cls, const char *app)
+{
+	const char *pvc = fact(cls, "persistentvolumeclaim");
+	if (pvc)
+		fb_buf_printf(b, "Volume %s of ", pvc);
+	else
+		fb_buf_addstr(b, "A volume of ");
+	subject(b, cls, app);
+	fb_buf_addstr(b, " is filling up; when it is full, writes fail and the app stops or "
+	                 "corrupts data.");
+	alert_says(b, cls);
+}
+
+static void cause_volume_error(fb_buf *b, const fb_classification *cls)
+{
+	const char *pv = fact(cls, "persistentvolume"), *phase = fact(cls, "phase");
+	fb_buf_printf(b,
+	              "Persistent volume %s is in phase %s: its provisioner or StorageClass "
+	              "failed, so the pods that claim it cannot start.",
+	              pv ? pv : "(unnamed)", phase ? phase : "Failed");
+}
+
+static void cause_not_ready(fb_buf *b, const fb_classification *cls, const char *app)
+{
+	const char *reason = fact(cls, "reason");
+	subject(b, cls, app);
+	fb_buf_addstr(b, " has pods that have not become ready");
+	if (reason)
+		fb_buf_printf(b, " (waiting: %s)", reason);
+	fb_buf_addstr(b, ": they are pending, cannot be scheduled, fail their readiness probe or "
+	                 "cannot start their containers.");
+	alert_says(b, cls);
+}
+
+static void cause_replicas(fb_buf *b, const fb_classification *cls, const char *app)
+{
+	subject(b, cls, app);
+	fb_buf_addstr(b, " runs fewer ready replicas than it asks for and the rollout is not "
+	                 "progressing: new pods are pending, crashing or cannot be scheduled.");
+	alert_says(b, cls);
+}
+
+static void cause_cpu(fb_buf *b, const fb_classification *cls, const char *app)
+{
+	subject(b, cls, app);
+	fb_buf_addstr(b, " is CPU-throttled: its CPU limit is below what it uses, so it slows "
+	                 "down (latency, failed probes) instead of failing.");
+	alert_says(b, cls);
+}
+
+static void cause_hpa(fb_buf *b, const fb_classification *cls, const char *app)
+{
+	const char *hpa = fact(cls, "horizontalpodautoscaler");
+	fb_buf_printf(b, "The autoscaler %s of ", hpa ? hpa : "(unnamed)");
+	subject(b, cls, app);
+	fb_buf_addstr(b, " has run at its maximum replicas: the load needs more pods than "
+	                 "maxReplicas allows, so latency and errors may follow.");
+	alert_says(b, cls);
+}
+
+static void cause_node_disk(fb_buf *b, const fb_classification *cls)
+{
+	const char *mnt = fact(cls, "mountpoint"), *node = fact(cls, "node");
+	fb_buf_printf(b,
+	              "The filesystem %s on node %s is filling up; when it is full the "
+	              "kubelet evicts pods (DiskPressure) and images cannot be pulled.",
+	              mnt ? mnt : "(unknown)", node ? node : "(unknown)");
+	alert_says(b, cls);
+}
+
+static void cause_target_down(fb_buf *b, const fb_classification *cls)
+{
+	const char *job = fact(cls, "job"), *svc = fact(cls, "service");
+	fb_buf_printf(b, "Prometheus cannot scrape the targets of job %s", job ? job : "(unknown)");
+	if (svc)
+		fb_buf_printf(b, " (service %s)", svc);
+	if (*cls->ns)
+		fb_buf_printf(b, " in namespace %s", cls->ns);
+	fb_buf_addstr(b, ": the exporter or its service is down, and the alerts fed by it are "
+	                 "blind meanwhile.");
+	alert_says(b, cls);
+}
+
+static void cause_capacity(fb_buf *b, const fb_classification *cls)
+{
+	const char *node = fact(cls, "node");
+	if (node)
+		fb_buf_printf(b, "Node %s", node);
+	else
+		fb_buf_addstr(b, "The cluster");
+	fb_buf_addstr(b, " is short of capacity: what the pods request or use is more than the "
+	                 "nodes can hold. This is a capacity problem, not one workload's.");
+	alert_says(b, cls);
+}
+
+/* The root cause of an alert category; 0 when cat is not one. */
+static int cause_alert(fb_buf *b, const fb_classification *cls, const char *app, const char *cat)
+{
+	if (!strcmp(cat, "volume_filling"))
+		cause_volume(b, cls, app);
+	else if (!strcmp(cat, "volume_error"))
+		cause_volume_error(b, cls);
+	else if (!strcmp(cat, "pod_not_ready"))
+		cause_not_ready(b, cls, app);
+	else if (!strcmp(cat, "replicas_mismatch"))
+		cause_replicas(b, cls, app);
+	else if (!strcmp(cat, "cpu_throttling"))
+		cause_cpu(b, cls, app);
+	else if (!strcmp(cat, "hpa_maxed"))
+		cause_hpa(b, cls, app);
+	else if (!strcmp(cat, "node_disk"))
+		cause_node_disk(b, cls);
+	else if (!strcmp(cat, "target_down"))
+		cause_target_down(b, cls);
+	else if (!strcmp(cat, "capacity"))
+		cause_capacity(b, cls);
+	else
+		return 0;
+	return 1;
+}
+
 static void add(cJSON *arr, const char *s)
 {
 	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 
-static void actions_for(cJSON *a, const char *cat, const fb_classification *cls)
+/* The ranked actions for an alert category; 0 when cat is not one. */
+static int actions_alert(cJSON *a, const char *cat)
+{
+	if (!strcmp(cat, "volume_filling")) {
+		add(a, "Grow the volume (persistence.size or the chart's own size key; proposed "
+		       "below when the values set it). The StorageClass must allow expansion.");
+		add(a, "Find what writes: retention, logs, WAL or temporary files on the volume.");
+		add(a, "Free space now if it is nearly full: delete old data or compact.");
+	} else if (!strcmp(cat, "volume_error")) {
+		add(a, "Read the volume's events: kubectl describe pv NAME.");
+		add(a, "Check the StorageClass and its provisioner (CSI driver pods and logs).");
+	} else if (!strcmp(cat, "pod_not_ready")) {
+		add(a, "Read the pod's events: kubectl describe pod (FailedScheduling, image pull, "
+		       "probe failures).");
+		add(a, "Check the readiness probe against the app's real start-up time.");
+		add(a, "Check that the Secrets, ConfigMaps and volumes it mounts exist.");
+	} else if (!strcmp(cat, "replicas_mismatch")) {
+		add(a, "List the workload's pods and read the events of those not ready.");
+		add(a, "If it began with a rollout, roll back: kubectl rollout undo.");
+		add(a, "Check quotas and node capacity (Insufficient cpu/memory, PVC binding).");
+	} else if (!strcmp(cat, "cpu_throttling")) {
+		add(a, "Raise the container's CPU limit in its values (resources.limits.cpu), or "
+		       "remove it and keep the request.");
+		add(a,
+		    "Compare CPU use to the limit over a day (container_cpu_usage_seconds_total) "
+		    "before changing it.");
+		add(a, "Spread the load: more replicas instead of a bigger limit.");
+	} else if (!strcmp(cat, "hpa_maxed")) {
+		add(a, "Raise maxReplicas (autoscaling.maxReplicas; proposed below when the values "
+		       "set it).");
+		add(a,
+		    "Check whether the load is real (traffic, a retry storm, a slow dependency).");
+		add(a, "Check that the nodes can hold more replicas (cluster autoscaler limits).");
+	} else if (!strcmp(cat, "node_disk")) {
+		add(a, "Find what fills the node: container logs, images (crictl rmi --prune), "
+		       "emptyDir volumes.");
+		add(a, "Cordon and drain the node if it is nearly full.");
+		add(a, "Check the kubelet's image garbage collection thresholds.");
+	} else if (!strcmp(cat, "target_down")) {
+		add(a, "Check the target's pods and endpoints: kubectl get endpoints.");
+		add(a, "Open Prometheus' targets page for the scrape error.");
+	} else if (!strcmp(cat, "capacity")) {
+		add(a, "Add nodes or let the cluster autoscaler grow the node group.");
+		add(a, "Trim over-sized requests: compare requests to use per workload.");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static void actions_log(cJSON *a, const char *cat, const fb_classification *cls)
 {
 	if (!strcmp(cat, "oom")) {
 		add(a, "Raise the memory limit and request in the app's Helm values (proposed "
@@ -207,6 +403,22 @@ static void actions_for(cJSON *a, const char *cat, const fb_classification *cls)
 	}
 }
 
+/* The ranked actions; an alert's runbook comes after the specific steps. */
+static void actions_for(cJSON *a, const char *cat, const fb_classification *cls)
+{
+	const char *runbook = fact(cls, "runbook_url");
+
+	if (!actions_alert(a, cat))
+		actions_log(a, cat, cls);
+	if (runbook && strcmp(cat, "none") != 0) {
+		fb_buf b;
+		fb_buf_init(&b, 1024);
+		fb_buf_printf(&b, "Follow the alert's runbook: %s", runbook);
+		add(a, fb_buf_str(&b));
+		fb_buf_free(&b);
+	}
+}
+
 fb_err fb_analyze(const fb_classification *cls, const char *app, cJSON **out)
 {
 	const char *cat = cls->category;
@@ -230,7 +442,7 @@ fb_err fb_analyze(const fb_classification *cls, const char *app, cJSON **out)
 		cause_network(&b, cls, app);
 	else if (!strcmp(cat, "task_failure"))
 		cause_task(&b, cls, app);
-	else
+	else if (!cause_alert(&b, cls, app, cat))
 		cause_other(&b, cls, app, cat);
 	cJSON_AddStringToObject(o, "root_cause", fb_buf_str(&b));
 	fb_buf_free(&b);

@@ -728,12 +728,17 @@ static void first_value(void *arg, const char *v)
 	c->n_facts++;
 }
 
+/* identity 0: the namespace, pod and container are known already (an
+ * alert's labels said, or said they are not the object's). */
 static void add_facts(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-                      fb_classification *c)
+                      fb_classification *c, int identity)
 {
 	for (size_t i = 0; i < rs->n_ex; i++) {
 		const extractor *e = &rs->ex[i];
 		fact_arg f = {c, e->name};
+		if (!identity && (!strcmp(e->name, "namespace") || !strcmp(e->name, "pod") ||
+		                  !strcmp(e->name, "container")))
+			continue;
 		if (strcmp(e->name, "app") && strcmp(e->name, "workload"))
 			extract_all(e, text, len, md, first_value, &f);
 	}
@@ -771,7 +776,7 @@ fb_err fb_rules_classify(const fb_rules *rs, const char *text, size_t len, fb_cl
 	if (!md)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	if (fb_alerts_classify(rs->alerts, text, len, out)) {
-		add_facts(rs, text, len, md, out); /* a limit in the description, ... */
+		add_facts(rs, text, len, md, out, 0); /* a limit in the description, ... */
 		pcre2_match_data_free(md);
 		return FB_OK;
 	}
@@ -780,7 +785,7 @@ fb_err fb_rules_classify(const fb_rules *rs, const char *text, size_t len, fb_cl
 	fb_copy_utf8(out->category, sizeof(out->category), h.r ? h.r->category : "none");
 	fb_copy_utf8(out->severity, sizeof(out->severity), h.r ? h.r->severity : "info");
 	add_apps(rs, text, len, md, out);
-	add_facts(rs, text, len, md, out);
+	add_facts(rs, text, len, md, out, 1);
 	if ((ns = fb_classification_fact(out, "namespace")))
 		fb_copy_utf8(out->ns, sizeof(out->ns), ns);
 	if (h.r)

@@ -1,0 +1,307 @@
+/*
+ * volume.c - owns the values_patch kinds that size things other than
+ * memory: volume_grow (a full or filling volume: the app's volume size
+ * key grown by policy.disk_factor up to policy.max_disk) and
+ * replicas_raise (an autoscaler at its maximum: maxReplicas raised by
+ * policy.replicas_factor up to policy.max_replicas).  The key is the
+ * chart's own: persistence.size, <component>.persistence.size,
+ * primary.persistence.size, persistentVolume.size, a volumeClaimTemplate's
+ * spec.resources.requests.storage, autoscaling.maxReplicas; when several
+ * fit, the one whose path names the claim, the autoscaler or the app wins,
+ * and a tie is manual.  Runs where values_patch runs (the thread that owns
+ * the fb_gitops handle).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action_int.h"
+#include "firebreak/quantity.h"
+
+#define CANDIDATES_MAX 16
+
+typedef struct {
+	char path[600];
+	char cur[64];
+	int score;
+} candidate;
+
+typedef struct {
+	candidate c[CANDIDATES_MAX];
+	size_t n;
+} candidates;
+
+/* The last n components of path, as pointers to their starts; returns how
+ * many there are. */
+static size_t components(const char *path, const char *out[], size_t max)
+{
+	size_t n = 0;
+	const char *p = path;
+	while (*p && n < max) {
+		out[n++] = p;
+		p += strcspn(p, ".");
+		if (*p)
+			p++;
+	}
+	return n;
+}
+
+static int comp_eq(const char *comp, const char *word)
+{
+	size_t n = strcspn(comp, ".");
+	return strlen(word) == n && !strncmp(comp, word, n);
+}
+
+/* Is the component (up to its '.') one of name's dash-separated words,
+ * ignoring case ("primary" in "data-pg-primary-0")?  2 when it is the
+ * first word (a claim template's own name), 1 elsewhere, 0 not at all. */
+static int names_word(const char *comp, const char *name)
+{
+	size_t n = strcspn(comp, ".");
+	const char *p = name;
+
+	while (name && *p) {
+		size_t w = strcspn(p, "-");
+		if (w == n && !strncasecmp(p, comp, n))
+			return p == name ? 2 : 1;
+		p += w;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+/* The score of a key's path: it names the object (claim, autoscaler) 4,
+ * or 5 with the object's first word, the app or container 3, it is at the
+ * top 2, otherwise 1. */
+static int score(const fb_action_draft *d, const char *path, const char *object, size_t depth)
+{
+	const char *comp[32];
+	size_t n = components(path, comp, 32);
+	const char *app = d->in->app, *container = d->in->facts.container;
+	int best = n <= depth ? 2 : 1;
+
+	for (size_t i = 0; i + depth < n; i++) {
+		int w = object ? names_word(comp[i], object) : 0;
+		if (w)
+			return 3 + w;
+		if ((app && *app && comp_eq(comp[i], app)) ||
+		    (container && comp_eq(comp[i], container)))
+			best = 3;
+	}
+	return best;
+}
+
+static void add(candidates *cs, const fb_yaml_doc *doc, const char *path, int sc)
+{
+	const char *v;
+	if (cs->n == CANDIDATES_MAX || fb_yaml_get_scalar(doc, path, &v) != FB_OK || !*v)
+		return;
+	snprintf(cs->c[cs->n].path, sizeof(cs->c[0].path), "%s", path);
+	snprintf(cs->c[cs->n].cur, sizeof(cs->c[0].cur), "%s", v);
+	cs->c[cs->n++].score = sc;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+	return n >= t && !strcmp(s + n - t, tail) && (n == t || s[n - t - 1] == '.');
+}
+
+/* Every key called key whose path passes fit, scored. */
+static void collect(const fb_action_draft *d, const fb_yaml_doc *doc, const char *key,
+                    int (*fit)(const char *), const char *object, size_t depth, candidates *cs)
+{
+	char **paths = NULL;
+	size_t n = 0;
+
+	if (fb_yaml_find_key(doc, key, &paths, &n) != FB_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (fit(paths[i]))
+			add(cs, doc, paths[i], score(d, paths[i], object, depth));
+	fb_yaml_paths_free(paths);
+}
+
+/* persistence.size, primary.persistence.size, server.persistentVolume.size */
+static int fits_size(const char *path)
+{
+	return ends_with(path, "persistence.size") || ends_with(path, "persistentVolume.size") ||
+	       ends_with(path, "Persistence.size");
+}
+
+/* ...volumeClaimTemplate.spec.resources.requests.storage (a mapping; a
+ * template in a list cannot be named by a path) */
+static int fits_storage(const char *path)
+{
+	return ends_with(path, "volumeClaimTemplate.spec.resources.requests.storage");
+}
+
+static int fits_replicas(const char *path)
+{
+	(void)path;
+	return 1;
+}
+
+/* The best candidate, or NULL (and manual) when there is none or a tie. */
+static const candidate *choose(fb_action_draft *d, const candidates *cs, const char *what,
+                               const char *object)
+{
+	const candidate *best = NULL;
+	int ties = 0;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		if (!best || cs->c[i].score > best->score) {
+			best = &cs->c[i];
+			ties = 0;
+		} else if (cs->c[i].score == best->score) {
+			ties++;
+		}
+	}
+	if (!best)
+		fb_action_draft_manual(d, "%s has no %s", d->file, what);
+	else if (ties)
+		fb_action_draft_manual(
+		    d, "%s has a %s in %d places (%s, ...) and none is clearly %s's", d->file, what,
+		    ties + 1, best->path, object && *object ? object : d->in->app);
+	return ties ? NULL : best;
+}
+
+static fb_yaml_doc *parse(fb_action_draft *d)
+{
+	fb_yaml_doc *doc = NULL;
+	if (!fb_action_draft_load(d))
+		return NULL;
+	if (fb_yaml_doc_parse(d->text, d->len, d->file, &doc) != FB_OK) {
+		fb_action_draft_manual(d, "%s", fb_error_last());
+		return NULL;
+	}
+	return doc;
+}
+
+/* Is the claim a StatefulSet's (<template>-<name>-<ordinal>)? */
+static int statefulset_claim(const char *claim)
+{
+	const char *d = claim ? strrchr(claim, '-') : NULL;
+	return d && d[1] && strspn(d + 1, "0123456789") == strlen(d + 1);
+}
+
+void fb_action_volume_propose(fb_action_draft *d)
+{
+	const fb_config *cfg = d->in->cfg;
+	const char *claim = d->in->facts.claim;
+	fb_yaml_doc *doc = parse(d);
+	candidates cs = {.n = 0};
+	char next[64], summary[700], name[300] = "";
+	int capped = 0;
+
+	if (!doc)
+		return;
+	collect(d, doc, "size", fits_size, claim, 2, &cs);
+	collect(d, doc, "storage", fits_storage, claim, 5, &cs);
+	fb_yaml_doc_free(doc);
+	fb_error_clear();
+	const candidate *c =
+	    choose(d, &cs, "volume size key (persistence.size or the chart's own)", claim);
+	if (!c)
+		return;
+	fb_err rc = fb_quantity_raise(c->cur, cfg->policy.disk_factor, cfg->policy.max_disk, next,
+	                              sizeof(next), &capped);
+	if (rc == FB_ECONFLICT) {
+		fb_action_draft_manual(d, "the volume (%s) is already at policy.max_disk", c->cur);
+		return;
+	} else if (rc) {
+		fb_action_draft_manual(d, "cannot grow the volume %s: %s", c->cur, fb_error_last());
+		return;
+	}
+	if (!fb_action_draft_edit(d, c->path, c->cur, next))
+		return;
+	if (claim)
+		snprintf(name, sizeof(name), " %s", claim);
+	snprintf(summary, sizeof(summary), "Grow the volume%s of %s from %s to %s%s%s", name,
+	         d->in->app, c->cur, fb_action_draft_value(d, c->path, next),
+	         capped ? " (capped by policy.max_disk)" : "",
+	         statefulset_claim(claim)
+	             ? ". A StatefulSet's claim template cannot change in place: expand the claim "
+	               "too (kubectl patch pvc) and recreate the StatefulSet with "
+	               "--cascade=orphan"
+	             : "");
+	cJSON_AddStringToObject(d->out, "summary", summary);
+	cJSON_AddBoolToObject(d->out, "capped", capped);
+	cJSON_AddStringToObject(d->out, "kind", "volume_grow");
+}
+
+/* ceil(cur * factor), at least cur + 1, capped by max. */
+static long raise_replicas(long cur, double factor, long max, int *capped)
+{
+	double up = ceil((double)cur * factor);
+	long next = up > (double)max ? max : (long)up;
+	if (next <= cur)
+		next = cur + 1;
+	*capped = next >= max;
+	return next > max ? max : next;
+}
+
+void fb_action_replicas_propose(fb_action_draft *d)
+{
+	const fb_config *cfg = d->in->cfg;
+	fb_yaml_doc *doc = parse(d);
+	candidates cs = {.n = 0};
+	char next[32], summary[600], *end;
+	int capped = 0;
+
+	if (!doc)
+		return;
+	collect(d, doc, "maxReplicas", fits_replicas, d->in->facts.autoscaler, 2, &cs);
+	fb_yaml_doc_free(doc);
+	fb_error_clear();
+	const candidate *c =
+	    choose(d, &cs, "maxReplicas (autoscaling.maxReplicas)", d->in->facts.autoscaler);
+	if (!c)
+		return;
+	long cur = strtol(c->cur, &end, 10);
+	if (*end || end == c->cur || cur < 1) {
+		fb_action_draft_manual(d, "%s: maxReplicas \"%s\" is not a whole number", d->file,
+		                       c->cur);
+		return;
+	}
+	if (cur >= cfg->policy.max_replicas) {
+		fb_action_draft_manual(d, "maxReplicas (%ld) is already at policy.max_replicas",
+		                       cur);
+		return;
+	}
+	snprintf(
+	    next, sizeof(next), "%ld",
+	    raise_replicas(cur, cfg->policy.replicas_factor, cfg->policy.max_replicas, &capped));
+	if (!fb_action_draft_edit(d, c->path, c->cur, next))
+		return;
+	snprintf(summary, sizeof(summary), "Raise maxReplicas of %s from %s to %s%s", d->in->app,
+	         c->cur, fb_action_draft_value(d, c->path, next),
+	         capped ? " (capped by policy.max_replicas)" : "");
+	cJSON_AddStringToObject(d->out, "summary", summary);
+	cJSON_AddBoolToObject(d->out, "capped", capped);
+	cJSON_AddStringToObject(d->out, "kind", "replicas_raise");
+}
+
+/* A person's value for a maxReplicas path: a whole number from 1 to
+ * policy.max_replicas.  1 when path is one (and *rc says), 0 otherwise. */
+int fb_action_volume_validate(const fb_config *cfg, const char *path, const char *value, fb_err *rc)
+{
+	char *end;
+	long v;
+
+	if (!fb_action_path_ends(path, "maxReplicas"))
+		return 0;
+	v = strtol(value, &end, 10);
+	if (*end || end == value || !isdigit((unsigned char)value[0]) || v < 1)
+		*rc = fb_error_set(FB_EINVAL, "%s: \"%s\" is not a whole number of replicas", path,
+		                   value);
+	else if (v > cfg->policy.max_replicas)
+		*rc = fb_error_set(FB_EINVAL, "%s: %ld is above policy.max_replicas (%ld)", path, v,
+		                   cfg->policy.max_replicas);
+	else
+		*rc = FB_OK;
+	return 1;
+}

@@ -1,0 +1,459 @@
+/* Unit tests for alerts (rules.yaml alerts:, src/triage/alerts.c): every
+ * payload in tests/data/alerts goes through the real Alertmanager source
+ * parse, the embedded rules, the analysis and, for values_patch, a
+ * proposal on a scratch GitOps repository; tests/data/alerts/expected.tsv
+ * says what must come out.  Also: the alerts: section's load errors, the
+ * volume and maxReplicas keys charts use, and namespaces from `kubectl get
+ * events` (tests/data/events). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "firebreak/action.h"
+#include "firebreak/analyze.h"
+#include "firebreak/buf.h"
+#include "firebreak/config.h"
+#include "firebreak/gitops.h"
+#include "firebreak/rules.h"
+#include "firebreak/source.h"
+
+#define DATA "tests/data/alerts/"
+
+static char repo[64];
+static fb_rules *rules;
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", repo, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The demo repository plus the charts the alerts name. */
+static int setup(void **state)
+{
+	char cmd[768], *errors = NULL;
+	char tmpl[] = "/tmp/fb-alerts-XXXXXX";
+	(void)state;
+	if (!mkdtemp(tmpl))
+		return -1;
+	snprintf(repo, sizeof(repo), "%s/r", tmpl);
+	snprintf(cmd, sizeof(cmd),
+	         "cp -R tests/data/demo/gitops %s && mkdir -p %s/helm-values/postgresql "
+	         "%s/helm-values/kube-prometheus-stack %s/helm-values/tempo",
+	         repo, repo, repo, repo);
+	if (system(cmd) != 0)
+		return -1;
+	write_file("helm-values/postgresql/values.yaml",
+	           "auth:\n  database: app\nprimary:\n  persistence:\n    size: 8Gi\n");
+	write_file("helm-values/kube-prometheus-stack/values.yaml",
+	           "alertmanager:\n  alertmanagerSpec:\n    storage:\n      volumeClaimTemplate:\n"
+	           "        spec:\n          resources:\n            requests:\n"
+	           "              storage: 10Gi\n"
+	           "prometheus:\n  prometheusSpec:\n    retention: 15d\n    storageSpec:\n"
+	           "      volumeClaimTemplate:\n        spec:\n          storageClassName: gp3\n"
+	           "          resources:\n            requests:\n              storage: 50Gi\n");
+	write_file("helm-values/tempo/values.yaml", "ingester:\n  persistence:\n    size: 10Gi\n"
+	                                            "compactor:\n  persistence:\n    size: 10Gi\n");
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && printf 'autoscaling:\\n  enabled: true\\n  minReplicas: 2\\n"
+	         "  maxReplicas: 10\\n' >> helm-values/api/values.yaml && git init -q -b main && "
+	         "git add -A && git -c user.name=t -c user.email=t@example.com commit -q -m init",
+	         repo);
+	fb_gitops_global_init();
+	if (system(cmd) != 0 || fb_rules_load(NULL, &rules, &errors) != FB_OK)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	fb_rules_free(rules);
+	snprintf(cmd, sizeof(cmd), "rm -rf %.*s", (int)(strlen(repo) - 2), repo);
+	fb_gitops_global_shutdown();
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the data-driven table ---- */
+
+enum { C_FILE, C_CAT, C_SEV, C_NS, C_APP, C_ACTION, C_KIND, C_MENTION, C_N };
+
+/* Splits line on tabs into col (pointers into line); returns how many. */
+static size_t split(char *line, char *col[C_N])
+{
+	size_t n = 0;
+	char *p = line;
+	while (n < C_N) {
+		col[n++] = p;
+		p = strchr(p, '\t');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+static const char *dash(const char *s)
+{
+	return *s ? s : "-";
+}
+
+/* The proposal's kind, or "manual", for the incident the row describes. */
+static void propose_kind(const fb_classification *c, const char *app, const cJSON *an, char *kind,
+                         size_t kindsz)
+{
+	fb_config cfg;
+	fb_gitops *g = NULL;
+	cJSON *p = NULL;
+	fb_config_defaults(&cfg);
+	snprintf(cfg.gitops.repo, sizeof(cfg.gitops.repo), "%s", repo);
+	assert_int_equal(fb_gitops_open(&cfg, &g), FB_OK);
+	fb_action_input in = {.incident_id = "incident-alert-1",
+	                      .category = c->category,
+	                      .severity = c->severity,
+	                      .app = app,
+	                      .ns = c->ns,
+	                      .evidence = c->evidence,
+	                      .root_cause = str(an, "root_cause"),
+	                      .step = 1,
+	                      .cfg = &cfg,
+	                      .gitops = g};
+	in.facts.container = fb_classification_fact(c, "container");
+	in.facts.limit = fb_classification_fact(c, "limit");
+	in.facts.claim = fb_classification_fact(c, "persistentvolumeclaim");
+	in.facts.autoscaler = fb_classification_fact(c, "horizontalpodautoscaler");
+	assert_int_equal(fb_action_propose(fb_rules_action_for(rules, c->category), &in, &p),
+	                 FB_OK);
+	snprintf(kind, kindsz, "%s",
+	         !strcmp(str(p, "action"), "manual") ? "manual" : str(p, "kind"));
+	cJSON_Delete(p);
+	fb_gitops_free(g);
+}
+
+static void check_row(char *col[C_N])
+{
+	fb_config cfg;
+	fb_buf body;
+	fb_source_batch *b = NULL;
+	fb_classification c;
+	cJSON *an = NULL;
+	char path[256], kind[32] = "-";
+
+	fb_config_defaults(&cfg);
+	snprintf(path, sizeof(path), DATA "%s", col[C_FILE]);
+	fb_buf_init(&body, 1 << 20);
+	assert_int_equal(fb_buf_read_file(&body, path), FB_OK);
+	assert_int_equal(
+	    fb_source_find("alertmanager")->parse(&cfg, fb_buf_str(&body), body.len, &b), FB_OK);
+	fb_buf_free(&body);
+	if (!strcmp(col[C_CAT], "ignored")) {
+		assert_int_equal(b->n, 0);
+		fb_source_batch_free(b);
+		return;
+	}
+	assert_int_equal(b->n, 1);
+	const fb_source_signal *s = &b->signals[0];
+	assert_int_equal(fb_rules_classify(rules, s->text, s->len, &c), FB_OK);
+	/* the app as the engine's classify node chooses it */
+	const char *app = *s->app ? s->app : (c.n_apps ? c.apps[0] : "");
+	assert_int_equal(fb_analyze(&c, app, &an), FB_OK);
+	if (strcmp(col[C_KIND], "-") != 0)
+		propose_kind(&c, app, an, kind, sizeof(kind));
+	print_message("%s: %s %s ns=%s app=%s action=%s kind=%s\n  %s\n", col[C_FILE], c.category,
+	              c.severity, dash(c.ns), dash(app), fb_rules_action_for(rules, c.category),
+	              kind, str(an, "root_cause"));
+	assert_string_equal(c.category, col[C_CAT]);
+	assert_string_equal(c.severity, col[C_SEV]);
+	assert_string_equal(dash(c.ns), col[C_NS]);
+	assert_string_equal(dash(app), col[C_APP]);
+	assert_string_equal(fb_rules_action_for(rules, c.category), col[C_ACTION]);
+	assert_string_equal(kind, col[C_KIND]);
+	assert_non_null(strstr(str(an, "root_cause"), col[C_MENTION]));
+	/* the runbook the alert links is one of the suggested actions */
+	const char *rb = fb_classification_fact(&c, "runbook_url");
+	if (rb) {
+		int found = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(an, "actions"))
+		{
+			found |= cJSON_IsString(it) && strstr(it->valuestring, rb) != NULL;
+		}
+		assert_true(found);
+	}
+	cJSON_Delete(an);
+	fb_source_batch_free(b);
+}
+
+static void every_alert_gets_its_category(void **s)
+{
+	fb_buf t;
+	size_t rows = 0;
+	(void)s;
+	fb_buf_init(&t, 1 << 20);
+	assert_int_equal(fb_buf_read_file(&t, DATA "expected.tsv"), FB_OK);
+	char *text = fb_buf_take(&t), *line = text;
+	while (line && *line) {
+		char *nl = strchr(line, '\n'), *col[C_N];
+		if (nl)
+			*nl = '\0';
+		if (*line && *line != '#') {
+			assert_int_equal(split(line, col), C_N);
+			check_row(col);
+			rows++;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	free(text);
+	assert_true(rows >= 23);
+}
+
+/* ---- the rules' alerts: section ---- */
+
+static void an_ignored_alert_is_no_incident_even_relabelled(void **s)
+{
+	fb_classification c;
+	const char *text = "Alertmanager alert Watchdog\nsummary: An alert that should always "
+	                   "be firing\nseverity=warning\n";
+	(void)s;
+	assert_int_equal(fb_rules_classify(rules, text, strlen(text), &c), FB_OK);
+	assert_string_equal(c.category, "none");
+	assert_string_equal(c.rule, "alert:Watchdog");
+	/* an alert the table does not name is classified from its text */
+	const char *other = "Alertmanager alert MyAppDown\ndescription: connection refused "
+	                    "to db:5432\nseverity=critical\n";
+	assert_int_equal(fb_rules_classify(rules, other, strlen(other), &c), FB_OK);
+	assert_string_equal(c.category, "network_error");
+	/* a description cannot pose as a label (the source puts values on one line) */
+	const char *multi = "Alertmanager alert KubePodNotReady\ndescription: x namespace=evil\n"
+	                    "namespace=prod\npod=api-7f9c8d6b5-x2kqp\n";
+	assert_int_equal(fb_rules_classify(rules, multi, strlen(multi), &c), FB_OK);
+	assert_string_equal(c.ns, "prod");
+	assert_string_equal(c.severity, "warning"); /* no severity label: the default */
+}
+
+static void alerts_section_errors_have_file_and_line(void **s)
+{
+	static const char text[] = "version: 1\n"
+	                           "rules:\n"
+	                           "  - name: oom\n"
+	                           "    category: oom\n"
+	                           "    match: OOMKilled\n"
+	                           "alerts:\n"
+	                           "  KubeFoo:\n"
+	                           "    category: flooding\n"
+	                           "  KubeBar:\n"
+	                           "    severity: page\n"
+	                           "    scope: galaxy\n"
+	                           "  KubeBaz:\n"
+	                           "    ignore: true\n"
+	                           "    colour: red\n"
+	                           "  KubeQux:\n"
+	                           "    category: oom\n"
+	                           "    reason:\n"
+	                           "      OOMKilled: nothing\n";
+	fb_rules *r = NULL;
+	char *errors = NULL;
+	(void)s;
+	assert_int_equal(fb_rules_parse(text, strlen(text), "r.yaml", &r, &errors), FB_EINVAL);
+	assert_null(r);
+	assert_non_null(strstr(errors, "r.yaml:8: alerts: KubeFoo: unknown category \"flooding\""));
+	assert_non_null(strstr(errors, "r.yaml:10: alerts: KubeBar: severity must be"));
+	assert_non_null(strstr(errors, "r.yaml:11: alerts: KubeBar: scope must be"));
+	assert_non_null(strstr(errors, "r.yaml:10: alerts: KubeBar: no category"));
+	assert_non_null(strstr(errors, "r.yaml:14: alerts: KubeBaz: unknown key \"colour\""));
+	assert_non_null(strstr(errors, "r.yaml:18: alerts: KubeQux: unknown category \"nothing\""));
+	free(errors);
+
+	/* a rules file written before alerts: existed keeps the shipped table */
+	static const char old[] = "version: 1\nrules:\n  - name: oom\n    category: oom\n"
+	                          "    match: OOMKilled\n";
+	fb_classification c;
+	const char *am = "Alertmanager alert KubeHpaMaxedOut\nhorizontalpodautoscaler=api\n";
+	assert_int_equal(fb_rules_parse(old, strlen(old), "old.yaml", &r, &errors), FB_OK);
+	assert_int_equal(fb_rules_classify(r, am, strlen(am), &c), FB_OK);
+	assert_string_equal(c.category, "hpa_maxed");
+	fb_rules_free(r);
+}
+
+/* ---- the chart's own keys ---- */
+
+static cJSON *propose(const char *category, const char *app, const char *claim, const char *hpa)
+{
+	fb_config cfg;
+	fb_gitops *g = NULL;
+	cJSON *p = NULL;
+	fb_config_defaults(&cfg);
+	snprintf(cfg.gitops.repo, sizeof(cfg.gitops.repo), "%s", repo);
+	assert_int_equal(fb_gitops_open(&cfg, &g), FB_OK);
+	fb_action_input in = {.incident_id = "incident-alert-2",
+	                      .category = category,
+	                      .severity = "warning",
+	                      .app = app,
+	                      .ns = "",
+	                      .evidence = "",
+	                      .root_cause = "",
+	                      .step = 1,
+	                      .cfg = &cfg,
+	                      .gitops = g};
+	in.facts.claim = claim;
+	in.facts.autoscaler = hpa;
+	assert_int_equal(fb_action_propose("values_patch", &in, &p), FB_OK);
+	fb_gitops_free(g);
+	return p;
+}
+
+static const cJSON *edit0(const cJSON *p)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(p, "edits"), 0);
+}
+
+static void a_filling_volume_grows_the_charts_key(void **s)
+{
+	cJSON *p;
+	(void)s;
+	/* the Done-when: persistence.size, with a diff growing it */
+	p = propose("volume_filling", "grafana", "grafana", NULL);
+	assert_string_equal(str(p, "action"), "values_patch");
+	assert_string_equal(str(p, "kind"), "volume_grow");
+	assert_string_equal(str(edit0(p), "path"), "persistence.size");
+	assert_string_equal(str(edit0(p), "old"), "10Gi");
+	assert_string_equal(str(edit0(p), "new"), "15Gi");
+	assert_non_null(strstr(str(p, "diff"), "-  size: 10Gi\n+  size: 15Gi\n"));
+	assert_non_null(strstr(str(p, "summary"), "Grow the volume grafana of grafana from 10Gi "
+	                                          "to 15Gi"));
+	assert_null(strstr(str(p, "summary"), "StatefulSet"));
+	cJSON_Delete(p);
+
+	/* a component's persistence (loki's singleBinary), a StatefulSet claim */
+	p = propose("volume_filling", "loki", "storage-loki-0", NULL);
+	assert_string_equal(str(edit0(p), "path"), "singleBinary.persistence.size");
+	assert_string_equal(str(edit0(p), "new"), "75Gi");
+	assert_non_null(strstr(str(p, "summary"), "--cascade=orphan"));
+	cJSON_Delete(p);
+
+	/* bitnami: primary.persistence.size */
+	p = propose("volume_filling", "postgresql", "data-postgresql-0", NULL);
+	assert_string_equal(str(edit0(p), "path"), "primary.persistence.size");
+	assert_string_equal(str(edit0(p), "new"), "12Gi");
+	cJSON_Delete(p);
+
+	/* kube-prometheus-stack: the claim names the volumeClaimTemplate */
+	p = propose("volume_filling", "kube-prometheus-stack",
+	            "prometheus-kube-prometheus-stack-prometheus-db-prometheus-kube-prometheus-"
+	            "stack-prometheus-0",
+	            NULL);
+	assert_string_equal(str(edit0(p), "path"), "prometheus.prometheusSpec.storageSpec."
+	                                           "volumeClaimTemplate.spec.resources.requests."
+	                                           "storage");
+	assert_string_equal(str(edit0(p), "new"), "75Gi");
+	cJSON_Delete(p);
+	p = propose("volume_filling", "kube-prometheus-stack",
+	            "alertmanager-kube-prometheus-stack-alertmanager-db-alertmanager-kube-"
+	            "prometheus-stack-alertmanager-0",
+	            NULL);
+	assert_string_equal(str(edit0(p), "path"), "alertmanager.alertmanagerSpec.storage."
+	                                           "volumeClaimTemplate.spec.resources.requests."
+	                                           "storage");
+	cJSON_Delete(p);
+
+	/* two components and a claim that names neither: a person chooses */
+	p = propose("volume_filling", "tempo", "data-tempo-0", NULL);
+	assert_string_equal(str(p, "action"), "manual");
+	assert_non_null(strstr(str(p, "reason"), "in 2 places"));
+	cJSON_Delete(p);
+	p = propose("volume_filling", "tempo", "data-tempo-ingester-0", NULL);
+	assert_string_equal(str(edit0(p), "path"), "ingester.persistence.size");
+	cJSON_Delete(p);
+
+	/* no size key: manual, and says so */
+	p = propose("volume_filling", "api", "data-api-0", NULL);
+	assert_string_equal(str(p, "action"), "manual");
+	assert_non_null(strstr(str(p, "reason"), "has no volume size key (persistence.size"));
+	cJSON_Delete(p);
+}
+
+static void an_hpa_at_its_maximum_raises_max_replicas(void **s)
+{
+	fb_config cfg;
+	cJSON *p;
+	(void)s;
+	p = propose("hpa_maxed", "api", NULL, "api");
+	assert_string_equal(str(p, "kind"), "replicas_raise");
+	assert_string_equal(str(edit0(p), "path"), "autoscaling.maxReplicas");
+	assert_string_equal(str(edit0(p), "new"), "15");
+	assert_non_null(strstr(str(p, "diff"), "+  maxReplicas: 15\n"));
+	cJSON_Delete(p);
+	p = propose("hpa_maxed", "grafana", NULL, "grafana");
+	assert_string_equal(str(p, "action"), "manual");
+	assert_non_null(strstr(str(p, "reason"), "maxReplicas"));
+	cJSON_Delete(p);
+	fb_config_defaults(&cfg);
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "autoscaling.maxReplicas", "20"),
+	                 FB_OK);
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "autoscaling.maxReplicas", "500"),
+	                 FB_EINVAL);
+	assert_non_null(strstr(fb_error_last(), "policy.max_replicas"));
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "autoscaling.maxReplicas", "ten"),
+	                 FB_EINVAL);
+	assert_int_equal(fb_action_validate(&cfg, "values_patch",
+	                                    "prometheus.prometheusSpec.storageSpec."
+	                                    "volumeClaimTemplate.spec.resources.requests.storage",
+	                                    "900Gi"),
+	                 FB_EINVAL);
+}
+
+/* ---- namespaces from kubectl get events ---- */
+
+static void namespaces_from_kubectl_get_events(void **s)
+{
+	static const struct {
+		const char *file, *ns, *app;
+	} cases[] = {
+	    {"all-namespaces-backoff.log", "payments", "ledger-api"},
+	    {"no-namespace-column.log", "shop", "checkout"},
+	    {"no-namespace-column-flag.log", "search", "opensearch-data"},
+	    {"scheduled-assigned.log", "batch", "worker"},
+	};
+	(void)s;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fb_buf t;
+		fb_classification c;
+		char path[256];
+		snprintf(path, sizeof(path), "tests/data/events/%s", cases[i].file);
+		fb_buf_init(&t, 1 << 20);
+		assert_int_equal(fb_buf_read_file(&t, path), FB_OK);
+		assert_int_equal(fb_rules_classify(rules, fb_buf_str(&t), t.len, &c), FB_OK);
+		print_message("%s: ns=%s app=%s\n", cases[i].file, c.ns, c.apps[0]);
+		assert_string_equal(c.ns, cases[i].ns);
+		assert_string_equal(c.apps[0], cases[i].app);
+		fb_buf_free(&t);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(every_alert_gets_its_category),
+	    cmocka_unit_test(an_ignored_alert_is_no_incident_even_relabelled),
+	    cmocka_unit_test(alerts_section_errors_have_file_and_line),
+	    cmocka_unit_test(a_filling_volume_grows_the_charts_key),
+	    cmocka_unit_test(an_hpa_at_its_maximum_raises_max_replicas),
+	    cmocka_unit_test(namespaces_from_kubectl_get_events),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
