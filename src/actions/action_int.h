@@ -63,14 +63,15 @@ void fb_action_add_change(cJSON *proposal, const char *path, const char *blob, c
  * the proposal to *out and frees the rest. */
 fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
 
-/* values_patch's other kinds (volume.c): volume_grow grows the app's
- * volume size key, replicas_raise its autoscaler's maxReplicas; each ends
- * manual with the reason when it cannot. */
+/* values_patch's other kinds (scale.c): volume_grow grows the app's
+ * volume size key, replicas_raise its autoscaler's maxReplicas, cpu_raise
+ * its CPU limit; each ends manual with the reason when it cannot. */
 void fb_action_volume_propose(fb_action_draft *d);
 void fb_action_replicas_propose(fb_action_draft *d);
-/* A person's value for a maxReplicas path: 1 (and *rc) when path is one. */
-int fb_action_volume_validate(const fb_config *cfg, const char *path, const char *value,
-                              fb_err *rc);
+void fb_action_cpu_propose(fb_action_draft *d);
+/* A person's value for a maxReplicas or limits.cpu path: 1 (and *rc)
+ * when path is one. */
+int fb_action_scale_validate(const fb_config *cfg, const char *path, const char *value, fb_err *rc);
 
 /* apply for the repository actions: the proposal's changes in one commit
  * through fb_gitops_apply. */

@@ -2,8 +2,9 @@
  * values_patch.c - owns the values_patch action: a minimal edit of the
  * app's Helm values.  For an OOM it raises the memory limit (and the
  * request) by policy.memory_factor up to policy.max_memory; for a full
- * or filling volume it grows the chart's size key, and for an autoscaler
- * at its maximum its maxReplicas (volume.c); for any other category it
+ * or filling volume it grows the chart's size key, for an autoscaler at
+ * its maximum its maxReplicas, for CPU throttling the CPU limit (scale.c);
+ * for any other category it
  * answers manual.  Applies by
  * one commit through fb_gitops_apply.  Runs on the thread that owns the
  * fb_gitops handle (a worker in the daemon, the main thread in the CLI).
@@ -138,9 +139,11 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 		propose_oom(&d);
 	else if ((!strcmp(in->category, "resource_exhausted") && in->disk) ||
 	         !strcmp(in->category, "volume_filling"))
-		fb_action_volume_propose(&d); /* volume.c */
+		fb_action_volume_propose(&d); /* scale.c */
 	else if (!strcmp(in->category, "hpa_maxed"))
 		fb_action_replicas_propose(&d);
+	else if (!strcmp(in->category, "cpu_throttling"))
+		fb_action_cpu_propose(&d);
 	else
 		fb_action_draft_manual(&d, "no automatic fix for %s; see the suggested actions",
 		                       *in->category ? in->category : "unknown");
@@ -155,7 +158,7 @@ static fb_err validate(const fb_config *cfg, const char *path, const char *value
 	int memory = fb_action_path_ends(path, "memory");
 	fb_err rc = fb_action_check_plain(path, value);
 
-	if (rc || fb_action_volume_validate(cfg, path, value, &rc))
+	if (rc || fb_action_scale_validate(cfg, path, value, &rc))
 		return rc;
 	if (!memory && !fb_action_path_ends(path, "size") && !fb_action_path_ends(path, "storage"))
 		return FB_OK;

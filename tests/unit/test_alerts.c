@@ -417,6 +417,32 @@ static void an_hpa_at_its_maximum_raises_max_replicas(void **s)
 	                 FB_EINVAL);
 }
 
+static void cpu_throttling_raises_a_limit_the_values_set(void **s)
+{
+	fb_config cfg;
+	cJSON *p;
+	(void)s;
+	p = propose("cpu_throttling", "grafana", NULL, NULL);
+	assert_string_equal(str(p, "kind"), "cpu_raise");
+	assert_string_equal(str(edit0(p), "path"), "resources.limits.cpu");
+	assert_string_equal(str(edit0(p), "old"), "500m");
+	assert_string_equal(str(edit0(p), "new"), "1000m");
+	cJSON_Delete(p);
+	/* loki's values set no CPU limit: nothing clear to raise */
+	p = propose("cpu_throttling", "loki", NULL, NULL);
+	assert_string_equal(str(p, "action"), "manual");
+	assert_non_null(strstr(str(p, "reason"), "sets no CPU limit"));
+	cJSON_Delete(p);
+	fb_config_defaults(&cfg);
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "resources.limits.cpu", "2"),
+	                 FB_OK);
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "resources.limits.cpu", "8"),
+	                 FB_EINVAL);
+	assert_non_null(strstr(fb_error_last(), "policy.max_cpu"));
+	assert_int_equal(fb_action_validate(&cfg, "values_patch", "resources.limits.cpu", "lots"),
+	                 FB_EINVAL);
+}
+
 /* ---- namespaces from kubectl get events ---- */
 
 static void namespaces_from_kubectl_get_events(void **s)
@@ -453,6 +479,7 @@ int main(void)
 	    cmocka_unit_test(alerts_section_errors_have_file_and_line),
 	    cmocka_unit_test(a_filling_volume_grows_the_charts_key),
 	    cmocka_unit_test(an_hpa_at_its_maximum_raises_max_replicas),
+	    cmocka_unit_test(cpu_throttling_raises_a_limit_the_values_set),
 	    cmocka_unit_test(namespaces_from_kubectl_get_events),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

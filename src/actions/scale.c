@@ -1,9 +1,11 @@
 /*
- * volume.c - owns the values_patch kinds that size things other than
+ * scale.c - owns the values_patch kinds that size things other than
  * memory: volume_grow (a full or filling volume: the app's volume size
- * key grown by policy.disk_factor up to policy.max_disk) and
- * replicas_raise (an autoscaler at its maximum: maxReplicas raised by
- * policy.replicas_factor up to policy.max_replicas).  The key is the
+ * key grown by policy.disk_factor up to policy.max_disk), replicas_raise
+ * (an autoscaler at its maximum: maxReplicas raised by
+ * policy.replicas_factor up to policy.max_replicas) and cpu_raise (a
+ * CPU-throttled container whose values set its CPU limit: the limit raised
+ * by policy.cpu_factor up to policy.max_cpu).  The key is the
  * chart's own: persistence.size, <component>.persistence.size,
  * primary.persistence.size, persistentVolume.size, a volumeClaimTemplate's
  * spec.resources.requests.storage, autoscaling.maxReplicas; when several
@@ -285,13 +287,82 @@ void fb_action_replicas_propose(fb_action_draft *d)
 	cJSON_AddStringToObject(d->out, "kind", "replicas_raise");
 }
 
-/* A person's value for a maxReplicas path: a whole number from 1 to
- * policy.max_replicas.  1 when path is one (and *rc says), 0 otherwise. */
-int fb_action_volume_validate(const fb_config *cfg, const char *path, const char *value, fb_err *rc)
+/* The CPU limit of the app's resources block, raised.  Only when it is
+ * clear: one resources block is the app's and it sets limits.cpu (CFS
+ * throttling needs a limit; one set elsewhere is not ours to change). */
+void fb_action_cpu_propose(fb_action_draft *d)
+{
+	const fb_config *cfg = d->in->cfg;
+	fb_yaml_doc *doc = parse(d);
+	char block[512], path[600], old[64], next[64], summary[600];
+	const char *cur = NULL;
+	int capped = 0;
+
+	if (!doc)
+		return;
+	if (!fb_action_draft_block(d, doc, "resources", "limits", block, sizeof(block))) {
+		fb_yaml_doc_free(doc);
+		fb_action_draft_manual(d,
+		                       "%s has several resources blocks and none is clearly %s's",
+		                       d->file, d->in->app);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s%slimits.cpu", block, *block ? "." : "resources.");
+	if (fb_yaml_get_scalar(doc, path, &cur) != FB_OK || !*cur) {
+		fb_yaml_doc_free(doc);
+		fb_error_clear();
+		fb_action_draft_manual(
+		    d, "%s sets no CPU limit (%s) for the throttling to come from", d->file, path);
+		return;
+	}
+	snprintf(old, sizeof(old), "%s", cur);
+	fb_yaml_doc_free(doc);
+	fb_err rc = fb_quantity_raise(old, cfg->policy.cpu_factor, cfg->policy.max_cpu, next,
+	                              sizeof(next), &capped);
+	if (rc == FB_ECONFLICT) {
+		fb_action_draft_manual(d, "the CPU limit %s is already at policy.max_cpu (%s)", old,
+		                       cfg->policy.max_cpu);
+		return;
+	} else if (rc) {
+		fb_action_draft_manual(d, "cannot raise the CPU limit %s: %s", old,
+		                       fb_error_last());
+		return;
+	}
+	if (!fb_action_draft_edit(d, path, old, next))
+		return;
+	snprintf(summary, sizeof(summary), "Raise the CPU limit of %s from %s to %s%s", d->in->app,
+	         old, fb_action_draft_value(d, path, next),
+	         capped ? " (capped by policy.max_cpu)" : "");
+	cJSON_AddStringToObject(d->out, "summary", summary);
+	cJSON_AddBoolToObject(d->out, "capped", capped);
+	cJSON_AddStringToObject(d->out, "kind", "cpu_raise");
+}
+
+/* A CPU limit: a quantity within policy.max_cpu. */
+static fb_err check_cpu(const fb_config *cfg, const char *path, const char *value)
+{
+	fb_quantity q, max;
+	if (fb_quantity_parse(value, &q) != FB_OK || q.value <= 0)
+		return fb_error_set(FB_EINVAL, "%s: \"%s\" is not a CPU quantity like 500m or 2",
+		                    path, value);
+	if (fb_quantity_parse(cfg->policy.max_cpu, &max) == FB_OK && q.value > max.value)
+		return fb_error_set(FB_EINVAL, "%s: %s is above policy.max_cpu (%s)", path, value,
+		                    cfg->policy.max_cpu);
+	return FB_OK;
+}
+
+/* A person's value for a maxReplicas path (a whole number from 1 to
+ * policy.max_replicas) or a CPU limit (within policy.max_cpu).  1 when
+ * path is one of them (and *rc says), 0 otherwise. */
+int fb_action_scale_validate(const fb_config *cfg, const char *path, const char *value, fb_err *rc)
 {
 	char *end;
 	long v;
 
+	if (fb_action_path_ends(path, "cpu") && strstr(path, "limits.cpu")) {
+		*rc = check_cpu(cfg, path, value);
+		return 1;
+	}
 	if (!fb_action_path_ends(path, "maxReplicas"))
 		return 0;
 	v = strtol(value, &end, 10);
