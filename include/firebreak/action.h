@@ -23,6 +23,7 @@
 #include "firebreak/config.h"
 #include "firebreak/error.h"
 #include "firebreak/gitops.h"
+#include "firebreak/msg.h"
 
 /* Bumped whenever a slot is added, removed or changes meaning. */
 #define FB_ACTION_OPS_VERSION 1
@@ -107,6 +108,10 @@ typedef struct {
 	size_t n_changes;
 	char suggestions[FB_PROPOSAL_SUGGESTIONS_MAX][512]; /* manual: what a person may try */
 	size_t n_suggestions;
+	/* summary and reason as catalog keys (msg.h: fix_<kind>, manual_<why>)
+	 * for a card in another locale; key "" when the action set none */
+	fb_msg summary_msg;
+	fb_msg reason_msg;
 } fb_proposal;
 
 /* Reads the JSON form into *p (replacing it; on failure *p is empty).

@@ -34,6 +34,12 @@ fb_err fb_action_draft_init(fb_action_draft *d, const fb_action_input *in, const
 void fb_action_draft_manual(fb_action_draft *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fb_action_draft_is_manual(const fb_action_draft *d);
+/* Gives the proposal's summary or reason (field "summary" or "reason")
+ * its catalog key (msg.h), then name, value pairs ending with FB_SAY_END: the
+ * card renders it in its locale.  fb_action_draft_manual sets the reason
+ * key "manual_error" with the English as {{error}}; say replaces it. */
+void fb_action_draft_say(fb_action_draft *d, const char *field, const char *key, ...);
+#define FB_SAY_END ((const char *)NULL)
 /* Gives a manual proposal its final shape: no edits, changes or diff, a
  * summary, the suggestions (manual.c). */
 void fb_action_manual_shape(cJSON *proposal, const fb_action_input *in);

@@ -147,10 +147,13 @@ static int fits_replicas(const char *path)
 	return 1;
 }
 
-/* The best candidate, or NULL (and manual) when there is none or a tie. */
+/* The best candidate, or NULL (and manual) when there is none or a tie;
+ * the reason's catalog keys are <keys>_none and <keys>_ambiguous. */
 static const candidate *choose(fb_action_draft *d, const candidates *cs, const char *what,
-                               const char *object)
+                               const char *object, const char *keys)
 {
+	char key[64], n[16];
+	const char *whose = object && *object ? object : d->in->app;
 	const candidate *best = NULL;
 	int ties = 0;
 
@@ -162,12 +165,19 @@ static const candidate *choose(fb_action_draft *d, const candidates *cs, const c
 			ties++;
 		}
 	}
-	if (!best)
+	if (!best) {
 		fb_action_draft_manual(d, "%s has no %s", d->file, what);
-	else if (ties)
+		snprintf(key, sizeof(key), "%s_none", keys);
+		fb_action_draft_say(d, "reason", key, "file", d->file, FB_SAY_END);
+	} else if (ties) {
 		fb_action_draft_manual(
 		    d, "%s has a %s in %d places (%s, ...) and none is clearly %s's", d->file, what,
-		    ties + 1, best->path, object && *object ? object : d->in->app);
+		    ties + 1, best->path, whose);
+		snprintf(key, sizeof(key), "%s_ambiguous", keys);
+		snprintf(n, sizeof(n), "%d", ties + 1);
+		fb_action_draft_say(d, "reason", key, "file", d->file, "n", n, "path", best->path,
+		                    "object", whose, FB_SAY_END);
+	}
 	return ties ? NULL : best;
 }
 
@@ -205,14 +215,15 @@ void fb_action_volume_propose(fb_action_draft *d)
 	collect(d, doc, "storage", fits_storage, claim, 5, &cs);
 	fb_yaml_doc_free(doc);
 	fb_error_clear();
-	const candidate *c =
-	    choose(d, &cs, "volume size key (persistence.size or the chart's own)", claim);
+	const candidate *c = choose(d, &cs, "volume size key (persistence.size or the chart's own)",
+	                            claim, "manual_volume");
 	if (!c)
 		return;
 	fb_err rc = fb_quantity_raise(c->cur, cfg->policy.disk_factor, cfg->policy.max_disk, next,
 	                              sizeof(next), &capped);
 	if (rc == FB_ECONFLICT) {
 		fb_action_draft_manual(d, "the volume (%s) is already at policy.max_disk", c->cur);
+		fb_action_draft_say(d, "reason", "manual_max_disk", "size", c->cur, FB_SAY_END);
 		return;
 	} else if (rc) {
 		fb_action_draft_manual(d, "cannot grow the volume %s: %s", c->cur, fb_error_last());
@@ -231,6 +242,16 @@ void fb_action_volume_propose(fb_action_draft *d)
 	               "--cascade=orphan"
 	             : "");
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	if (claim)
+		fb_action_draft_say(d, "summary", "fix_volume_grow_claim", "app", d->in->app,
+		                    "claim", claim, "from", c->cur, "to",
+		                    fb_action_draft_value(d, c->path, next), "capped",
+		                    capped ? "1" : NULL, "statefulset",
+		                    statefulset_claim(claim) ? "1" : NULL, FB_SAY_END);
+	else
+		fb_action_draft_say(d, "summary", "fix_volume_grow", "app", d->in->app, "from",
+		                    c->cur, "to", fb_action_draft_value(d, c->path, next),
+		                    FB_SAY_END);
 	cJSON_AddBoolToObject(d->out, "capped", capped);
 	cJSON_AddStringToObject(d->out, "kind", "volume_grow");
 }
@@ -242,7 +263,7 @@ static long raise_replicas(long cur, double factor, long max, int *capped)
 	long next = up > (double)max ? max : (long)up;
 	if (next <= cur)
 		next = cur + 1;
-	*capped = next >= max;
+	*capped = up > (double)max;
 	return next > max ? max : next;
 }
 
@@ -259,19 +280,23 @@ void fb_action_replicas_propose(fb_action_draft *d)
 	collect(d, doc, "maxReplicas", fits_replicas, d->in->facts.autoscaler, 2, &cs);
 	fb_yaml_doc_free(doc);
 	fb_error_clear();
-	const candidate *c =
-	    choose(d, &cs, "maxReplicas (autoscaling.maxReplicas)", d->in->facts.autoscaler);
+	const candidate *c = choose(d, &cs, "maxReplicas (autoscaling.maxReplicas)",
+	                            d->in->facts.autoscaler, "manual_replicas");
 	if (!c)
 		return;
 	long cur = strtol(c->cur, &end, 10);
 	if (*end || end == c->cur || cur < 1) {
 		fb_action_draft_manual(d, "%s: maxReplicas \"%s\" is not a whole number", d->file,
 		                       c->cur);
+		fb_action_draft_say(d, "reason", "manual_replicas_nan", "file", d->file, "value",
+		                    c->cur, FB_SAY_END);
 		return;
 	}
 	if (cur >= cfg->policy.max_replicas) {
 		fb_action_draft_manual(d, "maxReplicas (%ld) is already at policy.max_replicas",
 		                       cur);
+		fb_action_draft_say(d, "reason", "manual_max_replicas", "value", c->cur,
+		                    FB_SAY_END);
 		return;
 	}
 	snprintf(
@@ -283,6 +308,9 @@ void fb_action_replicas_propose(fb_action_draft *d)
 	         c->cur, fb_action_draft_value(d, c->path, next),
 	         capped ? " (capped by policy.max_replicas)" : "");
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	fb_action_draft_say(d, "summary", "fix_replicas_raise", "app", d->in->app, "from", c->cur,
+	                    "to", fb_action_draft_value(d, c->path, next), "capped",
+	                    capped ? "1" : NULL, FB_SAY_END);
 	cJSON_AddBoolToObject(d->out, "capped", capped);
 	cJSON_AddStringToObject(d->out, "kind", "replicas_raise");
 }
@@ -305,6 +333,8 @@ void fb_action_cpu_propose(fb_action_draft *d)
 		fb_action_draft_manual(d,
 		                       "%s has several resources blocks and none is clearly %s's",
 		                       d->file, d->in->app);
+		fb_action_draft_say(d, "reason", "manual_resources_ambiguous", "file", d->file,
+		                    "app", d->in->app, FB_SAY_END);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s%slimits.cpu", block, *block ? "." : "resources.");
@@ -313,6 +343,8 @@ void fb_action_cpu_propose(fb_action_draft *d)
 		fb_error_clear();
 		fb_action_draft_manual(
 		    d, "%s sets no CPU limit (%s) for the throttling to come from", d->file, path);
+		fb_action_draft_say(d, "reason", "manual_no_cpu_limit", "file", d->file, "path",
+		                    path, FB_SAY_END);
 		return;
 	}
 	snprintf(old, sizeof(old), "%s", cur);
@@ -322,6 +354,8 @@ void fb_action_cpu_propose(fb_action_draft *d)
 	if (rc == FB_ECONFLICT) {
 		fb_action_draft_manual(d, "the CPU limit %s is already at policy.max_cpu (%s)", old,
 		                       cfg->policy.max_cpu);
+		fb_action_draft_say(d, "reason", "manual_max_cpu", "limit", old, "max",
+		                    cfg->policy.max_cpu, FB_SAY_END);
 		return;
 	} else if (rc) {
 		fb_action_draft_manual(d, "cannot raise the CPU limit %s: %s", old,
@@ -334,6 +368,9 @@ void fb_action_cpu_propose(fb_action_draft *d)
 	         old, fb_action_draft_value(d, path, next),
 	         capped ? " (capped by policy.max_cpu)" : "");
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	fb_action_draft_say(d, "summary", "fix_cpu_raise", "app", d->in->app, "from", old, "to",
+	                    fb_action_draft_value(d, path, next), "capped", capped ? "1" : NULL,
+	                    FB_SAY_END);
 	cJSON_AddBoolToObject(d->out, "capped", capped);
 	cJSON_AddStringToObject(d->out, "kind", "cpu_raise");
 }

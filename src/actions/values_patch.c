@@ -99,12 +99,15 @@ static void propose_oom(fb_action_draft *d)
 	if (!base[0]) {
 		fb_action_draft_manual(d, "neither %s nor the log shows a memory limit to raise",
 		                       d->file);
+		fb_action_draft_say(d, "reason", "manual_no_limit", "file", d->file, FB_SAY_END);
 		return;
 	}
 	fb_err rc = fb_quantity_raise(base, factor, max, new_lim, sizeof(new_lim), &capped);
 	if (rc == FB_ECONFLICT) {
 		fb_action_draft_manual(
 		    d, "the memory limit %s is already at policy.max_memory (%s)", base, max);
+		fb_action_draft_say(d, "reason", "manual_max_memory", "limit", base, "max", max,
+		                    FB_SAY_END);
 		return;
 	} else if (rc) {
 		fb_action_draft_manual(d, "cannot raise %s: %s", base, fb_error_last());
@@ -124,6 +127,9 @@ static void propose_oom(fb_action_draft *d)
 	         d->in->app, m.cur_lim[0] ? m.cur_lim : base, final_lim,
 	         capped ? " (capped by policy.max_memory)" : "");
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	fb_action_draft_say(d, "summary", "fix_memory_raise", "app", d->in->app, "from",
+	                    m.cur_lim[0] ? m.cur_lim : base, "to", final_lim, "capped",
+	                    capped ? "1" : NULL, FB_SAY_END);
 	cJSON_AddBoolToObject(d->out, "capped", capped);
 	cJSON_AddStringToObject(d->out, "kind", "memory_raise");
 }
@@ -144,9 +150,12 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 		fb_action_replicas_propose(&d);
 	else if (!strcmp(in->category, "cpu_throttling"))
 		fb_action_cpu_propose(&d);
-	else
+	else {
 		fb_action_draft_manual(&d, "no automatic fix for %s; see the suggested actions",
 		                       *in->category ? in->category : "unknown");
+		fb_action_draft_say(&d, "reason", "manual_category", "category", in->category,
+		                    FB_SAY_END);
+	}
 	return fb_action_draft_finish(&d, out);
 }
 

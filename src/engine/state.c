@@ -114,6 +114,10 @@ static fb_err read_analysis(fb_state_analysis *an, const cJSON *o, int strict)
 			COPY(an->actions[an->n_actions++], a->valuestring);
 	}
 	an->disk = truth(o, "disk");
+	fb_msg_parse(&an->root_cause_msg, fb_json_get(o, "root_cause_msg"));
+	for (size_t i = 0; i < an->n_actions; i++)
+		fb_msg_parse(&an->actions_msg[i],
+		             cJSON_GetArrayItem(fb_json_get(o, "actions_msg"), (int)i));
 	return FB_OK;
 }
 
@@ -405,6 +409,15 @@ static cJSON *analysis_cjson(const fb_state_analysis *an)
 	for (size_t i = 0; i < an->n_actions; i++)
 		cJSON_AddItemToArray(acts, cJSON_CreateString(an->actions[i]));
 	cJSON_AddBoolToObject(o, "disk", an->disk);
+	if (*an->root_cause_msg.key) {
+		cJSON *msgs = cJSON_CreateArray();
+		cJSON_AddItemToObject(o, "root_cause_msg", fb_msg_json(&an->root_cause_msg));
+		for (size_t i = 0; i < an->n_actions; i++) {
+			cJSON *m = fb_msg_json(&an->actions_msg[i]);
+			cJSON_AddItemToArray(msgs, m ? m : cJSON_CreateNull());
+		}
+		cJSON_AddItemToObject(o, "actions_msg", msgs);
+	}
 	return o;
 }
 
