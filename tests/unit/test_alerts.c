@@ -18,13 +18,16 @@
 #include "firebreak/buf.h"
 #include "firebreak/config.h"
 #include "firebreak/gitops.h"
+#include "firebreak/msg.h"
 #include "firebreak/rules.h"
 #include "firebreak/source.h"
+#include "firebreak/tmpl.h"
 
 #define DATA "tests/data/alerts/"
 
 static char repo[64];
 static fb_rules *rules;
+static fb_tmpl *ko;
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -74,7 +77,8 @@ static int setup(void **state)
 	         "git add -A && git -c user.name=t -c user.email=t@example.com commit -q -m init",
 	         repo);
 	fb_gitops_global_init();
-	if (system(cmd) != 0 || fb_rules_load(NULL, &rules, &errors) != FB_OK)
+	if (system(cmd) != 0 || fb_rules_load(NULL, &rules, &errors) != FB_OK ||
+	    fb_tmpl_load("ko", &ko) != FB_OK)
 		return -1;
 	return 0;
 }
@@ -84,9 +88,150 @@ static int teardown(void **state)
 	char cmd[128];
 	(void)state;
 	fb_rules_free(rules);
+	fb_tmpl_free(ko);
 	snprintf(cmd, sizeof(cmd), "rm -rf %.*s", (int)(strlen(repo) - 2), repo);
 	fb_gitops_global_shutdown();
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the Korean card ---- */
+
+/* Technical words a Korean SRE writes as they are. */
+static const char *const terms[] = {"Kubernetes",
+                                    "Pod",
+                                    "Job",
+                                    "CPU",
+                                    "limit",
+                                    "request",
+                                    "values",
+                                    "Ready",
+                                    "Pending",
+                                    "readiness",
+                                    "probe",
+                                    "StatefulSet",
+                                    "PersistentVolume",
+                                    "StorageClass",
+                                    "CSI",
+                                    "kubelet",
+                                    "DiskPressure",
+                                    "Prometheus",
+                                    "exporter",
+                                    "job",
+                                    "OOMKilled",
+                                    "Error",
+                                    "maxReplicas",
+                                    "autoscaling",
+                                    "persistence",
+                                    "size",
+                                    "kubectl",
+                                    "describe",
+                                    "pod",
+                                    "pv",
+                                    "rollout",
+                                    "undo",
+                                    "get",
+                                    "endpoints",
+                                    "logs",
+                                    "previous",
+                                    "crictl",
+                                    "rmi",
+                                    "prune",
+                                    "emptyDir",
+                                    "cordon",
+                                    "drain",
+                                    "GC",
+                                    "WAL",
+                                    "Targets",
+                                    "container_cpu_usage_seconds_total",
+                                    "resources",
+                                    "limits",
+                                    "cpu",
+                                    "cluster",
+                                    "autoscaler",
+                                    "Insufficient",
+                                    "memory",
+                                    "PVC",
+                                    "Helm",
+                                    "JVM",
+                                    "Secret",
+                                    "ConfigMap",
+                                    "OOM",
+                                    "killer",
+                                    "SIGKILL",
+                                    "CrashLoopBackOff",
+                                    "heap",
+                                    "GC",
+                                    "MaxRAMPercentage",
+                                    "XX",
+                                    "orphan",
+                                    "cascade",
+                                    "pvc",
+                                    "patch",
+                                    "template",
+                                    "helm",
+                                    "imagePullSecrets",
+                                    "git",
+                                    "tag",
+                                    "image",
+                                    "pull",
+                                    "FailedScheduling",
+                                    "args",
+                                    "command",
+                                    "liveness",
+                                    "container_memory_working_set_bytes",
+                                    "Failed",
+                                    "NAME",
+                                    "kube",
+                                    "runbook",
+                                    "https"};
+
+static int is_term(const char *w, size_t n)
+{
+	for (size_t i = 0; i < sizeof(terms) / sizeof(terms[0]); i++)
+		if (strlen(terms[i]) == n && !strncmp(terms[i], w, n))
+			return 1;
+	return 0;
+}
+
+/* The message rendered in Korean: no placeholder left, some Hangul, and
+ * every ASCII word either a parameter's value (a name, the alert's own
+ * words) or a technical term. */
+static void korean(const cJSON *msg_json)
+{
+	fb_msg m;
+	cJSON *vars;
+	char *text, *rest;
+
+	fb_msg_parse(&m, msg_json);
+	assert_true(m.key[0]);
+	vars = fb_msg_vars(&m);
+	text = fb_tmpl_format(ko, m.key, vars, 0);
+	assert_non_null(text);
+	assert_null(strstr(text, "{{"));
+	assert_non_null(strpbrk(text, "\xea\xeb\xec\xed")); /* Hangul syllables */
+	rest = strdup(text);
+	for (size_t left = m.n_params; left > 0; left--) { /* blank the values, longest first */
+		size_t best = 0;
+		char *at;
+		for (size_t i = 1; i < m.n_params; i++)
+			if (strlen(m.params[i].value) > strlen(m.params[best].value))
+				best = i;
+		while (*m.params[best].value && (at = strstr(rest, m.params[best].value)))
+			memset(at, ' ', strlen(m.params[best].value));
+		m.params[best].value[0] = '\0';
+	}
+	for (char *p = rest; *p;) {
+		size_t n = 0;
+		while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' && p[n] <= 'z') || p[n] == '_')
+			n++;
+		if (n >= 2 && !is_term(p, n))
+			fail_msg("English word \"%.*s\" in the Korean %s: %s", (int)n, p, m.key,
+			         text);
+		p += n ? n : 1;
+	}
+	free(rest);
+	free(text);
+	cJSON_Delete(vars);
 }
 
 /* ---- the data-driven table ---- */
@@ -184,11 +329,14 @@ static void check_row(char *col[C_N])
 	assert_string_equal(fb_rules_action_for(rules, c.category), col[C_ACTION]);
 	assert_string_equal(kind, col[C_KIND]);
 	assert_non_null(strstr(str(an, "root_cause"), col[C_MENTION]));
+	/* the Korean card says it all in Korean */
+	const cJSON *it;
+	korean(cJSON_GetObjectItem(an, "root_cause_msg"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(an, "actions_msg")) korean(it);
 	/* the runbook the alert links is one of the suggested actions */
 	const char *rb = fb_classification_fact(&c, "runbook_url");
 	if (rb) {
 		int found = 0;
-		const cJSON *it;
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(an, "actions"))
 		{
 			found |= cJSON_IsString(it) && strstr(it->valuestring, rb) != NULL;
@@ -344,6 +492,7 @@ static void a_filling_volume_grows_the_charts_key(void **s)
 	assert_string_equal(str(edit0(p), "path"), "singleBinary.persistence.size");
 	assert_string_equal(str(edit0(p), "new"), "75Gi");
 	assert_non_null(strstr(str(p, "summary"), "--cascade=orphan"));
+	korean(cJSON_GetObjectItem(p, "summary_msg"));
 	cJSON_Delete(p);
 
 	/* bitnami: primary.persistence.size */
@@ -375,6 +524,7 @@ static void a_filling_volume_grows_the_charts_key(void **s)
 	p = propose("volume_filling", "tempo", "data-tempo-0", NULL);
 	assert_string_equal(str(p, "action"), "manual");
 	assert_non_null(strstr(str(p, "reason"), "in 2 places"));
+	korean(cJSON_GetObjectItem(p, "reason_msg"));
 	cJSON_Delete(p);
 	p = propose("volume_filling", "tempo", "data-tempo-ingester-0", NULL);
 	assert_string_equal(str(edit0(p), "path"), "ingester.persistence.size");
@@ -397,6 +547,7 @@ static void an_hpa_at_its_maximum_raises_max_replicas(void **s)
 	assert_string_equal(str(edit0(p), "path"), "autoscaling.maxReplicas");
 	assert_string_equal(str(edit0(p), "new"), "15");
 	assert_non_null(strstr(str(p, "diff"), "+  maxReplicas: 15\n"));
+	korean(cJSON_GetObjectItem(p, "summary_msg"));
 	cJSON_Delete(p);
 	p = propose("hpa_maxed", "grafana", NULL, "grafana");
 	assert_string_equal(str(p, "action"), "manual");
@@ -432,6 +583,7 @@ static void cpu_throttling_raises_a_limit_the_values_set(void **s)
 	p = propose("cpu_throttling", "loki", NULL, NULL);
 	assert_string_equal(str(p, "action"), "manual");
 	assert_non_null(strstr(str(p, "reason"), "sets no CPU limit"));
+	korean(cJSON_GetObjectItem(p, "reason_msg"));
 	cJSON_Delete(p);
 	fb_config_defaults(&cfg);
 	assert_int_equal(fb_action_validate(&cfg, "values_patch", "resources.limits.cpu", "2"),
