@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "firebreak/action.h"
@@ -595,6 +596,35 @@ static void cpu_throttling_raises_a_limit_the_values_set(void **s)
 	                 FB_EINVAL);
 }
 
+static void the_policy_keys_are_config(void **s)
+{
+	char path[] = "/tmp/fb-alerts-cfg-XXXXXX", *errors = NULL;
+	fb_config cfg;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	(void)s;
+	assert_non_null(f);
+	fputs("policy:\n  replicas_factor: 2\n  max_replicas: 30\n  cpu_factor: 1.5\n"
+	      "  max_cpu: \"8\"\n",
+	      f);
+	fclose(f);
+	assert_int_equal(fb_config_load(path, &cfg, &errors), FB_OK);
+	assert_true(cfg.policy.replicas_factor == 2.0);
+	assert_int_equal(cfg.policy.max_replicas, 30);
+	assert_true(cfg.policy.cpu_factor == 1.5);
+	assert_string_equal(cfg.policy.max_cpu, "8");
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("policy:\n  cpu_factor: 0\n  max_cpu: lots\n", f);
+	fclose(f);
+	assert_int_not_equal(fb_config_load(path, &cfg, &errors), FB_OK);
+	assert_non_null(errors);
+	assert_non_null(strstr(errors, ":2: policy.cpu_factor"));
+	assert_non_null(strstr(errors, ":3: policy.max_cpu"));
+	free(errors);
+	unlink(path);
+}
+
 /* ---- namespaces from kubectl get events ---- */
 
 static void namespaces_from_kubectl_get_events(void **s)
@@ -632,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(a_filling_volume_grows_the_charts_key),
 	    cmocka_unit_test(an_hpa_at_its_maximum_raises_max_replicas),
 	    cmocka_unit_test(cpu_throttling_raises_a_limit_the_values_set),
+	    cmocka_unit_test(the_policy_keys_are_config),
 	    cmocka_unit_test(namespaces_from_kubectl_get_events),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
