@@ -27,7 +27,13 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out);
 fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out);
 /* The same from a line that is already mrkdwn (mentions kept). */
 fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md, cJSON **out);
-/* The thread line for a decision: who (a mention), what, the note. */
+/* The thread line for a step the engine reports (apply, verify, report,
+ * repeat, resolved, propose after an edit), said from the state in the
+ * card's locale; other steps get detail as it is. */
+fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                         const char *node, const char *detail, cJSON **out);
+/* The thread line for a decision, a sentence (thread_decision_<action>):
+ * who (a mention), what it does, the note. */
 fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision, cJSON **out);
 fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all, cJSON **out);
 fb_err fb_card_help(const fb_tmpl *t, cJSON **out);
