@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "card_int.h"
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 #include "firebreak/msg.h"
@@ -262,6 +261,8 @@ static void end_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *
 		status_line(t, b, "status_recorded", vars);
 	else if (!strcmp(result, "failed"))
 		status_line(t, b, "status_failed", vars);
+	else /* rejected, closed: the phase says it */
+		status_line(t, b, "status_end", vars);
 }
 
 static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state, cJSON *vars,

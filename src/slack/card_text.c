@@ -1,14 +1,14 @@
 /*
  * card_text.c - owns the card's text shaping: the evidence window around
  * the decisive line of the excerpt, and the diff without git's header
- * lines (card_int.h).  Pure functions; the engine thread calls them while
+ * lines (card.h).  Pure functions; the engine thread calls them while
  * it renders a card.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "card_int.h"
 #include "firebreak/buf.h"
+#include "firebreak/card.h"
 #include "firebreak/tmpl.h"
 
 #define CONTEXT_LINES 3
