@@ -712,6 +712,26 @@ def run_all(work, sim):
         sim.wait_for(lambda s: any("api" in m["text"] and "incident-" in m["text"] for m in card(s, CHANNEL)
                                    if m["ts"] > st["messages"][-1]["ts"]), what="the new card")
 
+    @test("a log that names no app: the card says how to name it in Slack; app=NAME first names it")
+    def _():
+        bare = ("    Last State:     Terminated\n      Reason:       OOMKilled\n"
+                "      Exit Code:    137\n    Limits:\n      memory:  512Mi\n")
+
+        def card_of(text, want):
+            env = sim.slash(text="trigger " + text, user_id="U1")
+            a = sim.wait_for(lambda s: ack(s, env["envelope_id"]), what="the trigger ack")
+            iid = incident_id_from(a.get("payload"))
+            check(iid, a)
+            return iid, sim.wait_for(lambda s: (lambda c: c if c and want(c) else None)(card_for(s, iid)),
+                                     what=f"the card of {iid}")
+
+        iid, m = card_of(bare, lambda c: "Needs a person" in card_text(c))
+        text = card_text(m)
+        check("app=NAME" in text and "--app" not in text, text)
+        iid, m = card_of("app=grafana " + bare.replace("512Mi", "640Mi"), lambda c: "approve" in buttons(c))
+        check(incident_json(d3, iid)["app"] == "grafana", iid)
+        check("app=grafana" not in incident_json(d3, iid)["state"]["excerpt"], "the hint stayed in the log")
+
     @test("traffic during reconnects: 30 commands, two refreshes and an abrupt close, every one acked once")
     def _():
         envs = []
