@@ -616,9 +616,13 @@ fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all,
 		cJSON *r = cJSON_CreateObject();
 		put(r, "id", rows[i]->id);
 		put(r, "sev_icon", sev_icon(rows[i]->severity));
-		put(r, "category", *rows[i]->category ? rows[i]->category : "-");
+		char *cat = label(t, "cat", *rows[i]->category ? rows[i]->category : "unknown");
+		char *word = label(t, "phase", rows[i]->status);
+		put(r, "category", cat);
 		put(r, "app", *rows[i]->app ? rows[i]->app : "-");
-		put(r, "status", rows[i]->status);
+		put(r, "status", word);
+		free(cat);
+		free(word);
 		put(r, "link_md", "");
 		cJSON_AddItemToArray(list, r);
 	}

@@ -1,5 +1,6 @@
 /* Unit tests for tmpl.c and card.c: the catalogs, escaping by context,
- * Block Kit limits, the incident card and its long-diff handling. */
+ * Block Kit limits, the incident card and its long-diff handling, and
+ * every card state in Korean without English words. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,11 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "firebreak/analyze.h"
-#include "firebreak/buf.h"
 #include "firebreak/card.h"
-#include "firebreak/msg.h"
 #include "firebreak/tmpl.h"
+#include "test_card_util.h"
 
 static cJSON *catalog(const char *name)
 {
@@ -32,10 +31,8 @@ static void catalogs_have_the_same_keys(void **s)
 	(void)s;
 	assert_non_null(en);
 	assert_non_null(ko);
-	cJSON_ArrayForEach(it, en)
-	    assert_non_null(cJSON_GetObjectItemCaseSensitive(ko, it->string));
-	cJSON_ArrayForEach(it, ko)
-	    assert_non_null(cJSON_GetObjectItemCaseSensitive(en, it->string));
+	cJSON_ArrayForEach(it, en) assert_non_null(cJSON_GetObjectItemCaseSensitive(ko, it->string));
+	cJSON_ArrayForEach(it, ko) assert_non_null(cJSON_GetObjectItemCaseSensitive(en, it->string));
 	cJSON_Delete(en);
 	cJSON_Delete(ko);
 }
@@ -46,10 +43,10 @@ static void labels_fit_their_limits(void **s)
 	static const struct {
 		const char *key;
 		size_t max;
-	} limits[] = {{"edit_title", 24},     {"reject_title", 24}, {"trigger_title", 24},
-	              {"propose", 24},        {"cancel", 24},       {"reject", 24},
-	              {"triage", 24},         {"approve", 30},      {"edit", 75},
-	              {"confirm_title", 100}, {"confirm_text", 300}};
+	} limits[] = {{"edit_title", 24}, {"reject_title", 24}, {"trigger_title", 24},
+		      {"propose", 24},	  {"cancel", 24},	{"reject", 24},
+		      {"triage", 24},	  {"approve", 30},	{"edit", 75},
+		      {"confirm_title", 100}, {"confirm_text", 300}};
 	const char *files[] = {"messages.en.json", "messages.ko.json"};
 	(void)s;
 	for (size_t f = 0; f < 2; f++) {
@@ -58,8 +55,8 @@ static void labels_fit_their_limits(void **s)
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, limits[i].key);
 			assert_true(cJSON_IsString(v));
 			if (fb_utf8_len(v->valuestring) > limits[i].max)
-				fail_msg("%s: %s is %zu characters (max %zu)", files[f],
-				         limits[i].key, fb_utf8_len(v->valuestring), limits[i].max);
+				fail_msg("%s: %s is %zu characters (max %zu)", files[f], limits[i].key,
+					 fb_utf8_len(v->valuestring), limits[i].max);
 		}
 		cJSON_Delete(c);
 	}
@@ -75,7 +72,7 @@ static cJSON *oom_json(const char *evidence, const char *diff)
 	cJSON_AddStringToObject(st, "id", "incident-20261121000000-abcd");
 	cJSON_AddStringToObject(cls, "evidence", evidence);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "analysis"), "root_cause",
-	                        "grafana ran out of memory");
+				"grafana ran out of memory");
 	cJSON_AddStringToObject(prop, "action", "values_patch");
 	cJSON_AddStringToObject(prop, "summary", "Raise the memory limit");
 	cJSON_AddStringToObject(prop, "file", "helm-values/grafana/values.yaml");
@@ -99,33 +96,6 @@ static fb_state *oom_state(const char *evidence, const char *diff)
 	return st;
 }
 
-static fb_incident_row waiting_row(void)
-{
-	fb_incident_row r;
-	memset(&r, 0, sizeof(r));
-	snprintf(r.id, sizeof(r.id), "incident-20261121000000-abcd");
-	snprintf(r.status, sizeof(r.status), "waiting");
-	snprintf(r.node, sizeof(r.node), "await_decision");
-	snprintf(r.category, sizeof(r.category), "oom");
-	snprintf(r.severity, sizeof(r.severity), "critical");
-	snprintf(r.app, sizeof(r.app), "grafana");
-	snprintf(r.ns, sizeof(r.ns), "monitoring");
-	r.version = 1;
-	return r;
-}
-
-static const cJSON *block_of_type(const cJSON *msg, const char *type)
-{
-	const cJSON *b;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(msg, "blocks"))
-	{
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
-		if (cJSON_IsString(t) && !strcmp(t->valuestring, type))
-			return b;
-	}
-	return NULL;
-}
-
 static void card_has_buttons_diff_and_escapes(void **s)
 {
 	fb_tmpl *t = NULL;
@@ -143,8 +113,7 @@ static void card_has_buttons_diff_and_escapes(void **s)
 	assert_non_null(strstr(json, "+  memory: 1024Mi"));
 	const cJSON *actions = block_of_type(card, "actions");
 	assert_non_null(actions);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")),
-	                 3);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")), 3);
 	assert_non_null(strstr(json, "\"value\":\"incident-20261121000000-abcd|1\""));
 	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(card, "text")));
 	free(json);
@@ -185,10 +154,10 @@ static void long_diff_is_cut_and_posted_whole(void **s)
 	{
 		const cJSON *rt = block_of_type(part, "rich_text");
 		const cJSON *txt = cJSON_GetArrayItem(
-		    cJSON_GetObjectItemCaseSensitive(
-		        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rt, "elements"), 0),
-		        "elements"),
-		    0);
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rt, "elements"), 0),
+				"elements"),
+			0);
 		const char *v = cJSON_GetObjectItemCaseSensitive(txt, "text")->valuestring;
 		assert_true(strlen(v) <= 3000);
 		total += strlen(v);
@@ -213,9 +182,9 @@ static void long_text_is_clipped_utf8_safe(void **s)
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_tmpl_render(t, "reply", vars, &msg), FB_OK);
 	const cJSON *sec = block_of_type(msg, "section");
-	const char *txt =
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sec, "text"), "text")
-	        ->valuestring;
+	const char *txt = cJSON_GetObjectItemCaseSensitive(
+				  cJSON_GetObjectItemCaseSensitive(sec, "text"), "text")
+				  ->valuestring;
 	assert_int_equal(fb_utf8_len(txt), 3000);
 	assert_non_null(strstr(txt, "\xe2\x80\xa6"));
 	cJSON_Delete(msg);
@@ -233,8 +202,8 @@ static void modal_titles_fit_and_edit_lists_values(void **s)
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_card_modal_edit(t, st, "incident-x|1|C1", &view), FB_OK);
 	const char *title = cJSON_GetObjectItemCaseSensitive(
-	                        cJSON_GetObjectItemCaseSensitive(view, "title"), "text")
-	                        ->valuestring;
+				    cJSON_GetObjectItemCaseSensitive(view, "title"), "text")
+				    ->valuestring;
 	assert_true(fb_utf8_len(title) <= 24);
 	char *json = cJSON_PrintUnformatted(view);
 	assert_non_null(strstr(json, "\"block_id\":\"set:resources.limits.memory\""));
@@ -254,387 +223,6 @@ static void who_is_a_mention_only_for_user_ids(void **s)
 	assert_string_equal(b, "&lt;!channel&gt;");
 	free(a);
 	free(b);
-}
-
-/* ---- the whole story (issue 9) ---- */
-
-/* A state from a classification with every fact, analysed for real. */
-static fb_state *story_state(const char *category, const char *evidence, const char *app)
-{
-	fb_state *st = NULL;
-	cJSON *an = NULL;
-	static const char *const facts[][2] = {{"container", "sidecar"},
-	                                       {"limit", "512Mi"},
-	                                       {"exit_code", "137"},
-	                                       {"restart_count", "6"},
-	                                       {"image", "docker.io/grafana/grafana:10.4.2"},
-	                                       {"key", "api-db-v2"},
-	                                       {"path", "/var/lib/grafana"},
-	                                       {"host", "db.internal:5432"}};
-	assert_int_equal(fb_state_new(&st), FB_OK);
-	snprintf(st->id, sizeof(st->id), "incident-20261121000000-abcd");
-	fb_classification *c = &st->classification;
-	c->present = 1;
-	snprintf(c->category, sizeof(c->category), "%s", category);
-	snprintf(c->severity, sizeof(c->severity), "%s",
-	         strcmp(category, "none") ? "critical" : "info");
-	snprintf(c->evidence, sizeof(c->evidence), "%s", evidence);
-	snprintf(c->ns, sizeof(c->ns), "monitoring");
-	for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]); i++) {
-		snprintf(c->facts[i].key, sizeof(c->facts[i].key), "%s", facts[i][0]);
-		snprintf(c->facts[i].value, sizeof(c->facts[i].value), "%s", facts[i][1]);
-	}
-	c->n_facts = sizeof(facts) / sizeof(facts[0]);
-	assert_int_equal(fb_analyze(c, app, &an), FB_OK);
-	assert_int_equal(fb_state_set_analysis(st, an), FB_OK);
-	cJSON_Delete(an);
-	fb_state_set_excerpt(st, evidence);
-	return st;
-}
-
-/* Gives st a proposal: action, summary (key) or reason (key), params. */
-static void story_proposal(fb_state *st, const char *action, const char *field, const char *key,
-                           const char *const *params)
-{
-	cJSON *p = cJSON_CreateObject();
-	char name[32];
-	fb_msg m;
-	fb_msg_init(&m, key);
-	for (size_t i = 0; params && params[i]; i += 2)
-		fb_msg_set(&m, params[i], params[i + 1]);
-	cJSON_AddStringToObject(p, "action", action);
-	cJSON_AddStringToObject(p, field, "english words that must not show");
-	snprintf(name, sizeof(name), "%s_msg", field);
-	cJSON_AddItemToObject(p, name, fb_msg_json(&m));
-	if (!strcmp(action, "values_patch")) {
-		cJSON_AddStringToObject(p, "file", "helm-values/grafana/values.yaml");
-		cJSON_AddStringToObject(p, "diff",
-		                        "diff --git a/helm-values/grafana/values.yaml "
-		                        "b/helm-values/grafana/values.yaml\n"
-		                        "index d2ac678..89829de 100644\n"
-		                        "--- a/helm-values/grafana/values.yaml\n"
-		                        "+++ b/helm-values/grafana/values.yaml\n"
-		                        "@@ -13,3 +13,3 @@ resources:\n"
-		                        "   limits:\n-    memory: 512Mi\n+    memory: 1024Mi\n");
-	}
-	assert_int_equal(fb_state_set_proposal(st, p), FB_OK);
-	cJSON_Delete(p);
-}
-
-static fb_incident_row story_row(const char *status, const char *node, const fb_state *st)
-{
-	fb_incident_row r = waiting_row();
-	snprintf(r.status, sizeof(r.status), "%s", status);
-	snprintf(r.node, sizeof(r.node), "%s", node);
-	snprintf(r.category, sizeof(r.category), "%s", st->classification.category);
-	snprintf(r.severity, sizeof(r.severity), "%s", st->classification.severity);
-	return r;
-}
-
-static void decide(fb_state *st, const char *action, const char *note)
-{
-	fb_state_decision d;
-	memset(&d, 0, sizeof(d));
-	d.present = 1;
-	snprintf(d.action, sizeof(d.action), "%s", action);
-	snprintf(d.user, sizeof(d.user), "U024BE7LH");
-	snprintf(d.note, sizeof(d.note), "%s", note);
-	d.at = 1796088522990;
-	if (!strcmp(action, "edit")) {
-		snprintf(d.set[0].key, sizeof(d.set[0].key), "resources.limits.memory");
-		snprintf(d.set[0].value, sizeof(d.set[0].value), "2Gi");
-		d.n_set = 1;
-	}
-	fb_state_decision_push(st, &d);
-}
-
-static const char *header_text(const cJSON *card)
-{
-	const cJSON *h = block_of_type(card, "header");
-	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "text"), "text")
-	    ->valuestring;
-}
-
-static const char *bar_colour(const cJSON *card)
-{
-	const cJSON *a =
-	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(card, "attachments"), 0);
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "color");
-	return cJSON_IsString(c) ? c->valuestring : "";
-}
-
-static const char *section_text(const cJSON *card, const char *block_prefix)
-{
-	const cJSON *b;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(card, "blocks"))
-	{
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(b, "block_id");
-		if (cJSON_IsString(id) && id->valuestring[0] == block_prefix[0])
-			return cJSON_GetObjectItemCaseSensitive(
-			           cJSON_GetObjectItemCaseSensitive(b, "text"), "text")
-			    ->valuestring;
-	}
-	return NULL;
-}
-
-static void manual_card_shows_the_ranked_suggestions(void **s)
-{
-	fb_tmpl *t = NULL;
-	fb_state *st = story_state("crashloop", "Back-off restarting failed container", "grafana");
-	static const char *const p[] = {"category", "crashloop", NULL};
-	cJSON *card = NULL;
-	int cut = 0;
-	(void)s;
-	story_proposal(st, "manual", "reason", "manual_category", p);
-	snprintf(st->result, sizeof(st->result), "manual");
-	fb_incident_row row = story_row("manual", "end", st);
-	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
-	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
-	const char *g = section_text(card, "g");
-	assert_non_null(g);
-	const char *one = strstr(g, "1. Read the previous container's log");
-	const char *two = strstr(g, "2. If it began right after a deploy");
-	const char *three = strstr(g, "3. Check the liveness probe");
-	assert_true(one && two && three && one < two && two < three);
-	/* the status says why, and no longer points at a list it does not show */
-	const char *status = section_text(card, "s");
-	assert_non_null(strstr(status, "No automatic fix for Crash loop"));
-	assert_null(strstr(status, "see the suggested actions"));
-	cJSON_Delete(card);
-	fb_state_free(st);
-	fb_tmpl_free(t);
-}
-
-static void evidence_keeps_the_decisive_line_whole(void **s)
-{
-	fb_buf log;
-	char line[2400];
-	(void)s;
-	fb_buf_init(&log, 1 << 20);
-	for (int i = 0; i < 300; i++)
-		fb_buf_printf(&log, "2026-11-21T10:%02d:00Z level=info msg=\"request %d served\"\n",
-		              i % 60, i);
-	/* a long JSON line whose decisive words are at its end */
-	snprintf(line, sizeof(line),
-	         "{\"level\":\"error\",\"pad\":\"%0900d\",\"msg\":\"java.lang.OutOfMemoryError: "
-	         "Java heap space\"}",
-	         0);
-	fb_buf_printf(&log, "%s\n", line);
-	for (int i = 0; i < 300; i++)
-		fb_buf_printf(&log, "2026-11-21T11:%02d:00Z level=info msg=\"after %d\"\n", i % 60,
-		              i);
-	char ev[512];
-	snprintf(ev, sizeof(ev), "%.500s...", line); /* as rules.c cuts it */
-	char *w = fb_card_evidence_window(fb_buf_str(&log), ev, 1500);
-	assert_non_null(strstr(w, "Java heap space\"}")); /* the line is whole */
-	assert_non_null(strstr(w, "request 299 served")); /* context before */
-	assert_non_null(strstr(w, "after 0\""));          /* and after */
-	assert_null(strstr(w, "request 0 served"));       /* not the start */
-	assert_true(strlen(w) <= 1500);
-	free(w);
-	/* a short line with context fits whole; no excerpt: the evidence */
-	w = fb_card_evidence_window("a\nb\n  Reason: OOMKilled\nc\n", "Reason: OOMKilled", 1500);
-	assert_string_equal(w, "  a\n  b\n\xe2\x96\xb6   Reason: OOMKilled\n  c");
-	free(w);
-	w = fb_card_evidence_window("", "Reason: OOMKilled", 1500);
-	assert_string_equal(w, "Reason: OOMKilled");
-	free(w);
-	fb_buf_free(&log);
-}
-
-static void header_and_colour_follow_the_status(void **s)
-{
-	static const struct {
-		const char *status, *node, *result, *word, *colour;
-		int applied;
-	} cases[] = {
-	    {"waiting", "await_decision", "", "Waiting for a decision", "#ECB22E", 0},
-	    {"open", "apply", "", "Applying the fix", "#1264A3", 0},
-	    {"open", "verify", "", "Verifying", "#1264A3", 1},
-	    {"resolved", "end", "resolved", "Resolved", "#2EB67D", 1},
-	    {"failed", "end", "failed", "Failed", "#E01E5A", 0},
-	    {"rejected", "end", "rejected", "Rejected", "#9E9E9E", 0},
-	    {"manual", "end", "manual", "Needs a person", "#E8912D", 0},
-	    {"closed", "end", "closed", "Closed", "#9E9E9E", 0},
-	};
-	fb_tmpl *t = NULL;
-	(void)s;
-	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fb_state *st = story_state("oom", "Reason: OOMKilled", "grafana");
-		static const char *const p[] = {"app", "grafana", "from", "512Mi",
-		                                "to",  "1Gi",     NULL};
-		cJSON *card = NULL;
-		int cut = 0;
-		story_proposal(st, "values_patch", "summary", "fix_memory_raise", p);
-		snprintf(st->result, sizeof(st->result), "%s", cases[i].result);
-		st->apply.present = cases[i].applied;
-		fb_incident_row row = story_row(cases[i].status, cases[i].node, st);
-		assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
-		if (!strstr(header_text(card), cases[i].word))
-			fail_msg("%s: header \"%s\"", cases[i].status, header_text(card));
-		assert_string_equal(bar_colour(card), cases[i].colour);
-		assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(card, "text")->valuestring,
-		                       cases[i].word));
-		cJSON_Delete(card);
-		fb_state_free(st);
-	}
-	fb_tmpl_free(t);
-}
-
-static void diff_loses_git_header_lines(void **s)
-{
-	const char *two = "diff --git a/x/a.yaml b/x/a.yaml\nindex 1..2 100644\n--- a/x/a.yaml\n"
-	                  "+++ b/x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
-	                  "diff --git a/x/b.yaml b/x/b.yaml\nnew file mode 100644\nindex 0..3\n"
-	                  "--- /dev/null\n+++ b/x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n";
-	char *c = fb_card_diff_clean(two);
-	(void)s;
-	assert_string_equal(c, "\xe2\x94\x80\xe2\x94\x80 x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
-	                       "\xe2\x94\x80\xe2\x94\x80 x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n");
-	free(c);
-	c = fb_card_diff_clean(
-	    "diff --git a/v.yaml b/v.yaml\nindex 1..2\n--- a/v.yaml\n+++ b/v.yaml\n"
-	    "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n");
-	assert_string_equal(c, "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n"); /* the card names the file */
-	free(c);
-
-	/* on the card */
-	fb_tmpl *t = NULL;
-	fb_state *st = story_state("oom", "Reason: OOMKilled", "grafana");
-	static const char *const p[] = {"app", "grafana", "from", "512Mi", "to", "1Gi", NULL};
-	cJSON *card = NULL;
-	int cut = 0;
-	story_proposal(st, "values_patch", "summary", "fix_memory_raise", p);
-	fb_incident_row row = story_row("waiting", "await_decision", st);
-	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
-	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
-	char *json = cJSON_PrintUnformatted(card);
-	assert_null(strstr(json, "diff --git"));
-	assert_null(strstr(json, "index d2ac678"));
-	assert_null(strstr(json, "+++ b/"));
-	assert_non_null(strstr(json, "+    memory: 1024Mi"));
-	assert_non_null(strstr(json, "Raise the memory limit of grafana from 512Mi to 1Gi"));
-	free(json);
-	cJSON_Delete(card);
-	fb_state_free(st);
-	fb_tmpl_free(t);
-}
-
-static const char *thread_fallback(const cJSON *msg)
-{
-	return cJSON_GetObjectItemCaseSensitive(msg, "text")->valuestring;
-}
-
-static void thread_lines_read_as_sentences(void **s)
-{
-	fb_tmpl *t = NULL;
-	fb_state *st = story_state("oom", "Reason: OOMKilled", "grafana");
-	static const char *const p[] = {"app", "grafana", "from", "512Mi", "to", "1Gi", NULL};
-	cJSON *msg = NULL;
-	(void)s;
-	story_proposal(st, "values_patch", "summary", "fix_memory_raise", p);
-	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
-	decide(st, "approve", "");
-	assert_int_equal(fb_card_decision_line(t, fb_state_last_decision(st), &msg), FB_OK);
-	assert_string_equal(thread_fallback(msg), "Approved by <@U024BE7LH>: applying the fix.");
-	cJSON_Delete(msg);
-	decide(st, "reject", "not a leak");
-	assert_int_equal(fb_card_decision_line(t, fb_state_last_decision(st), &msg), FB_OK);
-	assert_string_equal(thread_fallback(msg),
-	                    "Rejected by <@U024BE7LH>: not a leak. Nothing will be changed.");
-	cJSON_Delete(msg);
-	/* the steps, said from the state */
-	st->apply.present = 1;
-	snprintf(st->apply.commit, sizeof(st->apply.commit), "83911b5aa");
-	snprintf(st->apply.branch, sizeof(st->apply.branch), "main");
-	fb_incident_row row = story_row("open", "verify", st);
-	assert_int_equal(fb_card_step_line(t, &row, st, "apply", "committed 83911b5 on main", &msg),
-	                 FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "Committed `83911b5` to `main`."));
-	cJSON_Delete(msg);
-	cJSON *v = cJSON_Parse("{\"result\":\"ok\",\"reason\":\"\"}");
-	fb_state_set_verify(st, v);
-	cJSON_Delete(v);
-	assert_int_equal(fb_card_step_line(t, &row, st, "verify", "ok", &msg), FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "Verification: passed."));
-	cJSON_Delete(msg);
-	snprintf(st->result, sizeof(st->result), "resolved");
-	row = story_row("resolved", "end", st);
-	assert_int_equal(fb_card_step_line(t, &row, st, "report", "resolved", &msg), FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "Resolved."));
-	cJSON_Delete(msg);
-	/* a step without a sentence of its own keeps its detail, escaped */
-	assert_int_equal(fb_card_step_line(t, &row, st, "feedback", "a <b>", &msg), FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "a &lt;b&gt;"));
-	cJSON_Delete(msg);
-	fb_state_free(st);
-	fb_tmpl_free(t);
-}
-
-static void unknown_app_is_told_how_to_name_it_in_slack(void **s)
-{
-	fb_tmpl *t = NULL;
-	fb_state *st = story_state("oom", "Reason: OOMKilled", "");
-	cJSON *card = NULL;
-	int cut = 0;
-	(void)s;
-	story_proposal(st, "manual", "reason", "manual_no_app", NULL);
-	snprintf(st->result, sizeof(st->result), "manual");
-	fb_incident_row row = story_row("manual", "end", st);
-	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
-	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
-	char *json = cJSON_PrintUnformatted(card);
-	assert_null(strstr(json, "--app"));
-	assert_non_null(strstr(json, "app=NAME"));
-	free(json);
-	cJSON_Delete(card);
-	fb_state_free(st);
-	fb_tmpl_free(t);
-}
-
-static void messages_have_sections_and_english_for_the_cli(void **s)
-{
-	fb_msg m;
-	char out[1024];
-	(void)s;
-	fb_msg_init(&m, "cause_oom");
-	fb_msg_set(&m, "app", "grafana");
-	fb_msg_set(&m, "ns", "monitoring");
-	fb_msg_set(&m, "limit", "512Mi");
-	fb_msg_set(&m, "sigkill", "1");
-	fb_msg_set(&m, "restarts", "6");
-	fb_msg_english(&m, out, sizeof(out));
-	assert_string_equal(out, "grafana (namespace monitoring) ran out of memory at its limit of "
-	                         "512Mi and was killed by the OOM killer (exit code 137, SIGKILL). "
-	                         "It has restarted 6 times. The memory limit is too low for its "
-	                         "working set, or it leaks.");
-	fb_msg_set(&m, "sigkill", NULL);
-	fb_msg_set(&m, "restarts", "");
-	fb_msg_set(&m, "exit_code", "1");
-	fb_msg_set(&m, "container", "sidecar");
-	fb_msg_english(&m, out, sizeof(out));
-	assert_string_equal(out, "Container sidecar of grafana (namespace monitoring) ran out of "
-	                         "memory at its limit of 512Mi (exit code 1). The memory limit is "
-	                         "too low for its working set, or it leaks.");
-	/* a category the catalogs do not know: the fallback, and its list */
-	fb_state *st = story_state("made_up_category", "x", "grafana");
-	assert_string_equal(st->analysis.root_cause_msg.key, "cause_other");
-	assert_int_equal(st->analysis.n_actions, 2);
-	assert_string_equal(st->analysis.actions_msg[1].key, "suggest_other_2");
-	fb_state_free(st);
-	/* a round trip through the stored JSON keeps the keys */
-	st = story_state("oom", "Reason: OOMKilled", "grafana");
-	char *json = NULL;
-	fb_state *back = NULL;
-	assert_int_equal(fb_state_to_json(st, &json), FB_OK);
-	assert_int_equal(fb_state_parse(json, &back), FB_OK);
-	assert_string_equal(back->analysis.root_cause_msg.key, "cause_oom");
-	assert_string_equal(fb_msg_get(&back->analysis.root_cause_msg, "limit"), "512Mi");
-	assert_string_equal(back->analysis.actions_msg[2].key, "suggest_oom_3");
-	free(json);
-	fb_state_free(back);
-	fb_state_free(st);
 }
 
 /* ---- the Korean card has no English words a person reads ---- */
@@ -926,21 +514,14 @@ static void korean_card_has_no_english_words(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(catalogs_have_the_same_keys),
-	    cmocka_unit_test(labels_fit_their_limits),
-	    cmocka_unit_test(card_has_buttons_diff_and_escapes),
-	    cmocka_unit_test(long_diff_is_cut_and_posted_whole),
-	    cmocka_unit_test(long_text_is_clipped_utf8_safe),
-	    cmocka_unit_test(modal_titles_fit_and_edit_lists_values),
-	    cmocka_unit_test(who_is_a_mention_only_for_user_ids),
-	    cmocka_unit_test(manual_card_shows_the_ranked_suggestions),
-	    cmocka_unit_test(evidence_keeps_the_decisive_line_whole),
-	    cmocka_unit_test(header_and_colour_follow_the_status),
-	    cmocka_unit_test(diff_loses_git_header_lines),
-	    cmocka_unit_test(thread_lines_read_as_sentences),
-	    cmocka_unit_test(unknown_app_is_told_how_to_name_it_in_slack),
-	    cmocka_unit_test(messages_have_sections_and_english_for_the_cli),
-	    cmocka_unit_test(korean_card_has_no_english_words),
+		cmocka_unit_test(catalogs_have_the_same_keys),
+		cmocka_unit_test(labels_fit_their_limits),
+		cmocka_unit_test(card_has_buttons_diff_and_escapes),
+		cmocka_unit_test(long_diff_is_cut_and_posted_whole),
+		cmocka_unit_test(long_text_is_clipped_utf8_safe),
+		cmocka_unit_test(modal_titles_fit_and_edit_lists_values),
+		cmocka_unit_test(who_is_a_mention_only_for_user_ids),
+		cmocka_unit_test(korean_card_has_no_english_words),
 	};
 	return cmocka_run_group_tests_name("card", tests, NULL, NULL);
 }
