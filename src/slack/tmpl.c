@@ -170,6 +170,12 @@ static const char *msg_raw(const fb_tmpl *t, const char *key)
 
 static fb_err expand(const scope *sc, const char *s, int escape, int depth, fb_buf *out);
 
+int fb_tmpl_has(const fb_tmpl *t, const char *key)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t->catalog, key)) ||
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t->fallback, key));
+}
+
 static fb_err put_var(const scope *sc, const char *name, int escape, int depth, fb_buf *out)
 {
 	const cJSON *v;

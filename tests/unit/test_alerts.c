@@ -235,6 +235,28 @@ static void korean(const cJSON *msg_json)
 	cJSON_Delete(vars);
 }
 
+/* Every category has a label in both catalogs (the card's Category). */
+static void every_category_has_a_label(void **s)
+{
+	static const char *files[] = {"blocks/messages.en.json", "blocks/messages.ko.json"};
+	(void)s;
+	for (size_t f = 0; f < 2; f++) {
+		fb_buf t;
+		fb_buf_init(&t, 1 << 20);
+		assert_int_equal(fb_buf_read_file(&t, files[f]), FB_OK);
+		cJSON *cat = cJSON_Parse(fb_buf_str(&t));
+		assert_non_null(cat);
+		for (size_t i = 0; i < fb_n_categories; i++) {
+			char key[64];
+			snprintf(key, sizeof(key), "cat_%s", fb_categories[i]);
+			if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cat, key)))
+				fail_msg("%s has no %s", files[f], key);
+		}
+		cJSON_Delete(cat);
+		fb_buf_free(&t);
+	}
+}
+
 /* ---- the data-driven table ---- */
 
 enum { C_FILE, C_CAT, C_SEV, C_NS, C_APP, C_ACTION, C_KIND, C_MENTION, C_N };
@@ -657,6 +679,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_alert_gets_its_category),
+	    cmocka_unit_test(every_category_has_a_label),
 	    cmocka_unit_test(an_ignored_alert_is_no_incident_even_relabelled),
 	    cmocka_unit_test(alerts_section_errors_have_file_and_line),
 	    cmocka_unit_test(a_filling_volume_grows_the_charts_key),
