@@ -200,7 +200,67 @@ static int statefulset_claim(const char *claim)
 	return d && d[1] && strspn(d + 1, "0123456789") == strlen(d + 1);
 }
 
+/* Does name have a values file in the repository? */
+static int has_values(const fb_action_draft *d, const char *name)
+{
+	char file[512], how[600];
+	int ok = fb_gitops_find_values(d->in->gitops, name, file, sizeof(file), how, sizeof(how)) ==
+	         FB_OK;
+	fb_error_clear();
+	return ok;
+}
+
+/*
+ * The release a StatefulSet's claim belongs to when the app the alert
+ * named has no values file: a chart's StatefulSet is often
+ * <release>-<component> (data-loki-write-0, data-postgresql-primary-0,
+ * redis-data-redis-master-0), so the claim's runs of words are tried,
+ * longest first, for one that has a values file.  1 and out when found.
+ */
+static int claim_release(const fb_action_draft *d, const char *claim, char *out, size_t outsz)
+{
+	const char *w[16];
+	size_t wl[16], n = 0;
+
+	for (const char *p = claim; *p && n < 16;) {
+		w[n] = p;
+		wl[n] = strcspn(p, "-");
+		p += wl[n] + (p[wl[n]] == '-');
+		n++;
+	}
+	if (n > 1 && strspn(w[n - 1], "0123456789") == wl[n - 1])
+		n--; /* the ordinal */
+	for (size_t len = n; len >= 1; len--)
+		for (size_t start = 0; start + len <= n; start++) {
+			int k = snprintf(out, outsz, "%.*s",
+			                 (int)(w[start + len - 1] + wl[start + len - 1] - w[start]),
+			                 w[start]);
+			if (k > 0 && (size_t)k < outsz && strcmp(out, d->in->app) != 0 &&
+			    has_values(d, out))
+				return 1;
+		}
+	return 0;
+}
+
+static void volume(fb_action_draft *d);
+
 void fb_action_volume_propose(fb_action_draft *d)
+{
+	const fb_action_input *in = d->in;
+	fb_action_input named;
+	char release[256];
+
+	if (in->gitops && in->facts.claim && *in->app && !has_values(d, in->app) &&
+	    claim_release(d, in->facts.claim, release, sizeof(release))) {
+		named = *in;
+		named.app = release;
+		d->in = &named;
+	}
+	volume(d);
+	d->in = in; /* named lives on this stack only */
+}
+
+static void volume(fb_action_draft *d)
 {
 	const fb_config *cfg = d->in->cfg;
 	const char *claim = d->in->facts.claim;

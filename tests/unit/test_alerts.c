@@ -518,6 +518,16 @@ static void a_filling_volume_grows_the_charts_key(void **s)
 	korean(cJSON_GetObjectItem(p, "summary_msg"));
 	cJSON_Delete(p);
 
+	/* the alert names the StatefulSet (loki-write); its claim names the release */
+	p = propose("volume_filling", "loki-write", "data-loki-write-0", NULL);
+	assert_string_equal(str(p, "kind"), "volume_grow");
+	assert_string_equal(str(p, "file"), "helm-values/loki/values.yaml");
+	assert_non_null(strstr(str(p, "summary"), "data-loki-write-0 of loki from 50Gi"));
+	cJSON_Delete(p);
+	p = propose("volume_filling", "redis-master", "redis-data-redis-master-0", NULL);
+	assert_string_equal(str(p, "action"), "manual"); /* no values for redis anywhere */
+	cJSON_Delete(p);
+
 	/* bitnami: primary.persistence.size */
 	p = propose("volume_filling", "postgresql", "data-postgresql-0", NULL);
 	assert_string_equal(str(edit0(p), "path"), "primary.persistence.size");
