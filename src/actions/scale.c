@@ -219,8 +219,8 @@ static int has_values(const fb_action_draft *d, const char *name)
  */
 static int claim_release(const fb_action_draft *d, const char *claim, char *out, size_t outsz)
 {
-	const char *w[16];
-	size_t wl[16], n = 0;
+	const char *w[16] = {NULL};
+	size_t wl[16] = {0}, n = 0;
 
 	for (const char *p = claim; *p && n < 16;) {
 		w[n] = p;
