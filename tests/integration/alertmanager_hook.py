@@ -113,7 +113,7 @@ def run(d, sim, am_port):
             time.sleep(0.3)
         t.check(r.returncode == 0, r.stderr)
         m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "grafana" in m["text"]
-                                         and "oom" in m["text"] and "approve" in buttons(m)), None),
+                                         and "Out of memory" in m["text"] and "approve" in buttons(m)), None),
                          timeout=30, what="the card from the alert, waiting for a decision")
         state["card"] = m
         incs = json.loads(subprocess.run([t.FB, "incidents", "list", "--json"], env=d.env,

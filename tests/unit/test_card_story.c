@@ -215,7 +215,7 @@ static void thread_lines_read_as_sentences(void **s)
 	fb_state_set_verify(st, v);
 	cJSON_Delete(v);
 	assert_int_equal(fb_card_step_line(t, &row, st, "verify", "ok", &msg), FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "Verification: passed."));
+	assert_non_null(strstr(thread_fallback(msg), "Verification: ok."));
 	cJSON_Delete(msg);
 	snprintf(st->result, sizeof(st->result), "resolved");
 	row = story_row("resolved", "end", st);
