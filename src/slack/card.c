@@ -16,6 +16,7 @@
 
 #define EVIDENCE_MAX 1500
 #define ROOT_CAUSE_MAX 1500
+#define SUGGESTIONS_MAX 1500
 #define PART_MAX 2800
 #define PARTS_MAX 10
 
@@ -349,7 +350,11 @@ static void suggestion_vars(const fb_tmpl *t, const fb_state *state, cJSON *vars
 		fb_mrkdwn_escape(&b, line ? line : "");
 		free(line);
 	}
-	put(vars, "suggestions_md", fb_buf_str(&b));
+	/* whole lines, within the card's budget */
+	const char *md = fb_buf_str(&b);
+	char *cut = strndup(md, cut_lines(md, SUGGESTIONS_MAX));
+	put(vars, "suggestions_md", cut ? cut : "");
+	free(cut);
 	fb_buf_free(&b);
 }
 
@@ -359,8 +364,9 @@ static void story_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_st
                        cJSON *vars)
 {
 	const fb_state_proposal *prop = &state->proposal;
-	char *cat = label(t, "cat", *row->category ? row->category : "unknown");
-	char *sev = label(t, "sev", *row->severity ? row->severity : "info");
+	/* before classify: "Triage", no severity yet */
+	char *cat = label(t, "cat", *row->category ? row->category : "triage");
+	char *sev = *row->severity ? label(t, "sev", row->severity) : strdup("-");
 	char *ev, *rc, *act;
 
 	put(vars, "category", cat);

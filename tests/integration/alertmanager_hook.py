@@ -114,7 +114,7 @@ def run(d, sim, am_port):
             time.sleep(0.3)
         t.check(r.returncode == 0, r.stderr)
         m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "grafana" in m["text"]
-                                         and "oom" in m["text"] and "approve" in buttons(m)), None),
+                                         and "Out of memory" in m["text"] and "approve" in buttons(m)), None),
                          timeout=30, what="the card from the alert, waiting for a decision")
         state["card"] = m
         incs = json.loads(subprocess.run([t.FB, "incidents", "list", "--json"], env=d.env,
@@ -168,7 +168,7 @@ def run(d, sim, am_port):
                    "--annotation=runbook_url=https://runbooks.prometheus-operator.dev/runbooks/"
                    "kubernetes/kubepersistentvolumefillingup")
         t.check(r.returncode == 0, r.stderr)
-        m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "volume_filling" in m["text"]
+        m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "Volume filling up" in m["text"]
                                          and "approve" in buttons(m)), None),
                          timeout=30, what="the card of the volume alert, with a fix to approve")
         t.check("15Gi" in json.dumps(m["blocks"]), "the card's diff grows persistence.size to 15Gi")

@@ -195,8 +195,8 @@ static int is_term(const char *w, size_t n)
 }
 
 /* The message rendered in Korean: no placeholder left, some Hangul, and
- * every ASCII word either a parameter's value (a name, the alert's own
- * words) or a technical term. */
+ * every ASCII word outside `code` either a parameter's value (a name, the
+ * alert's own words) or a technical term. */
 static void korean(const cJSON *msg_json)
 {
 	fb_msg m;
@@ -220,6 +220,12 @@ static void korean(const cJSON *msg_json)
 		while (*m.params[best].value && (at = strstr(rest, m.params[best].value)))
 			memset(at, ' ', strlen(m.params[best].value));
 		m.params[best].value[0] = '\0';
+	}
+	for (char *p; (p = strchr(rest, '`'));) { /* `code` is not prose */
+		char *q = strchr(p + 1, '`');
+		if (!q)
+			break;
+		memset(p, ' ', (size_t)(q - p + 1));
 	}
 	for (char *p = rest; *p;) {
 		size_t n = 0;

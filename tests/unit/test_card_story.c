@@ -215,7 +215,7 @@ static void thread_lines_read_as_sentences(void **s)
 	fb_state_set_verify(st, v);
 	cJSON_Delete(v);
 	assert_int_equal(fb_card_step_line(t, &row, st, "verify", "ok", &msg), FB_OK);
-	assert_non_null(strstr(thread_fallback(msg), "Verification: passed."));
+	assert_non_null(strstr(thread_fallback(msg), "Verification: ok."));
 	cJSON_Delete(msg);
 	snprintf(st->result, sizeof(st->result), "resolved");
 	row = story_row("resolved", "end", st);
@@ -295,6 +295,75 @@ static void messages_have_sections_and_english_for_the_cli(void **s)
 	fb_state_free(st);
 }
 
+
+/* What Slack counts against msg_blocks_too_long: every text's characters. */
+static size_t text_chars(const cJSON *node)
+{
+	const cJSON *it;
+	size_t n = 0;
+	cJSON_ArrayForEach(it, node)
+	{
+		if (cJSON_IsString(it) && it->string && !strcmp(it->string, "text")) {
+			assert_true(fb_utf8_len(it->valuestring) <= 3000);
+			n += fb_utf8_len(it->valuestring);
+		} else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
+			n += text_chars(it);
+		}
+	}
+	return n;
+}
+
+static void the_fullest_card_fits_block_kit(void **s)
+{
+	const char *locales[] = {"en", "ko"};
+	fb_buf big, line;
+	(void)s;
+	fb_buf_init(&big, 1 << 20);
+	fb_buf_init(&line, 1 << 16);
+	for (int i = 0; i < 1400; i++)
+		fb_buf_addc(&line, (char)('a' + i % 26));
+	for (int i = 0; i < 50; i++)
+		fb_buf_printf(&big, "%s %d\n", fb_buf_str(&line), i);
+	for (size_t l = 0; l < 2; l++) {
+		fb_tmpl *t = NULL;
+		fb_state *st = story_state("oom", fb_buf_str(&line), "grafana");
+		cJSON *card = NULL, *v;
+		int cut = 0;
+		fb_state_set_excerpt(st, fb_buf_str(&big));
+		/* a stored state without keys: the English, as long as it gets */
+		memset(st->analysis.root_cause, 'r', sizeof(st->analysis.root_cause) - 1);
+		st->analysis.root_cause_msg.key[0] = '\0';
+		st->analysis.n_actions = FB_STATE_ACTIONS_MAX;
+		for (size_t i = 0; i < FB_STATE_ACTIONS_MAX; i++) {
+			memset(st->analysis.actions[i], 's', sizeof(st->analysis.actions[i]) - 1);
+			st->analysis.actions_msg[i].key[0] = '\0';
+		}
+		story_proposal(st, "values_patch", "summary", "fix_memory_raise", NULL);
+		free(st->proposal.diff);
+		st->proposal.diff = strdup(fb_buf_str(&big));
+		v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "result", "failed");
+		cJSON_AddStringToObject(v, "reason", fb_buf_str(&line));
+		fb_state_set_verify(st, v);
+		cJSON_Delete(v);
+		memset(st->apply_error, 'e', sizeof(st->apply_error) - 1);
+		decide(st, "reject", fb_buf_str(&line));
+		st->repeats = 12;
+		fb_incident_row row = story_row("waiting", "await_decision", st);
+		assert_int_equal(fb_tmpl_load(locales[l], &t), FB_OK);
+		assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
+		assert_int_equal(cut, 1);
+		size_t n = text_chars(card);
+		if (n >= 12000 || n < 8000) /* full, and within the limit */
+			fail_msg("%s: %zu characters of text", locales[l], n);
+		cJSON_Delete(card);
+		fb_state_free(st);
+		fb_tmpl_free(t);
+	}
+	fb_buf_free(&line);
+	fb_buf_free(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(thread_lines_read_as_sentences),
 	    cmocka_unit_test(unknown_app_is_told_how_to_name_it_in_slack),
 	    cmocka_unit_test(messages_have_sections_and_english_for_the_cli),
+		cmocka_unit_test(the_fullest_card_fits_block_kit),
 	};
 	return cmocka_run_group_tests_name("card_story", tests, NULL, NULL);
 }
