@@ -237,9 +237,9 @@ static int parse_text(const char *text, size_t len, alert_text *t)
 	if (len <= hl || memcmp(text, HEADER, hl) != 0)
 		return 0;
 	t->name = text + hl;
-	t->name_len = strcspn(t->name, "\r\n");
-	if (t->name + t->name_len > end)
-		t->name_len = (size_t)(end - t->name);
+	while (t->name + t->name_len < end && t->name[t->name_len] != '\r' &&
+	       t->name[t->name_len] != '\n')
+		t->name_len++; /* text need not end with a NUL */
 	p = t->name + t->name_len;
 	while (p < end) {
 		const char *nl;

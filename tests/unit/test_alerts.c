@@ -423,6 +423,36 @@ static void an_ignored_alert_is_no_incident_even_relabelled(void **s)
 	assert_string_equal(c.severity, "warning"); /* no severity label: the default */
 }
 
+/* Odd alert texts: no name, no NUL at the end (ASan watches), lines
+ * that are neither labels nor annotations, a label without a value. */
+static void odd_alert_texts_do_not_break(void **s)
+{
+	static const char *texts[] = {
+	    "Alertmanager alert ", "Alertmanager alert \nseverity=critical\n",
+	    "Alertmanager alert KubePodNotReady",
+	    "Alertmanager alert KubePodNotReady\r\nnamespace=\r\n=x\n: y\nsummary:\n"
+	    "severity=bogus\npod=api-7f9c8d6b5-x2kqp",
+	    "Alertmanager alert KubeHpaMaxedOut\nhorizontalpodautoscaler=api\nnamespace=shop"};
+	(void)s;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n = strlen(texts[i]);
+		char *exact = malloc(n); /* no NUL after the text */
+		fb_classification c;
+		assert_non_null(exact);
+		memcpy(exact, texts[i], n);
+		assert_int_equal(fb_rules_classify(rules, exact, n, &c), FB_OK);
+		free(exact);
+		if (i >= 2)
+			assert_string_equal(c.rule + 6,
+			                    i == 4 ? "KubeHpaMaxedOut" : "KubePodNotReady");
+	}
+	fb_classification c;
+	const char *t = "Alertmanager alert KubePodNotReady\nseverity=bogus\n";
+	assert_int_equal(fb_rules_classify(rules, t, strlen(t), &c), FB_OK);
+	assert_string_equal(c.severity, "warning"); /* not a severity: the default */
+	assert_string_equal(c.ns, "");
+}
+
 static void alerts_section_errors_have_file_and_line(void **s)
 {
 	static const char text[] = "version: 1\n"
@@ -697,6 +727,7 @@ int main(void)
 	    cmocka_unit_test(every_alert_gets_its_category),
 	    cmocka_unit_test(every_category_has_a_label),
 	    cmocka_unit_test(an_ignored_alert_is_no_incident_even_relabelled),
+	    cmocka_unit_test(odd_alert_texts_do_not_break),
 	    cmocka_unit_test(alerts_section_errors_have_file_and_line),
 	    cmocka_unit_test(a_filling_volume_grows_the_charts_key),
 	    cmocka_unit_test(an_hpa_at_its_maximum_raises_max_replicas),
