@@ -446,7 +446,8 @@ static void ko_lifecycle(const fb_tmpl *t)
 	static const char *const results[] = {"pending", "failed", "skipped", "ok"};
 	for (size_t i = 0; i < 4; i++) {
 		char j[64];
-		snprintf(j, sizeof(j), "{\"result\":\"%s\"}", results[i]);
+		snprintf(j, sizeof(j), "{\"result\":\"%s\",\"reason\":\"%s\"}", results[i],
+			 strcmp(results[i], "skipped") ? "" : "no verifier configured");
 		v = cJSON_Parse(j);
 		fb_state_set_verify(st, v);
 		cJSON_Delete(v);
