@@ -268,7 +268,13 @@ static void end_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *
 
 	put(vars, "reason", reason);
 	free(reason);
-	put(vars, "error", state->error);
+	const char *node = fb_msg_get(&state->error_msg, "node");
+	char *node_word = label(t, "node", node ? node : "");
+	put(vars, "node_label", node_word);
+	free(node_word);
+	char *error = msg_text(t, &state->error_msg, state->error, vars);
+	put(vars, "error", error);
+	free(error);
 	if (!strcmp(result, "resolved"))
 		status_line(t, b, "status_resolved", vars);
 	else if (!strcmp(result, "manual"))
