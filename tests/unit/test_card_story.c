@@ -289,6 +289,10 @@ static void messages_have_sections_and_english_for_the_cli(void **s)
 	assert_string_equal(out, "Container sidecar of grafana (namespace monitoring) ran out of "
 	                         "memory at its limit of 512Mi (exit code 1). The memory limit is "
 	                         "too low for its working set, or it leaks.");
+	/* every fact at once still fits (the restarts come last) */
+	fb_state *full = story_state("oom", "Reason: OOMKilled", "grafana");
+	assert_non_null(strstr(full->analysis.root_cause, "It has restarted 6 times."));
+	fb_state_free(full);
 	/* a category the catalogs do not know: the fallback, and its list */
 	fb_state *st = story_state("made_up_category", "x", "grafana");
 	assert_string_equal(st->analysis.root_cause_msg.key, "cause_other");
