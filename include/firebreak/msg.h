@@ -23,7 +23,7 @@
 #include "firebreak/buf.h"
 #include "firebreak/error.h"
 
-#define FB_MSG_PARAMS_MAX 10
+#define FB_MSG_PARAMS_MAX 16
 
 typedef struct {
 	char name[32];

@@ -127,6 +127,7 @@ typedef struct fb_state {
 	int verify_retried;
 	char result[16]; /* resolved, rejected, manual, recorded, failed, grouped */
 	char error[1200];
+	fb_msg error_msg; /* the same as a catalog key (error_node_failed), for the card */
 	char grouped_into[64];
 	long repeats;
 	int64_t last_seen;       /* ms */

@@ -46,6 +46,7 @@ static const char *const top_keys[] = {
     "verify_retried",
     "result",
     "error",
+    "error_msg",
     "grouped_into",
     "repeats",
     "last_seen",
@@ -194,6 +195,7 @@ static void read_scalars(fb_state *st, const cJSON *j)
 	st->verify_retried = truth(j, "verify_retried");
 	COPY(st->result, fb_json_str(j, "result"));
 	COPY(st->error, fb_json_str(j, "error"));
+	fb_msg_parse(&st->error_msg, fb_json_get(j, "error_msg"));
 	COPY(st->grouped_into, fb_json_str(j, "grouped_into"));
 	st->repeats = (long)num(j, "repeats");
 	st->last_seen = (int64_t)num(j, "last_seen");
@@ -529,6 +531,8 @@ static void put_late(cJSON *o, const fb_state *st)
 		cJSON_AddTrueToObject(o, "verify_retried");
 	put_opt(o, "result", st->result);
 	put_opt(o, "error", st->error);
+	if (*st->error_msg.key)
+		cJSON_AddItemToObject(o, "error_msg", fb_msg_json(&st->error_msg));
 	put_opt(o, "grouped_into", st->grouped_into);
 	put_num(o, "repeats", (double)st->repeats);
 	put_num(o, "last_seen", (double)st->last_seen);

@@ -213,6 +213,21 @@ static void committed_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, c
 	status_line(t, b, "status_committed", vars);
 }
 
+/* The verification's reason in the card's words when it is one of the
+ * engine's and the verifier's own fixed sentences (nodes.c, verify.c); a
+ * check's detail is shown as the check wrote it. */
+static char *verify_reason(const fb_tmpl *t, const char *reason)
+{
+	static const struct {
+		const char *reason, *key;
+	} fixed[] = {{"no verifier configured", "verify_why_no_verifier"},
+	             {"nothing could be checked", "verify_why_nothing_checked"}};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!strcmp(reason, fixed[i].reason))
+			return fb_tmpl_format(t, fixed[i].key, NULL, 0);
+	return strdup(reason);
+}
+
 static void verify_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *vars)
 {
 	const fb_state_verify *vf = &state->verify;
@@ -220,9 +235,10 @@ static void verify_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSO
 
 	if (!vf->present)
 		return;
-	char *word = label(t, "verify", vf->result);
-	snprintf(res, sizeof(res), "%s%s%.370s", word, *vf->reason ? ": " : "", vf->reason);
+	char *word = label(t, "verify", vf->result), *why = verify_reason(t, vf->reason);
+	snprintf(res, sizeof(res), "%s%s%.370s", word, *why ? ": " : "", why);
 	free(word);
+	free(why);
 	put(vars, "result", res);
 	status_line(t, b, "status_verify", vars);
 }
@@ -252,7 +268,13 @@ static void end_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *
 
 	put(vars, "reason", reason);
 	free(reason);
-	put(vars, "error", state->error);
+	const char *node = fb_msg_get(&state->error_msg, "node");
+	char *node_word = label(t, "node", node ? node : "");
+	put(vars, "node_label", node_word);
+	free(node_word);
+	char *error = msg_text(t, &state->error_msg, state->error, vars);
+	put(vars, "error", error);
+	free(error);
 	if (!strcmp(result, "resolved"))
 		status_line(t, b, "status_resolved", vars);
 	else if (!strcmp(result, "manual"))

@@ -215,6 +215,32 @@ def check_card_cost(st, iid, m):
           f"{iid}: {len(updates)} updates ({len(m['history'])} versions) before a click")
 
 
+# Words a Korean SRE keeps in English, and the names these cards carry.
+KO_KEPT = set("OOM OOMKilled SIGKILL Pod Kubernetes CrashLoopBackOff Helm values limit request JVM GC "
+              "DNS TLS NetworkPolicy Secret ConfigMap GitOps Argo CD Application Alertmanager diff git "
+              "liveness probe command/args firebreak Slack kubectl describe grafana main".split())
+
+
+def block_texts(node):
+    """Every "text" string a person reads, but not a diff (rich_text)."""
+    if isinstance(node, list):
+        return [t for n in node for t in block_texts(n)]
+    if not isinstance(node, dict) or node.get("type") == "rich_text":
+        return []
+    out = [v for k, v in node.items() if k == "text" and isinstance(v, str)]
+    return out + [t for k, v in node.items() if isinstance(v, (dict, list)) for t in block_texts(v)]
+
+
+def english_words(text):
+    t = re.sub(r"```.*?```", " ", text, flags=re.S)
+    for pat in (r"`[^`]*`", r"<[^>]*>", r":[a-z0-9_+]+:", r'"[^"]*"'):
+        t = re.sub(pat, " ", t)
+    words = [w.strip("._-/") for w in re.findall(r"[A-Za-z0-9_./-]+", t)]
+    return [w for w in words if re.search("[A-Za-z]", w) and not re.search("[0-9]", w)
+            and w not in KO_KEPT and not w.startswith("incident-") and not w.startswith("monitoring")
+            and not w.startswith("helm-values/")]
+
+
 def incident_json(d, iid):
     out = subprocess.run([FB, "incidents", "show", iid, "--json"], env=d.env,
                          capture_output=True, text=True)
@@ -619,6 +645,32 @@ def run_all(work, sim):
         check(rows[0][0] in ("sent", "superseded") and rows[1][0] == "sent", rows)
         check(d2.stop() == 0, "unclean exit")
 
+    # ---- slack.locale: ko, end to end
+    dk = Daemon(work, sim, "korean")
+    with open(dk.cfg) as f:
+        cfg = f.read().replace("slack:\n", "slack:\n  locale: ko\n", 1)
+    with open(dk.cfg, "w") as f:
+        f.write(cfg)
+    state["dk"] = dk
+
+    @test("slack.locale: ko -- the card and its thread lines, through approve, have no English words")
+    def _():
+        dk.start()
+        iid, m, _a = trigger(sim)
+        check("결정 대기" in card_text(m), card_text(m)[:400])
+        sim.click(CHANNEL, m["ts"], "approve", user_id="U2")
+        st = sim.wait_for(lambda s: (lambda c: s if c and "해결됨" in card_text(c) else None)(card_for(s, iid)),
+                          what="the resolved card in Korean")
+        m = card_for(st, iid)
+        texts = [m["text"]] + [t for t in block_texts(m["blocks"])]
+        lines = thread(st, CHANNEL, m["ts"])
+        check(any("승인" in t["text"] for t in lines), [t["text"] for t in lines])
+        texts += [t["text"] for t in lines] + [x for t in lines for x in block_texts(t["blocks"])]
+        for t in texts:
+            bad = english_words(t)
+            check(not bad, (bad, t))
+        check(dk.stop() == 0, "unclean exit")
+
     # ---- policy: approvers and four eyes
     d3 = Daemon(work, sim, "policy")
     with open(d3.cfg, "a") as f:
@@ -768,7 +820,7 @@ def run_all(work, sim):
 
     @test("no token appears in any log")
     def _():
-        for dd in (d, d2, d3):
+        for dd in (d, d2, d3, state["dk"]):
             text = dd.log()
             check(BOT_TOKEN not in text and APP_TOKEN not in text, f"token in {dd.log_path}")
             check("Sanitizer" not in text and "runtime error" not in text,

@@ -449,7 +449,8 @@ static void ko_lifecycle(const fb_tmpl *t)
 	static const char *const results[] = {"pending", "failed", "skipped", "ok"};
 	for (size_t i = 0; i < 4; i++) {
 		char j[64];
-		snprintf(j, sizeof(j), "{\"result\":\"%s\"}", results[i]);
+		snprintf(j, sizeof(j), "{\"result\":\"%s\",\"reason\":\"%s\"}", results[i],
+			 strcmp(results[i], "skipped") ? "" : "no verifier configured");
 		v = cJSON_Parse(j);
 		fb_state_set_verify(st, v);
 		cJSON_Delete(v);
@@ -466,6 +467,13 @@ static void ko_lifecycle(const fb_tmpl *t)
 	assert_int_equal(fb_card_step_line(t, &row, st, "resolved", "x", &msg), FB_OK);
 	ko_check("alert resolved", msg);
 	cJSON_Delete(msg);
+	/* a node that gave up: the card names the step in Korean (the
+	 * library's own message, when there is one, is shown as it is) */
+	fb_msg_init(&st->error_msg, "error_node_failed");
+	fb_msg_set(&st->error_msg, "node", "apply");
+	fb_msg_set(&st->error_msg, "attempt", "3");
+	fb_msg_set(&st->error_msg, "max", "3");
+	snprintf(st->error, sizeof(st->error), "apply failed (attempt 3 of 3)");
 	static const char *const ends[] = {"resolved", "failed", "rejected"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(st->result, sizeof(st->result), "%s", ends[i]);

@@ -222,6 +222,20 @@ static void thread_lines_read_as_sentences(void **s)
 	assert_int_equal(fb_card_step_line(t, &row, st, "report", "resolved", &msg), FB_OK);
 	assert_non_null(strstr(thread_fallback(msg), "Resolved."));
 	cJSON_Delete(msg);
+	/* a step that gave up, in Korean: the step's name is Korean too */
+	fb_tmpl *ko = NULL;
+	assert_int_equal(fb_tmpl_load("ko", &ko), FB_OK);
+	fb_msg_init(&st->error_msg, "error_node_failed");
+	fb_msg_set(&st->error_msg, "node", "apply");
+	fb_msg_set(&st->error_msg, "attempt", "3");
+	fb_msg_set(&st->error_msg, "max", "3");
+	fb_msg_set(&st->error_msg, "error", "push rejected");
+	snprintf(st->result, sizeof(st->result), "failed");
+	row = story_row("failed", "end", st);
+	assert_int_equal(fb_card_step_line(ko, &row, st, "report", "x", &msg), FB_OK);
+	assert_non_null(strstr(thread_fallback(msg), "적용 단계 실패 (3/3회 시도): push rejected"));
+	cJSON_Delete(msg);
+	fb_tmpl_free(ko);
 	/* a step without a sentence of its own keeps its detail, escaped */
 	assert_int_equal(fb_card_step_line(t, &row, st, "feedback", "a <b>", &msg), FB_OK);
 	assert_non_null(strstr(thread_fallback(msg), "a &lt;b&gt;"));
@@ -275,6 +289,10 @@ static void messages_have_sections_and_english_for_the_cli(void **s)
 	assert_string_equal(out, "Container sidecar of grafana (namespace monitoring) ran out of "
 	                         "memory at its limit of 512Mi (exit code 1). The memory limit is "
 	                         "too low for its working set, or it leaks.");
+	/* every fact at once still fits (the restarts come last) */
+	fb_state *full = story_state("oom", "Reason: OOMKilled", "grafana");
+	assert_non_null(strstr(full->analysis.root_cause, "It has restarted 6 times."));
+	fb_state_free(full);
 	/* a category the catalogs do not know: the fallback, and its list */
 	fb_state *st = story_state("made_up_category", "x", "grafana");
 	assert_string_equal(st->analysis.root_cause_msg.key, "cause_other");
