@@ -23,6 +23,7 @@
 #include "firebreak/config.h"
 #include "firebreak/error.h"
 #include "firebreak/gitops.h"
+#include "firebreak/msg.h"
 
 /* Bumped whenever a slot is added, removed or changes meaning. */
 #define FB_ACTION_OPS_VERSION 2
@@ -55,6 +56,8 @@ typedef struct fb_action_input {
 		const char *path;        /* a file system path (disk full) */
 		const char *exit_code;
 		const char *jvm_oom; /* a JVM OutOfMemoryError's kind ("Metaspace") */
+		const char *claim;      /* persistentvolumeclaim (a volume alert) */
+		const char *autoscaler; /* horizontalpodautoscaler (an HPA alert) */
 	} facts;
 	int disk;                       /* resource_exhausted is about disk space */
 	const char *const *suggestions; /* the analysis' ranked actions, best first */
@@ -110,6 +113,10 @@ typedef struct {
 	 * Pod ran with when it differs ("" otherwise: nothing to note). */
 	char values_limit[64];
 	char running_limit[64];
+	/* summary and reason as catalog keys (msg.h: fix_<kind>, manual_<why>)
+	 * for a card in another locale; key "" when the action set none */
+	fb_msg summary_msg;
+	fb_msg reason_msg;
 } fb_proposal;
 
 /* Reads the JSON form into *p (replacing it; on failure *p is empty).

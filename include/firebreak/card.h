@@ -27,7 +27,13 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out);
 fb_err fb_card_thread(const fb_tmpl *t, const char *node, const char *line, cJSON **out);
 /* The same from a line that is already mrkdwn (mentions kept). */
 fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md, cJSON **out);
-/* The thread line for a decision: who (a mention), what, the note. */
+/* The thread line for a step the engine reports (apply, verify, report,
+ * repeat, resolved, propose after an edit), said from the state in the
+ * card's locale; other steps get detail as it is. */
+fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                         const char *node, const char *detail, cJSON **out);
+/* The thread line for a decision, a sentence (thread_decision_<action>):
+ * who (a mention), what it does, the note. */
 fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision, cJSON **out);
 fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all, cJSON **out);
 fb_err fb_card_help(const fb_tmpl *t, cJSON **out);
@@ -37,6 +43,20 @@ fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON
 fb_err fb_card_modal_edit(const fb_tmpl *t, const fb_state *state, const char *meta, cJSON **out);
 fb_err fb_card_modal_reject(const fb_tmpl *t, const char *id, const char *meta, cJSON **out);
 fb_err fb_card_modal_trigger(const fb_tmpl *t, const char *meta, cJSON **out);
+
+/* Text shaping for the card (card_text.c). */
+/* The excerpt's lines around the one that holds evidence (the rule's
+ * matched line), at most max bytes: the matched line is kept whole (cut
+ * only when it alone is longer than max) and marked, context lines before
+ * and after are added while they fit, nearest first.  Without the line
+ * in the excerpt, the evidence itself (cut at a character boundary).
+ * Caller frees; NULL only when out of memory. */
+char *fb_card_evidence_window(const char *excerpt, const char *evidence, size_t max);
+
+/* The diff without git's per-file header lines (diff --git, index,
+ * ---, +++, mode lines): hunks only.  With more than one file, each
+ * file's hunks are led by one line naming it.  Caller frees. */
+char *fb_card_diff_clean(const char *diff);
 
 /* "<@U123>" for a Slack user id, else the name escaped for mrkdwn. */
 char *fb_card_who(const char *user);

@@ -54,6 +54,10 @@ typedef struct {
 		char max_memory[32];
 		double disk_factor;
 		char max_disk[32];
+		double replicas_factor;   /* an HPA at its maximum: maxReplicas times this */
+		long max_replicas;        /* ... up to this */
+		double cpu_factor;        /* CPU throttling: limits.cpu times this */
+		char max_cpu[32];         /* ... up to this */
 		long image_change_window; /* seconds */
 		int four_eyes;
 		fb_auto_apply auto_apply[FB_CFG_LIST_MAX];

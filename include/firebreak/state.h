@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include "firebreak/error.h"
 #include "firebreak/action.h"
+#include "firebreak/msg.h"
 #include "firebreak/rules.h"
 
 #define FB_STATE_APPS_MAX FB_CLASS_APPS_MAX
@@ -45,6 +46,10 @@ typedef struct {
 	char actions[FB_STATE_ACTIONS_MAX][512];
 	size_t n_actions;
 	int disk;
+	/* the same as catalog keys (msg.h), for a card in another locale;
+	 * key "" in a state stored before they existed */
+	fb_msg root_cause_msg;
+	fb_msg actions_msg[FB_STATE_ACTIONS_MAX]; /* n_actions of them */
 } fb_state_analysis;
 
 /* The proposal is the action family's (action.h): typed there, its JSON
@@ -144,6 +149,7 @@ typedef struct fb_state {
 	int verify_retried;
 	char result[16]; /* resolved, rejected, manual, recorded, failed, grouped */
 	char error[1200];
+	fb_msg error_msg; /* the same as a catalog key (error_node_failed), for the card */
 	char grouped_into[64];
 	long repeats;
 	int64_t last_seen;       /* ms */

@@ -35,6 +35,8 @@ fb_err fb_tmpl_render(const fb_tmpl *t, const char *name, const cJSON *vars, cJS
 /* The catalog message key expanded with vars; escape=1 for mrkdwn.
  * Returns a malloc'd string (never NULL unless out of memory). */
 char *fb_tmpl_format(const fb_tmpl *t, const char *key, const cJSON *vars, int escape);
+/* Whether the locale's catalog or the English one has key. */
+int fb_tmpl_has(const fb_tmpl *t, const char *key);
 
 /* Names of the embedded files, for tests: n is set to the count. */
 const char *fb_tmpl_file(size_t i, size_t *len);

@@ -34,6 +34,12 @@ fb_err fb_action_draft_init(fb_action_draft *d, const fb_action_input *in, const
 void fb_action_draft_manual(fb_action_draft *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fb_action_draft_is_manual(const fb_action_draft *d);
+/* Gives the proposal's summary or reason (field "summary" or "reason")
+ * its catalog key (msg.h), then name, value pairs ending with FB_SAY_END: the
+ * card renders it in its locale.  fb_action_draft_manual sets the reason
+ * key "manual_error" with the English as {{error}}; say replaces it. */
+void fb_action_draft_say(fb_action_draft *d, const char *field, const char *key, ...);
+#define FB_SAY_END ((const char *)NULL)
 /* Gives a manual proposal its final shape: no edits, changes or diff, a
  * summary, the suggestions (manual.c). */
 void fb_action_manual_shape(cJSON *proposal, const fb_action_input *in);
@@ -62,6 +68,16 @@ void fb_action_add_change(cJSON *proposal, const char *path, const char *blob, c
  * manual when nothing changes), a manual proposal loses its edits; hands
  * the proposal to *out and frees the rest. */
 fb_err fb_action_draft_finish(fb_action_draft *d, cJSON **out);
+
+/* values_patch's other kinds (scale.c): volume_grow grows the app's
+ * volume size key, replicas_raise its autoscaler's maxReplicas, cpu_raise
+ * its CPU limit; each ends manual with the reason when it cannot. */
+void fb_action_volume_propose(fb_action_draft *d);
+void fb_action_replicas_propose(fb_action_draft *d);
+void fb_action_cpu_propose(fb_action_draft *d);
+/* A person's value for a maxReplicas or limits.cpu path: 1 (and *rc)
+ * when path is one. */
+int fb_action_scale_validate(const fb_config *cfg, const char *path, const char *value, fb_err *rc);
 
 /* apply for the repository actions: the proposal's changes in one commit
  * through fb_gitops_apply_synced, redone on the fetched tip by the

@@ -9,6 +9,7 @@
  * Edits go through yamledit, which splices scalars in place, so the diff
  * libgit2 prints shows only the changed lines.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,25 @@ int fb_action_draft_is_manual(const fb_action_draft *d)
 	return cJSON_IsString(a) && !strcmp(a->valuestring, "manual");
 }
 
+void fb_action_draft_say(fb_action_draft *d, const char *field, const char *key, ...)
+{
+	char name[32];
+	const char *n, *v;
+	fb_msg m;
+	va_list ap;
+
+	fb_msg_init(&m, key);
+	va_start(ap, key);
+	while ((n = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		fb_msg_set(&m, n, v);
+	}
+	va_end(ap);
+	snprintf(name, sizeof(name), "%s_msg", field);
+	cJSON_DeleteItemFromObjectCaseSensitive(d->out, name);
+	cJSON_AddItemToObject(d->out, name, fb_msg_json(&m));
+}
+
 int fb_action_draft_load(fb_action_draft *d)
 {
 	const fb_action_input *in = d->in;
@@ -44,16 +64,21 @@ int fb_action_draft_load(fb_action_draft *d)
 
 	if (!in->gitops) {
 		fb_action_draft_manual(d, "no GitOps repository configured");
+		fb_action_draft_say(d, "reason", "manual_no_repo", FB_SAY_END);
 		return 0;
 	}
 	if (!in->app || !*in->app) {
+		/* the CLI's words; the card says how to name the app in Slack */
 		fb_action_draft_manual(d, "the log does not name the app; rerun with --app NAME");
+		fb_action_draft_say(d, "reason", "manual_no_app", FB_SAY_END);
 		return 0;
 	}
 	if (fb_gitops_find_values(in->gitops, in->app, d->file, sizeof(d->file), how,
 	                          sizeof(how)) != FB_OK ||
 	    fb_gitops_read(in->gitops, d->file, &d->orig, &d->orig_len, d->blob) != FB_OK) {
 		fb_action_draft_manual(d, "%s", fb_error_last());
+		fb_action_draft_say(d, "reason", "manual_no_values", "app", in->app, "error",
+		                    fb_error_last(), FB_SAY_END);
 		return 0;
 	}
 	d->text = malloc(d->orig_len + 1);
@@ -166,6 +191,8 @@ int fb_action_draft_edit(fb_action_draft *d, const char *path, const char *old,
 	if (fb_yaml_set(d->text, d->len, d->file, path, v, &next, &nlen) != FB_OK) {
 		fb_action_draft_manual(d, "cannot edit %s in %s: %s", path, d->file,
 		                       fb_error_last());
+		fb_action_draft_say(d, "reason", "manual_cannot_edit", "path", path, "file",
+		                    d->file, "error", fb_error_last(), FB_SAY_END);
 		return 0;
 	}
 	free(d->text);
@@ -197,6 +224,7 @@ static void finish_edits(fb_action_draft *d)
 		return;
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d->out, "edits")) == 0) {
 		fb_action_draft_manual(d, "the proposed values are already in %s", d->file);
+		fb_action_draft_say(d, "reason", "manual_no_change", "file", d->file, FB_SAY_END);
 		return;
 	}
 	if (fb_gitops_diff(d->file, d->orig, d->orig_len, d->text, d->len, &diff) != FB_OK) {

@@ -51,6 +51,7 @@ static int find_tag(fb_action_draft *d, char *path, size_t pathsz, char *cur, si
 	snprintf(path, pathsz, "%s%stag", block, *block ? "." : "");
 	if (!ok || !tag_in(d->text, d->len, path, cur, cursz)) {
 		fb_action_draft_manual(d, "%s sets no image.tag to roll back", d->file);
+		fb_action_draft_say(d, "reason", "manual_no_tag", "file", d->file, FB_SAY_END);
 		return 0;
 	}
 	return 1;
@@ -92,21 +93,28 @@ static void propose_image(fb_action_draft *d, int after_change_only)
 		fb_file_versions_free(hist, n);
 		fb_action_draft_manual(
 		    d, "the crash loop does not follow a recent image change in %s", d->file);
+		fb_action_draft_say(d, "reason", "manual_no_image_change", "file", d->file,
+		                    FB_SAY_END);
 		return;
 	}
 	if (!prev[0]) {
 		fb_file_versions_free(hist, n);
 		fb_action_draft_manual(d, "git history of %s has no earlier image tag than %s",
 		                       d->file, cur);
+		fb_action_draft_say(d, "reason", "manual_no_earlier_tag", "file", d->file, "tag",
+		                    cur, FB_SAY_END);
 		return;
 	}
 	snprintf(summary, sizeof(summary),
 	         "Roll the image tag of %s back from %s to %s (as of %.12s)", d->in->app, cur, prev,
 	         prev_commit);
+	snprintf(t, sizeof(t), "%.12s", prev_commit);
 	fb_file_versions_free(hist, n);
 	if (!fb_action_draft_edit(d, tag_path, cur, prev))
 		return;
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	fb_action_draft_say(d, "summary", "fix_image_rollback", "app", d->in->app, "from", cur,
+	                    "to", prev, "commit", t, FB_SAY_END);
 	cJSON_AddStringToObject(d->out, "kind", "image_rollback");
 }
 
@@ -160,6 +168,9 @@ static void propose_revert(fb_action_draft *d)
 	snprintf(summary, sizeof(summary), "Revert %.12s \"%s\", the latest change to %s", hex,
 	         subject, dir);
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	snprintf(summary, sizeof(summary), "%.12s", hex);
+	fb_action_draft_say(d, "summary", "fix_config_revert", "commit", summary, "subject",
+	                    subject, "dir", dir, FB_SAY_END);
 	cJSON_AddStringToObject(d->out, "kind", "config_revert");
 }
 

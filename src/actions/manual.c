@@ -23,6 +23,7 @@ void fb_action_draft_manual(fb_action_draft *d, const char *fmt, ...)
 	cJSON_AddStringToObject(d->out, "action", "manual");
 	cJSON_DeleteItemFromObjectCaseSensitive(d->out, "reason");
 	cJSON_AddStringToObject(d->out, "reason", reason);
+	fb_action_draft_say(d, "reason", "manual_error", "error", reason, FB_SAY_END);
 }
 
 void fb_action_manual_shape(cJSON *prop, const fb_action_input *in)
@@ -33,8 +34,13 @@ void fb_action_manual_shape(cJSON *prop, const fb_action_input *in)
 	cJSON_ReplaceItemInObjectCaseSensitive(prop, "changes", cJSON_CreateArray());
 	cJSON_DeleteItemFromObjectCaseSensitive(prop, "diff");
 	cJSON_DeleteItemFromObjectCaseSensitive(prop, "kind");
-	if (!cJSON_GetObjectItemCaseSensitive(prop, "summary"))
+	if (!cJSON_GetObjectItemCaseSensitive(prop, "summary")) {
+		fb_msg m;
+		fb_msg_init(&m, "fix_manual");
 		cJSON_AddStringToObject(prop, "summary", "No automatic fix: a person decides");
+		cJSON_DeleteItemFromObjectCaseSensitive(prop, "summary_msg");
+		cJSON_AddItemToObject(prop, "summary_msg", fb_msg_json(&m));
+	}
 	const cJSON *own, *own_list = cJSON_GetObjectItemCaseSensitive(prop, "suggestions");
 	cJSON_ArrayForEach(own, own_list) /* the action's own advice comes first */
 	{
@@ -56,6 +62,7 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 		return rc;
 	fb_action_draft_manual(&d, "no automatic fix for %s; see the suggested actions",
 	                       *in->category ? in->category : "unknown");
+	fb_action_draft_say(&d, "reason", "manual_category", "category", in->category, FB_SAY_END);
 	return fb_action_draft_finish(&d, out);
 }
 

@@ -105,6 +105,8 @@ fb_err fb_proposal_parse(fb_proposal *p, const cJSON *o, int strict)
 	COPY(p->file, fb_json_str(o, "file"));
 	COPY(p->found_by, fb_json_str(o, "found_by"));
 	COPY(p->reason, fb_json_str(o, "reason"));
+	fb_msg_parse(&p->summary_msg, fb_json_get(o, "summary_msg"));
+	fb_msg_parse(&p->reason_msg, fb_json_get(o, "reason_msg"));
 	if (cJSON_IsBool(capped))
 		p->capped = cJSON_IsTrue(capped);
 	COPY(p->revert_commit, fb_json_str(rv, "commit"));
@@ -157,6 +159,10 @@ cJSON *fb_proposal_json(const fb_proposal *p)
 	put_opt(o, "found_by", p->found_by);
 	put_opt(o, "reason", p->reason);
 	put_str(o, "summary", p->summary);
+	if (*p->summary_msg.key)
+		cJSON_AddItemToObject(o, "summary_msg", fb_msg_json(&p->summary_msg));
+	if (*p->reason_msg.key)
+		cJSON_AddItemToObject(o, "reason_msg", fb_msg_json(&p->reason_msg));
 	if (p->capped >= 0)
 		cJSON_AddBoolToObject(o, "capped", p->capped);
 	if (*p->revert_commit) {

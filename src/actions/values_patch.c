@@ -2,8 +2,9 @@
  * values_patch.c - owns the values_patch action: a minimal edit of the
  * app's Helm values.  For an OOM it raises the memory limit (and the
  * request) by policy.memory_factor up to policy.max_memory; for a full
- * disk it grows persistence.size by policy.disk_factor up to
- * policy.max_disk; a JVM out of memory is jvm_heap.c's; for any other
+ * disk or a filling volume it grows the chart's size key, for an
+ * autoscaler at its maximum its maxReplicas, for CPU throttling the CPU
+ * limit (scale.c); a JVM out of memory is jvm_heap.c's; for any other
  * category it answers manual.  Applies by one commit through
  * fb_gitops_apply.  Runs on the thread that owns the fb_gitops handle (a
  * worker in the daemon, the main thread in the CLI).
@@ -98,6 +99,7 @@ static void propose_oom(fb_action_draft *d)
 	if (!base[0]) {
 		fb_action_draft_manual(d, "neither %s nor the log shows a memory limit to raise",
 		                       d->file);
+		fb_action_draft_say(d, "reason", "manual_no_limit", "file", d->file, FB_SAY_END);
 		return;
 	}
 	fb_action_note_limit(d, m.cur_lim);
@@ -105,6 +107,8 @@ static void propose_oom(fb_action_draft *d)
 	if (rc == FB_ECONFLICT) {
 		fb_action_draft_manual(
 		    d, "the memory limit %s is already at policy.max_memory (%s)", base, max);
+		fb_action_draft_say(d, "reason", "manual_max_memory", "limit", base, "max", max,
+		                    FB_SAY_END);
 		return;
 	} else if (rc) {
 		fb_action_draft_manual(d, "cannot raise %s: %s", base, fb_error_last());
@@ -124,50 +128,11 @@ static void propose_oom(fb_action_draft *d)
 	         d->in->app, m.cur_lim[0] ? m.cur_lim : base, final_lim,
 	         capped ? " (capped by policy.max_memory)" : "");
 	cJSON_AddStringToObject(d->out, "summary", summary);
+	fb_action_draft_say(d, "summary", "fix_memory_raise", "app", d->in->app, "from",
+	                    m.cur_lim[0] ? m.cur_lim : base, "to", final_lim, "capped",
+	                    capped ? "1" : NULL, FB_SAY_END);
 	cJSON_AddBoolToObject(d->out, "capped", capped);
 	cJSON_AddStringToObject(d->out, "kind", "memory_raise");
-}
-
-static void propose_disk(fb_action_draft *d)
-{
-	const fb_config *cfg = d->in->cfg;
-	fb_yaml_doc *doc = NULL;
-	char block[512], path[600], cur[64] = "", next[64], summary[300];
-	int capped = 0;
-
-	if (!fb_action_draft_load(d))
-		return;
-	if (fb_yaml_doc_parse(d->text, d->len, d->file, &doc) != FB_OK) {
-		fb_action_draft_manual(d, "%s", fb_error_last());
-		return;
-	}
-	int ok =
-	    fb_action_draft_block(d, doc, "persistence", "size", block, sizeof(block)) && block[0];
-	join(path, sizeof(path), block, "size");
-	if (ok)
-		scalar_at(doc, path, cur, sizeof(cur));
-	fb_yaml_doc_free(doc);
-	fb_error_clear();
-	if (!cur[0]) {
-		fb_action_draft_manual(d, "%s sets no persistence.size to grow", d->file);
-		return;
-	}
-	fb_err rc = fb_quantity_raise(cur, cfg->policy.disk_factor, cfg->policy.max_disk, next,
-	                              sizeof(next), &capped);
-	if (rc == FB_ECONFLICT) {
-		fb_action_draft_manual(d, "the volume (%s) is already at policy.max_disk", cur);
-		return;
-	} else if (rc) {
-		fb_action_draft_manual(d, "cannot grow the volume %s", cur);
-		return;
-	}
-	if (!fb_action_draft_edit(d, path, cur, next))
-		return;
-	snprintf(summary, sizeof(summary), "Grow the volume of %s from %s to %s", d->in->app, cur,
-	         fb_action_draft_value(d, path, next));
-	cJSON_AddStringToObject(d->out, "summary", summary);
-	cJSON_AddBoolToObject(d->out, "capped", capped);
-	cJSON_AddStringToObject(d->out, "kind", "volume_grow");
 }
 
 static fb_err propose(const fb_action_input *in, cJSON **out)
@@ -181,11 +146,19 @@ static fb_err propose(const fb_action_input *in, cJSON **out)
 		fb_action_jvm_propose(&d); /* the heap, not only the limit */
 	else if (!strcmp(in->category, "oom"))
 		propose_oom(&d);
-	else if (!strcmp(in->category, "resource_exhausted") && in->disk)
-		propose_disk(&d);
-	else
+	else if ((!strcmp(in->category, "resource_exhausted") && in->disk) ||
+	         !strcmp(in->category, "volume_filling"))
+		fb_action_volume_propose(&d); /* scale.c */
+	else if (!strcmp(in->category, "hpa_maxed"))
+		fb_action_replicas_propose(&d);
+	else if (!strcmp(in->category, "cpu_throttling"))
+		fb_action_cpu_propose(&d);
+	else {
 		fb_action_draft_manual(&d, "no automatic fix for %s; see the suggested actions",
 		                       *in->category ? in->category : "unknown");
+		fb_action_draft_say(&d, "reason", "manual_category", "category", in->category,
+		                    FB_SAY_END);
+	}
 	return fb_action_draft_finish(&d, out);
 }
 
@@ -199,9 +172,10 @@ static fb_err validate(const fb_config *cfg, const char *path, const char *value
 
 	if (fb_action_jvm_opts(value)) /* JVM options: spaces and = are fine */
 		return fb_action_jvm_validate(cfg, path, value);
-	if ((rc = fb_action_check_plain(path, value)))
+	if ((rc = fb_action_check_plain(path, value)) ||
+	    fb_action_scale_validate(cfg, path, value, &rc))
 		return rc;
-	if (!memory && !fb_action_path_ends(path, "size"))
+	if (!memory && !fb_action_path_ends(path, "size") && !fb_action_path_ends(path, "storage"))
 		return FB_OK;
 	const char *cap = memory ? cfg->policy.max_memory : cfg->policy.max_disk;
 	if (fb_quantity_parse(value, &q) != FB_OK || q.value <= 0)

@@ -64,6 +64,10 @@ static const key_def keys[] = {
     {"policy", "max_memory", K_QTY, F(policy.max_memory)},
     {"policy", "disk_factor", K_DOUBLE, F(policy.disk_factor)},
     {"policy", "max_disk", K_QTY, F(policy.max_disk)},
+    {"policy", "replicas_factor", K_DOUBLE, F(policy.replicas_factor)},
+    {"policy", "max_replicas", K_LONG, F(policy.max_replicas)},
+    {"policy", "cpu_factor", K_DOUBLE, F(policy.cpu_factor)},
+    {"policy", "max_cpu", K_QTY, F(policy.max_cpu)},
     {"policy", "image_change_window", K_DURATION, F(policy.image_change_window)},
     {"policy", "four_eyes", K_BOOL, F(policy.four_eyes)},
     {"policy", "auto_apply", K_AUTO_APPLY, F(policy.auto_apply)},
@@ -125,6 +129,10 @@ void fb_config_defaults(fb_config *cfg)
 	set_str(cfg->policy.max_memory, sizeof(cfg->policy.max_memory), "8Gi");
 	cfg->policy.disk_factor = 1.5;
 	set_str(cfg->policy.max_disk, sizeof(cfg->policy.max_disk), "500Gi");
+	cfg->policy.replicas_factor = 1.5;
+	cfg->policy.max_replicas = 50;
+	cfg->policy.cpu_factor = 2.0;
+	set_str(cfg->policy.max_cpu, sizeof(cfg->policy.max_cpu), "4");
 	cfg->policy.image_change_window = 24 * 3600;
 	set_str(cfg->slack.locale, sizeof(cfg->slack.locale), "en");
 	set_str(cfg->slack.api_url, sizeof(cfg->slack.api_url), "https://slack.com/api/");

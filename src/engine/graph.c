@@ -232,6 +232,16 @@ static fb_err node_failed(const fb_graph_env *env, fb_incident_row *row, const f
 		if (fb_state_parse(row->state, &state))
 			return fb_error_set(FB_EDB, "incident %s has unreadable state", row->id);
 		fb_state_copy(state->error, sizeof(state->error), detail);
+		{ /* the card says it in its locale (msg.h) */
+			char n[24], max[24];
+			snprintf(n, sizeof(n), "%ld", job->attempts + 1);
+			snprintf(max, sizeof(max), "%ld", env->cfg->engine.max_attempts);
+			fb_msg_init(&state->error_msg, "error_node_failed");
+			fb_msg_set(&state->error_msg, "node", job->node);
+			fb_msg_set(&state->error_msg, "attempt", n);
+			fb_msg_set(&state->error_msg, "max", max);
+			fb_msg_set(&state->error_msg, "error", msg);
+		}
 		snprintf(st.detail, sizeof(st.detail), "%s", detail);
 		rc = commit_step(env, row, state, job->node, &st);
 		fb_state_free(state);

@@ -139,6 +139,8 @@ static void action_input(const fb_graph_env *env, const fb_state *s, action_args
 	in->facts.path = fb_classification_fact(c, "path");
 	in->facts.exit_code = fb_classification_fact(c, "exit_code");
 	in->facts.jvm_oom = fb_classification_fact(c, "jvm_oom");
+	in->facts.claim = fb_classification_fact(c, "persistentvolumeclaim");
+	in->facts.autoscaler = fb_classification_fact(c, "horizontalpodautoscaler");
 	in->disk = s->analysis.disk;
 	for (size_t i = 0; i < s->analysis.n_actions && i < MAX_SUGGESTIONS; i++)
 		a->sugg[in->n_suggestions++] = s->analysis.actions[i];

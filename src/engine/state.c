@@ -47,6 +47,7 @@ static const char *const top_keys[] = {
     "verify_retried",
     "result",
     "error",
+    "error_msg",
     "grouped_into",
     "repeats",
     "last_seen",
@@ -117,6 +118,10 @@ static fb_err read_analysis(fb_state_analysis *an, const cJSON *o, int strict)
 			COPY(an->actions[an->n_actions++], a->valuestring);
 	}
 	an->disk = truth(o, "disk");
+	fb_msg_parse(&an->root_cause_msg, fb_json_get(o, "root_cause_msg"));
+	for (size_t i = 0; i < an->n_actions; i++)
+		fb_msg_parse(&an->actions_msg[i],
+		             cJSON_GetArrayItem(fb_json_get(o, "actions_msg"), (int)i));
 	return FB_OK;
 }
 
@@ -215,6 +220,7 @@ static void read_scalars(fb_state *st, const cJSON *j)
 	st->verify_retried = truth(j, "verify_retried");
 	COPY(st->result, fb_json_str(j, "result"));
 	COPY(st->error, fb_json_str(j, "error"));
+	fb_msg_parse(&st->error_msg, fb_json_get(j, "error_msg"));
 	COPY(st->grouped_into, fb_json_str(j, "grouped_into"));
 	st->repeats = (long)num(j, "repeats");
 	st->last_seen = (int64_t)num(j, "last_seen");
@@ -433,6 +439,15 @@ static cJSON *analysis_cjson(const fb_state_analysis *an)
 	for (size_t i = 0; i < an->n_actions; i++)
 		cJSON_AddItemToArray(acts, cJSON_CreateString(an->actions[i]));
 	cJSON_AddBoolToObject(o, "disk", an->disk);
+	if (*an->root_cause_msg.key) {
+		cJSON *msgs = cJSON_CreateArray();
+		cJSON_AddItemToObject(o, "root_cause_msg", fb_msg_json(&an->root_cause_msg));
+		for (size_t i = 0; i < an->n_actions; i++) {
+			cJSON *m = fb_msg_json(&an->actions_msg[i]);
+			cJSON_AddItemToArray(msgs, m ? m : cJSON_CreateNull());
+		}
+		cJSON_AddItemToObject(o, "actions_msg", msgs);
+	}
 	return o;
 }
 
@@ -566,6 +581,8 @@ static void put_late(cJSON *o, const fb_state *st)
 		cJSON_AddTrueToObject(o, "verify_retried");
 	put_opt(o, "result", st->result);
 	put_opt(o, "error", st->error);
+	if (*st->error_msg.key)
+		cJSON_AddItemToObject(o, "error_msg", fb_msg_json(&st->error_msg));
 	put_opt(o, "grouped_into", st->grouped_into);
 	put_num(o, "repeats", (double)st->repeats);
 	put_num(o, "last_seen", (double)st->last_seen);

@@ -14,9 +14,11 @@
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 #include "firebreak/lifecard.h"
+#include "firebreak/msg.h"
 
-#define EVIDENCE_MAX 600
+#define EVIDENCE_MAX 1500
 #define ROOT_CAUSE_MAX 1500
+#define SUGGESTIONS_MAX 1500
 #define PART_MAX 2800
 #define PARTS_MAX 10
 
@@ -71,6 +73,89 @@ static void when(double at_ms, char *out, size_t n)
 	snprintf(out, n, "<!date^%ld^{date_short_pretty} {time}|%ld>", secs, secs);
 }
 
+/* The catalog's label "<prefix>_<name>" (cat_oom, sev_critical), or name
+ * itself for a name the catalogs do not know. */
+static char *label(const fb_tmpl *t, const char *prefix, const char *name)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%s_%s", prefix, name);
+	return fb_tmpl_has(t, key) ? fb_tmpl_format(t, key, NULL, 0) : strdup(name);
+}
+
+/* m rendered in the card's locale (plain, escaped later by the template),
+ * with the card's own variables under it; english when m has no key the
+ * catalogs know (a state stored before the keys). */
+static char *msg_text(const fb_tmpl *t, const fb_msg *m, const char *english, const cJSON *card)
+{
+	cJSON *v, *it;
+	char *s;
+
+	if (!*m->key || !fb_tmpl_has(t, m->key))
+		return strdup(english ? english : "");
+	v = fb_msg_vars(m);
+	cJSON_ArrayForEach(it, card)
+	{
+		if (!cJSON_GetObjectItemCaseSensitive(v, it->string))
+			cJSON_AddItemToObject(v, it->string, cJSON_Duplicate(it, 1));
+	}
+	s = fb_tmpl_format(t, m->key, v, 0);
+	cJSON_Delete(v);
+	return s;
+}
+
+/* Where an incident is, as a person sees it: the header's word and icon
+ * and the colour of the card's bar. */
+typedef struct {
+	const char *name, *colour, *icon;
+} phase;
+
+static const phase phases[] = {
+    {"waiting", "#ECB22E", "\xe2\x8f\xb3"},       /* hourglass */
+    {"analysing", "#1264A3", "\xf0\x9f\x94\x8e"}, /* magnifier */
+    {"applying", "#1264A3", "\xf0\x9f\x93\xa6"},  /* package */
+    {"verifying", "#1264A3", "\xf0\x9f\x94\x8d"}, /* magnifier */
+    {"resolved", "#2EB67D", "\xe2\x9c\x85"},      /* check mark */
+    {"failed", "#E01E5A", "\xe2\x9d\x8c"},        /* cross */
+    {"rejected", "#9E9E9E", "\xe2\x9b\x94"},      /* no entry */
+    {"closed", "#9E9E9E", "\xe2\x9a\xaa"},        /* white circle */
+    {"manual", "#E8912D", "\xe2\x9c\x8b"},        /* raised hand */
+    {"recorded", "#9E9E9E", "\xe2\x84\xb9\xef\xb8\x8f"},
+    {"grouped", "#9E9E9E", "\xf0\x9f\x94\x97"}, /* link */
+    {"snoozed", "#9E9E9E", "\xf0\x9f\x92\xa4"}, /* zzz */
+};
+
+static const phase *phase_of(const fb_incident_row *row, const fb_state *state)
+{
+	static const phase other = {"", "#9E9E9E", "\xe2\x9a\xaa"};
+	const char *name = row->status;
+
+	if (!strcmp(row->status, "open")) {
+		if (!strcmp(row->node, "apply"))
+			name = "applying";
+		else if (state->apply.present &&
+		         (!strcmp(row->node, "verify") || !strcmp(row->node, "report")))
+			name = "verifying";
+		else
+			name = "analysing";
+	}
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (!strcmp(phases[i].name, name))
+			return &phases[i];
+	return &other;
+}
+
+/* Puts phase_word, phase_icon and colour into vars. */
+static void phase_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                       cJSON *vars)
+{
+	const phase *ph = phase_of(row, state);
+	char *word = label(t, "phase", *ph->name ? ph->name : row->status);
+	put(vars, "phase_word", word);
+	put(vars, "phase_icon", ph->icon);
+	put(vars, "colour", ph->colour);
+	free(word);
+}
+
 static const char *sev_icon(const char *sev)
 {
 	if (!strcmp(sev, "critical"))
@@ -114,41 +199,105 @@ static void decision_line(const fb_tmpl *t, fb_buf *b, const fb_state *state)
 	}
 }
 
+static void committed_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *vars)
+{
+	const fb_state_apply *ap = &state->apply;
+	char hash[16];
+
+	if (!ap->present)
+		return;
+	snprintf(hash, sizeof(hash), "%.7s", ap->commit);
+	put(vars, "commit", hash);
+	put(vars, "branch", ap->branch);
+	char *p = ap->pushed ? fb_tmpl_format(t, "status_pushed", vars, 1) : strdup("");
+	put(vars, "pushed", p);
+	free(p);
+	status_line(t, b, "status_committed", vars);
+}
+
+/* The verification's reason in the card's words when it is one of the
+ * engine's and the verifier's own fixed sentences (nodes.c, verify.c); a
+ * check's detail is shown as the check wrote it. */
+static char *verify_reason(const fb_tmpl *t, const char *reason)
+{
+	static const struct {
+		const char *reason, *key;
+	} fixed[] = {{"no verifier configured", "verify_why_no_verifier"},
+	             {"nothing could be checked", "verify_why_nothing_checked"}};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!strcmp(reason, fixed[i].reason))
+			return fb_tmpl_format(t, fixed[i].key, NULL, 0);
+	return strdup(reason);
+}
+
+static void verify_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *vars)
+{
+	const fb_state_verify *vf = &state->verify;
+	char res[600];
+
+	if (!vf->present)
+		return;
+	char *word = label(t, "verify", vf->result), *why = verify_reason(t, vf->reason);
+	snprintf(res, sizeof(res), "%s%s%.370s", word, *why ? ": " : "", why);
+	free(word);
+	free(why);
+	put(vars, "result", res);
+	status_line(t, b, "status_verify", vars);
+}
+
+static void repeats_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, const char *key)
+{
+	char count[24], w[96];
+	cJSON *rv;
+
+	if (state->repeats <= 0)
+		return;
+	rv = cJSON_CreateObject();
+	snprintf(count, sizeof(count), "%ld", state->repeats);
+	when((double)state->last_seen, w, sizeof(w));
+	put(rv, "count", count);
+	put(rv, "when_md", w);
+	status_line(t, b, key, rv);
+	cJSON_Delete(rv);
+}
+
+/* How the incident ended (row->node "end"). */
+static void end_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSON *vars)
+{
+	const fb_state_proposal *prop = &state->proposal;
+	const char *result = state->result;
+	char *reason = msg_text(t, &prop->reason_msg, prop->reason, vars);
+
+	put(vars, "reason", reason);
+	free(reason);
+	const char *node = fb_msg_get(&state->error_msg, "node");
+	char *node_word = label(t, "node", node ? node : "");
+	put(vars, "node_label", node_word);
+	free(node_word);
+	char *error = msg_text(t, &state->error_msg, state->error, vars);
+	put(vars, "error", error);
+	free(error);
+	if (!strcmp(result, "resolved")) {
+		if (!*state->life.resolved_by) /* else lifecard.c says who */
+			status_line(t, b, "status_resolved", vars);
+	} else if (!strcmp(result, "manual"))
+		status_line(t, b, *prop->reason_msg.key ? "status_manual_msg" : "status_manual",
+		            vars);
+	else if (!strcmp(result, "recorded"))
+		status_line(t, b, "status_recorded", vars);
+	else if (!strcmp(result, "failed"))
+		status_line(t, b, "status_failed", vars);
+	else /* rejected, closed: the phase says it */
+		status_line(t, b, "status_end", vars);
+}
+
 static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state, cJSON *vars,
                    fb_buf *b)
 {
-	const fb_state_apply *ap = &state->apply;
-	const fb_state_verify *vf = &state->verify;
-	const char *result = state->result;
-
 	decision_line(t, b, state);
-	if (ap->present) {
-		char hash[16];
-		snprintf(hash, sizeof(hash), "%.7s", ap->commit);
-		put(vars, "commit", hash);
-		put(vars, "branch", ap->branch);
-		char *p = ap->pushed ? fb_tmpl_format(t, "status_pushed", vars, 1) : strdup("");
-		put(vars, "pushed", p);
-		free(p);
-		status_line(t, b, "status_committed", vars);
-	}
-	if (vf->present) {
-		char res[400];
-		snprintf(res, sizeof(res), "%s%s%.370s", vf->result, *vf->reason ? ": " : "",
-		         vf->reason);
-		put(vars, "result", res);
-		status_line(t, b, "status_verify", vars);
-	}
-	if (state->repeats > 0) {
-		char count[24], w[96];
-		cJSON *rv = cJSON_CreateObject();
-		snprintf(count, sizeof(count), "%ld", state->repeats);
-		when((double)state->last_seen, w, sizeof(w));
-		put(rv, "count", count);
-		put(rv, "when_md", w);
-		status_line(t, b, "status_repeats", rv);
-		cJSON_Delete(rv);
-	}
+	committed_line(t, b, state, vars);
+	verify_line(t, b, state, vars);
+	repeats_line(t, b, state, "status_repeats");
 	if (!strcmp(state->alert.status, "resolved"))
 		status_line(t, b, "status_alert_resolved", vars);
 	if (*state->apply_error) {
@@ -158,18 +307,10 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state 
 	if (!strcmp(row->status, "waiting")) {
 		status_line(t, b, "status_waiting", vars);
 	} else if (!strcmp(row->node, "end")) {
-		put(vars, "reason", state->proposal.reason);
-		put(vars, "error", state->error);
-		if (!strcmp(result, "resolved") && !*state->life.resolved_by) /* else lifecard's */
-			status_line(t, b, "status_resolved", vars);
-		else if (!strcmp(result, "manual"))
-			status_line(t, b, "status_manual", vars);
-		else if (!strcmp(result, "recorded"))
-			status_line(t, b, "status_recorded", vars);
-		else if (!strcmp(result, "failed"))
-			status_line(t, b, "status_failed", vars);
+		end_line(t, b, state, vars);
 	} else {
-		put(vars, "node", row->node);
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
+		put(vars, "node", cJSON_IsString(w) ? w->valuestring : row->node);
 		status_line(t, b, "status_running", vars);
 	}
 }
@@ -212,7 +353,8 @@ static size_t count_lines(const char *s)
 
 static void diff_vars(const fb_tmpl *t, const fb_state_proposal *prop, cJSON *vars, int *diff_cut)
 {
-	const char *diff = prop->diff ? prop->diff : "";
+	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	const char *diff = clean ? clean : "";
 	size_t cut = cut_lines(diff, FB_CARD_DIFF_MAX);
 	char *s = strndup(diff, cut);
 
@@ -227,6 +369,68 @@ static void diff_vars(const fb_tmpl *t, const fb_state_proposal *prop, cJSON *va
 		put(vars, "diff_cut_md", note);
 		free(note);
 	}
+	free(clean);
+}
+
+/* The analysis' ranked suggested actions as a numbered mrkdwn list (a
+ * manual proposal's own copy for a state without the analysis'). */
+static void suggestion_vars(const fb_tmpl *t, const fb_state *state, cJSON *vars)
+{
+	const fb_state_analysis *an = &state->analysis;
+	const fb_state_proposal *prop = &state->proposal;
+	size_t n = an->n_actions ? an->n_actions : prop->n_suggestions;
+	fb_buf b;
+
+	if (n == 0)
+		return;
+	fb_buf_init(&b, 8192);
+	for (size_t i = 0; i < n; i++) {
+		char *line = an->n_actions ? msg_text(t, &an->actions_msg[i], an->actions[i], vars)
+		                           : strdup(prop->suggestions[i]);
+		fb_buf_printf(&b, "%s%zu. ", i ? "\n" : "", i + 1);
+		fb_mrkdwn_escape(&b, line ? line : "");
+		free(line);
+	}
+	/* whole lines, within the card's budget */
+	const char *md = fb_buf_str(&b);
+	char *cut = strndup(md, cut_lines(md, SUGGESTIONS_MAX));
+	put(vars, "suggestions_md", cut ? cut : "");
+	free(cut);
+	fb_buf_free(&b);
+}
+
+/* The words of the card that come from the triage and the action, in the
+ * card's locale: labels, the evidence window, the root cause, the fix. */
+static void story_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                       cJSON *vars)
+{
+	const fb_state_proposal *prop = &state->proposal;
+	/* before classify: "Triage", no severity yet */
+	char *cat = label(t, "cat", *row->category ? row->category : "triage");
+	char *sev = *row->severity ? label(t, "sev", row->severity) : strdup("-");
+	char *ev, *rc, *act;
+
+	put(vars, "category", cat);
+	put(vars, "category_label", cat);
+	put(vars, "severity", sev);
+	put(vars, "sev_word", sev);
+	free(cat);
+	free(sev);
+	ev = fb_card_evidence_window(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
+	put(vars, "evidence", ev ? ev : "");
+	free(ev);
+	rc = msg_text(t, &state->analysis.root_cause_msg, state->analysis.root_cause, vars);
+	put_clipped(vars, "root_cause", rc ? rc : "", ROOT_CAUSE_MAX);
+	free(rc);
+	if (!strcmp(prop->action, "manual")) /* the status line says why */
+		act = strdup("");
+	else if (*prop->summary)
+		act = msg_text(t, &prop->summary_msg, prop->summary, vars);
+	else
+		act = msg_text(t, &prop->reason_msg, prop->reason, vars);
+	put(vars, "action", act ? act : "");
+	free(act);
+	suggestion_vars(t, state, vars);
 }
 
 fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
@@ -243,20 +447,20 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	snprintf(version, sizeof(version), "%ld", row->version);
 	snprintf(value, sizeof(value), "%s|%ld", row->id, row->version);
-	snprintf(title, sizeof(title), "%s \xc2\xb7 %s", *row->category ? row->category : "triage",
-	         *row->app ? row->app : "?");
 	put(vars, "id", row->id);
 	put(vars, "version", version);
-	put(vars, "title", title);
 	put(vars, "sev_icon", sev_icon(row->severity));
-	put(vars, "sev_word", *row->severity ? row->severity : "new");
-	put(vars, "category", *row->category ? row->category : "-");
-	put(vars, "severity", *row->severity ? row->severity : "-");
 	put(vars, "app", *row->app ? row->app : "-");
 	put(vars, "namespace", *row->ns ? row->ns : "-");
-	put_clipped(vars, "evidence", state->classification.evidence, EVIDENCE_MAX);
-	put_clipped(vars, "root_cause", state->analysis.root_cause, ROOT_CAUSE_MAX);
-	put(vars, "action", *prop->summary ? prop->summary : prop->reason);
+	phase_vars(t, row, state, vars);
+	story_vars(t, row, state, vars);
+	{
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(vars, "category");
+		snprintf(title, sizeof(title), "%s \xc2\xb7 %s \xc2\xb7 %s", w->valuestring,
+		         c->valuestring, *row->app ? row->app : "?");
+		put(vars, "title", title);
+	}
 	put(vars, "file", prop->file);
 	diff_vars(t, prop, vars, diff_cut);
 	put(vars, "button_value", value);
@@ -271,7 +475,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	fb_lifecard_status(t, state, (int64_t)time(NULL) * 1000, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
-	put(vars, "status", row->status);
+	put(vars, "status", cJSON_GetObjectItemCaseSensitive(vars, "phase_word")->valuestring);
 	fb_buf_free(&st);
 	rc = fb_tmpl_render(t, "card", vars, out);
 	cJSON_Delete(vars);
@@ -281,7 +485,8 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out)
 {
 	const fb_state_proposal *prop = &state->proposal;
-	const char *diff = prop->diff ? prop->diff : "";
+	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	const char *diff = clean ? clean : "";
 	cJSON *arr = cJSON_CreateArray();
 	size_t total = 0;
 
@@ -303,8 +508,20 @@ fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out)
 		cJSON_Delete(vars);
 		off += cut;
 	}
+	free(clean);
 	*out = arr;
 	return FB_OK;
+}
+
+/* "path=value, ..." of an edit decision. */
+static void sets_var(const fb_state_decision *d, cJSON *v)
+{
+	fb_buf b;
+	fb_buf_init(&b, 4096);
+	for (size_t i = 0; i < d->n_set; i++)
+		fb_buf_printf(&b, "%s%s=%s", i ? ", " : "", d->set[i].key, d->set[i].value);
+	put(v, "sets", fb_buf_str(&b));
+	fb_buf_free(&b);
 }
 
 fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision, cJSON **out)
@@ -313,21 +530,88 @@ fb_err fb_card_decision_line(const fb_tmpl *t, const fb_state_decision *decision
 	char *who = fb_card_who(decision ? decision->user : "");
 	const char *note = decision ? decision->note : "";
 	const char *action = decision ? decision->action : "";
+	char key[64];
 	fb_err rc;
 
 	put(v, "who_md", who);
 	put(v, "action", action);
 	put(v, "note", note);
 	put(v, "sep", *note ? ": " : "");
-	char *line = fb_tmpl_format(t, "thread_decision", v, 1);
+	if (decision)
+		sets_var(decision, v);
+	/* a sentence per action (thread_decision_approve...); any other
+	 * action a person takes reads "who chose action" */
+	snprintf(key, sizeof(key), "thread_decision_%s", action);
+	char *line = fb_tmpl_format(t, fb_tmpl_has(t, key) ? key : "thread_decision", v, 1);
 	put(v, "icon", ":ballot_box_with_check:");
 	put(v, "line_md", line);
-	put(v, "line", action);
 	free(line);
 	free(who);
 	rc = fb_tmpl_render(t, "thread", v, &msg);
 	cJSON_Delete(v);
 	*out = msg;
+	return rc;
+}
+
+/* The thread's line for a step, from the state in the card's words;
+ * "" when the step has no line of its own (the caller's detail then). */
+static void step_text(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                      const char *node, cJSON *vars, fb_buf *b)
+{
+	if (!strcmp(node, "apply")) {
+		committed_line(t, b, state, vars);
+		if (!b->len && *state->apply_error) {
+			put(vars, "error", state->apply_error);
+			status_line(t, b, "status_apply_error", vars);
+		}
+	} else if (!strcmp(node, "verify")) {
+		verify_line(t, b, state, vars);
+	} else if (!strcmp(node, "report") && !strcmp(row->node, "end")) {
+		end_line(t, b, state, vars);
+	} else if (!strcmp(node, "repeat")) {
+		repeats_line(t, b, state, "thread_repeat");
+	} else if (!strcmp(node, "resolved")) {
+		status_line(t, b, "status_alert_resolved", vars);
+	} else if (!strcmp(node, "propose")) {
+		const fb_state_decision *last = fb_state_last_decision(state);
+		char *who = fb_card_who(last ? last->user : "");
+		put(vars, "who_md", who);
+		free(who);
+		status_line(t, b, "thread_reproposed", vars);
+	}
+}
+
+fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_state *state,
+                         const char *node, const char *detail, cJSON **out)
+{
+	cJSON *vars = cJSON_CreateObject();
+	fb_buf b;
+	fb_err rc;
+
+	if (!vars)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	fb_buf_init(&b, 16384);
+	put(vars, "id", row->id);
+	put(vars, "app", *row->app ? row->app : "-");
+	{
+		char version[24];
+		snprintf(version, sizeof(version), "%ld", row->version);
+		put(vars, "version", version);
+	}
+	phase_vars(t, row, state, vars);
+	story_vars(t, row, state, vars);
+	step_text(t, row, state, node, vars, &b);
+	if (!b.len) {
+		rc = fb_card_thread(t, node, detail, out);
+	} else {
+		cJSON *v = cJSON_CreateObject();
+		put(v, "icon", "");
+		put(v, "line_md", fb_buf_str(&b));
+		rc = fb_tmpl_render(t, "thread", v, out);
+		cJSON_Delete(v);
+	}
+	fb_buf_free(&b);
+	cJSON_Delete(vars);
 	return rc;
 }
 
@@ -352,7 +636,6 @@ fb_err fb_card_thread_md(const fb_tmpl *t, const char *node, const char *line_md
 	cJSON *vars = cJSON_CreateObject();
 	fb_err rc;
 	put(vars, "icon", thread_icon(node));
-	put(vars, "line", node);
 	put(vars, "line_md", line_md);
 	rc = fb_tmpl_render(t, "thread", vars, out);
 	cJSON_Delete(vars);
@@ -383,9 +666,13 @@ fb_err fb_card_list(const fb_tmpl *t, fb_incident_row **rows, size_t n, int all,
 		cJSON *r = cJSON_CreateObject();
 		put(r, "id", rows[i]->id);
 		put(r, "sev_icon", sev_icon(rows[i]->severity));
-		put(r, "category", *rows[i]->category ? rows[i]->category : "-");
+		char *cat = label(t, "cat", *rows[i]->category ? rows[i]->category : "unknown");
+		char *word = label(t, "phase", rows[i]->status);
+		put(r, "category", cat);
 		put(r, "app", *rows[i]->app ? rows[i]->app : "-");
-		put(r, "status", rows[i]->status);
+		put(r, "status", word);
+		free(cat);
+		free(word);
 		put(r, "link_md", "");
 		cJSON_AddItemToArray(list, r);
 	}

@@ -188,7 +188,7 @@ static fb_err thread_line(fb_dispatch *d, const fb_incident_row *row, const fb_s
 	else if (!strcmp(node, "lifecycle")) /* detail: the op (lifecycle.h) */
 		rc = fb_lifecard_thread(d->tmpl, state, detail, &line);
 	else
-		rc = fb_card_thread(d->tmpl, node, detail, &line);
+		rc = fb_card_step_line(d->tmpl, row, state, node, detail, &line);
 	return rc ? rc : step_put(d, row, "thread", channel, line);
 }
 
@@ -270,12 +270,31 @@ static fb_err reply_key(fb_dispatch *d, const char *key, cJSON *vars, cJSON **re
 	return rc;
 }
 
+/* "app=NAME" as the log's first word names the app (README "The card");
+ * the form's App field (form_app) does the same. */
+static const char *app_hint(const char *log, const char *form_app, char *app, size_t n)
+{
+	size_t k;
+
+	snprintf(app, n, "%s", form_app ? form_app : "");
+	while (*log == ' ' || *log == '\t' || *log == '\n')
+		log++;
+	if (strncmp(log, "app=", 4) != 0)
+		return log;
+	k = strcspn(log + 4, " \t\r\n");
+	if (!*app)
+		snprintf(app, n, "%.*s", (int)(k < n ? k : n - 1), log + 4);
+	return log + 4 + k;
+}
+
 static fb_err create_incident(fb_dispatch *d, const char *text, const char *user,
-                              const char *channel, char id[64])
+                              const char *channel, char id[64], const char *form_app)
 {
 	const char *announce = *d->env->cfg->slack.channel ? d->env->cfg->slack.channel : channel;
-	char *log = unescape(text);
-	fb_manual_trigger t = {.via = "slack", .text = log, .len = strlen(log), .user = user};
+	char *log = unescape(text), app[128];
+	const char *body = app_hint(log, form_app, app, sizeof(app));
+	fb_manual_trigger t = {
+	    .via = "slack", .text = body, .len = strlen(body), .user = user, .app = app};
 	fb_ingest_route route = {.channel = announce};
 	fb_ingest_result res;
 	fb_source_batch *b = NULL;
@@ -300,7 +319,7 @@ static fb_err slash_trigger(fb_dispatch *d, const cJSON *p, const char *rest, cJ
 			return rc;
 		return open_view(d, fb_json_str(p, "trigger_id"), view, user, channel);
 	}
-	if ((rc = create_incident(d, rest, user, channel, id))) {
+	if ((rc = create_incident(d, rest, user, channel, id, NULL))) {
 		if (rc != FB_EINVAL)
 			return rc;
 		return reply_key(d, "error", vars1("reason", fb_error_last()), reply);
@@ -659,7 +678,7 @@ static fb_err handle_submission(fb_dispatch *d, const cJSON *p, cJSON **ack)
 		const char *log = input_value(values, "log");
 		const char *chan = fb_json_str(view, "private_metadata");
 		fb_err rc;
-		rc = *log ? create_incident(d, log, user, chan, id)
+		rc = *log ? create_incident(d, log, user, chan, id, input_value(values, "app"))
 		          : fb_error_set(FB_EINVAL, "the log excerpt is empty");
 		if (rc == FB_EINVAL) {
 			*ack = cJSON_CreateObject();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firebreak/msg.h"
 #include "firebreak/tmpl.h"
 
 typedef struct {
@@ -169,6 +170,12 @@ static const char *msg_raw(const fb_tmpl *t, const char *key)
 
 static fb_err expand(const scope *sc, const char *s, int escape, int depth, fb_buf *out);
 
+int fb_tmpl_has(const fb_tmpl *t, const char *key)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t->catalog, key)) ||
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t->fallback, key));
+}
+
 static fb_err put_var(const scope *sc, const char *name, int escape, int depth, fb_buf *out)
 {
 	const cJSON *v;
@@ -190,22 +197,31 @@ static fb_err put_var(const scope *sc, const char *name, int escape, int depth, 
 	return fb_buf_addstr(out, v->valuestring);
 }
 
+typedef struct {
+	const scope *sc;
+	int escape;
+} expand_ctx;
+
+static int truthy(const cJSON *v);
+
+static fb_err expand_put(void *ctx, const char *name, int depth, fb_buf *out)
+{
+	const expand_ctx *c = ctx;
+	return put_var(c->sc, name, c->escape, depth, out);
+}
+
+static int expand_set(void *ctx, const char *name)
+{
+	const expand_ctx *c = ctx;
+	return truthy(lookup(c->sc, name));
+}
+
+/* Placeholders and sections (msg.h) with this scope's variables. */
 static fb_err expand(const scope *sc, const char *s, int escape, int depth, fb_buf *out)
 {
-	fb_err rc = FB_OK;
-	while (*s && !rc) {
-		const char *open = strstr(s, "{{"), *close;
-		char name[64];
-		if (!open || !(close = strstr(open + 2, "}}")) ||
-		    close - open - 2 >= (long)sizeof(name))
-			return fb_buf_addstr(out, s);
-		if ((rc = fb_buf_add(out, s, (size_t)(open - s))))
-			break;
-		snprintf(name, sizeof(name), "%.*s", (int)(close - open - 2), open + 2);
-		rc = put_var(sc, name, escape, depth, out);
-		s = close + 2;
-	}
-	return rc;
+	expand_ctx c = {sc, escape};
+	fb_msg_env env = {expand_put, expand_set, &c};
+	return fb_msg_expand(&env, s, depth, out);
 }
 
 static int truthy(const cJSON *v)

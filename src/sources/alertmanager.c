@@ -4,7 +4,12 @@
  * into signals.  A firing alert is a signal with the alert's own
  * fingerprint ("am:" + Alertmanager's), so the engine's one repeat rule
  * folds a notification repeated while its incident is open; a resolved
- * alert is a resolved signal for that fingerprint.  Runs on the engine
+ * alert is a resolved signal for that fingerprint.  An alert labelled
+ * severity=none (kube-prometheus-stack's Watchdog and InfoInhibitor: a dead
+ * man's switch and an inhibitor, never something to act on) is no signal.
+ * The excerpt is the alert itself: a first line naming it, then one line
+ * per annotation and per label (values on one line), which the rules'
+ * alerts: section classifies by name (src/triage/alerts.c).  Runs on the engine
  * thread (serve.c hands it the body the io thread received); no store, no
  * Slack.
  */
@@ -18,21 +23,59 @@
 #define ALERTS_MAX 200 /* per notification; Alertmanager sends far fewer */
 #define TEXT_MAX (64u * 1024u)
 
+/* "name<sep>value\n" with the value's line breaks and tabs as spaces, so
+ * that a multi-line description cannot pose as a label line. */
+static void text_line(fb_buf *b, const char *name, const char *sep, const char *value)
+{
+	fb_buf_printf(b, "%s%s", name, sep);
+	for (const char *p = value; *p; p++)
+		fb_buf_addc(b, *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
+	fb_buf_addc(b, '\n');
+}
+
 /* The excerpt the rules classify: what the alert says about itself. */
 static void alert_text(const cJSON *a, fb_buf *b)
 {
 	const cJSON *labels = fb_json_get(a, "labels"), *ann = fb_json_get(a, "annotations"), *it;
-	fb_buf_printf(b, "Alertmanager alert %s\n", fb_json_str(labels, "alertname"));
+	text_line(b, "Alertmanager alert", " ", fb_json_str(labels, "alertname"));
 	cJSON_ArrayForEach(it, ann)
 	{
-		if (cJSON_IsString(it))
-			fb_buf_printf(b, "%s: %s\n", it->string, it->valuestring);
+		if (cJSON_IsString(it) && it->string)
+			text_line(b, it->string, ": ", it->valuestring);
 	}
 	cJSON_ArrayForEach(it, labels)
 	{
-		if (cJSON_IsString(it))
-			fb_buf_printf(b, "%s=%s\n", it->string, it->valuestring);
+		if (cJSON_IsString(it) && it->string)
+			text_line(b, it->string, "=", it->valuestring);
 	}
+}
+
+/*
+ * The app the labels name.  An alert about an object (a pod, a claim, an
+ * HPA, a Job) or a node carries the scrape target's job and service too
+ * (kube-state-metrics, kubelet, node-exporter): those name the exporter,
+ * not the app, so the rules pick the app from the object labels instead.
+ */
+static const char *alert_app(const cJSON *labels)
+{
+	static const char *objects[] = {"pod",
+	                                "container",
+	                                "persistentvolumeclaim",
+	                                "horizontalpodautoscaler",
+	                                "job_name",
+	                                "persistentvolume",
+	                                "mountpoint",
+	                                "node"};
+	static const char *own[] = {"app", "app_kubernetes_io_name", "deployment", "statefulset"};
+	const char *app = fb_source_app_from_labels(labels);
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (*fb_json_str(labels, own[i]))
+			return fb_json_str(labels, own[i]);
+	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (*fb_json_str(labels, objects[i]))
+			return "";
+	return app;
 }
 
 /* One alert to one signal; alerts without a fingerprint are skipped
@@ -44,11 +87,12 @@ static fb_err add_alert(fb_source_batch *b, const cJSON *a)
 	fb_buf text;
 	fb_err rc;
 
-	if (!cJSON_IsObject(a) || !*fp)
+	if (!cJSON_IsObject(a) || !*fp ||
+	    !strcmp(fb_json_str(fb_json_get(a, "labels"), "severity"), "none"))
 		return FB_OK;
 	snprintf(s.fingerprint, sizeof(s.fingerprint), "am:%.60s", fp);
 	snprintf(s.triggered_by, sizeof(s.triggered_by), "alertmanager");
-	snprintf(s.app, sizeof(s.app), "%s", fb_source_app_from_labels(fb_json_get(a, "labels")));
+	snprintf(s.app, sizeof(s.app), "%s", alert_app(fb_json_get(a, "labels")));
 	if (!strcmp(fb_json_str(a, "status"), "resolved")) {
 		static const char line[] = "Alertmanager: the alert resolved";
 		s.status = FB_SIGNAL_RESOLVED;

@@ -27,6 +27,7 @@
 #include "firebreak/buf.h"
 #include "firebreak/config.h"
 #include "firebreak/rules.h"
+#include "alerts.h"
 
 #define MAX_PATTERNS 64
 #define MAX_RULES 256
@@ -35,10 +36,24 @@
 #define MAX_LINE_SCAN 4096 /* longest line looked at; longer ones are cut */
 #define EVIDENCE_MAX 400
 
-const char *const fb_categories[] = {
-    "oom",           "crashloop",        "config_error", "resource_exhausted",
-    "network_error", "image_pull_error", "task_failure", "unknown",
-    "none"};
+const char *const fb_categories[] = {"oom",
+                                     "crashloop",
+                                     "config_error",
+                                     "resource_exhausted",
+                                     "network_error",
+                                     "image_pull_error",
+                                     "task_failure",
+                                     "volume_filling",
+                                     "volume_error",
+                                     "pod_not_ready",
+                                     "replicas_mismatch",
+                                     "cpu_throttling",
+                                     "hpa_maxed",
+                                     "node_disk",
+                                     "target_down",
+                                     "capacity",
+                                     "unknown",
+                                     "none"};
 const size_t fb_n_categories = sizeof(fb_categories) / sizeof(fb_categories[0]);
 
 extern const char fb_embedded_rules[];
@@ -76,7 +91,8 @@ struct fb_rules {
 	size_t n_ex;
 	action_map act[MAX_ACTIONS]; /* category -> action; the rest is manual */
 	size_t n_act;
-	int has_actions; /* the file had an actions: mapping */
+	int has_actions;   /* the file had an actions: mapping */
+	fb_alerts *alerts; /* the alerts: section; NULL when there is none */
 };
 
 int fb_category_valid(const char *s)
@@ -346,7 +362,8 @@ static void load_root(loader *ld, fb_rules *rs)
 	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		problem(ld, root,
-		        "the top level must be a mapping with rules:, extractors: and actions:");
+		        "the top level must be a mapping with rules:, extractors:, actions: and "
+		        "alerts:");
 		return;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
@@ -359,6 +376,9 @@ static void load_root(loader *ld, fb_rules *rs)
 			load_extractors(ld, node(ld, p->value), rs);
 		else if (k && !strcmp(k, "actions"))
 			load_actions(ld, node(ld, p->value), rs);
+		else if (k && !strcmp(k, "alerts") && !rs->alerts)
+			rs->alerts = fb_alerts_load(ld->doc, node(ld, p->value), ld->file,
+			                            &ld->errors, &ld->nerr);
 		else if (k && !strcmp(k, "version"))
 			continue;
 		else
@@ -384,11 +404,12 @@ static yaml_node_t *top_level(loader *ld, const char *key)
 }
 
 /*
- * A rules file without an actions: mapping (one written before there was
- * one) keeps the mapping of the embedded rules, so that its fixes do not
- * silently become manual.
+ * A rules file without an actions: mapping or an alerts: section (one
+ * written before there was one) keeps those of the embedded rules, so
+ * that its fixes do not silently become manual and alerts keep their
+ * categories.
  */
-static void embedded_actions(fb_rules *rs)
+static void embedded_defaults(fb_rules *rs)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -400,8 +421,11 @@ static void embedded_actions(fb_rules *rs)
 	                             fb_embedded_rules_len);
 	if (yaml_parser_load(&parser, &doc)) {
 		yaml_node_t *n = top_level(&ld, "actions");
-		if (n)
+		if (n && !rs->has_actions)
 			load_actions(&ld, n, rs);
+		n = top_level(&ld, "alerts");
+		if (n && !rs->alerts)
+			rs->alerts = fb_alerts_load(&doc, n, ld.file, &ld.errors, &ld.nerr);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);
@@ -449,8 +473,8 @@ fb_err fb_rules_parse(const char *text, size_t len, const char *name, fb_rules *
 		                    ld.nerr == 1 ? "" : "s");
 	}
 	fb_buf_free(&ld.errors);
-	if (!rs->has_actions && text != fb_embedded_rules)
-		embedded_actions(rs);
+	if ((!rs->has_actions || !rs->alerts) && text != fb_embedded_rules)
+		embedded_defaults(rs);
 	*out = rs;
 	return FB_OK;
 }
@@ -489,6 +513,7 @@ void fb_rules_free(fb_rules *rs)
 	}
 	for (size_t i = 0; i < rs->n_ex; i++)
 		free_set(&rs->ex[i].patterns);
+	fb_alerts_free(rs->alerts);
 	free(rs);
 }
 
@@ -719,12 +744,17 @@ static void first_value(void *arg, const char *v)
 	c->n_facts++;
 }
 
+/* identity 0: the namespace, pod and container are known already (an
+ * alert's labels said, or said they are not the object's). */
 static void add_facts(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md,
-                      fb_classification *c)
+                      fb_classification *c, int identity)
 {
 	for (size_t i = 0; i < rs->n_ex; i++) {
 		const extractor *e = &rs->ex[i];
 		fact_arg f = {c, e->name};
+		if (!identity && (!strcmp(e->name, "namespace") || !strcmp(e->name, "pod") ||
+		                  !strcmp(e->name, "container")))
+			continue;
 		if (strcmp(e->name, "app") && strcmp(e->name, "workload"))
 			extract_all(e, text, len, md, first_value, &f);
 	}
@@ -761,12 +791,17 @@ fb_err fb_rules_classify(const fb_rules *rs, const char *text, size_t len, fb_cl
 	memset(out, 0, sizeof(*out));
 	if (!md)
 		return fb_error_set(FB_ENOMEM, "out of memory");
+	if (fb_alerts_classify(rs->alerts, text, len, out)) {
+		add_facts(rs, text, len, md, out, 0); /* a limit in the description, ... */
+		pcre2_match_data_free(md);
+		return FB_OK;
+	}
 	h = best_rule(rs, text, len, md);
 	out->present = 1;
 	fb_copy_utf8(out->category, sizeof(out->category), h.r ? h.r->category : "none");
 	fb_copy_utf8(out->severity, sizeof(out->severity), h.r ? h.r->severity : "info");
 	add_apps(rs, text, len, md, out);
-	add_facts(rs, text, len, md, out);
+	add_facts(rs, text, len, md, out, 1);
 	if ((ns = fb_classification_fact(out, "namespace")))
 		fb_copy_utf8(out->ns, sizeof(out->ns), ns);
 	if (h.r)

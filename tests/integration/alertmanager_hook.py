@@ -3,7 +3,8 @@
 amtool fires an alert; Alertmanager posts it (bearer token) to `firebreak
 serve`; the card appears in the Slack simulator; a resolved notification
 updates the card.  Also: the hook's refusals (no token, bad body) and a
-repeated notification that must not open a second incident.  TAP output.
+repeated notification that must not open a second incident; kube-prometheus-stack's
+Watchdog is no incident and KubePersistentVolumeFillingUp gets a volume fix.  TAP output.
 """
 import datetime
 import json
@@ -113,7 +114,7 @@ def run(d, sim, am_port):
             time.sleep(0.3)
         t.check(r.returncode == 0, r.stderr)
         m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "grafana" in m["text"]
-                                         and "oom" in m["text"] and "approve" in buttons(m)), None),
+                                         and "Out of memory" in m["text"] and "approve" in buttons(m)), None),
                          timeout=30, what="the card from the alert, waiting for a decision")
         state["card"] = m
         incs = json.loads(subprocess.run([t.FB, "incidents", "list", "--json"], env=d.env,
@@ -150,6 +151,32 @@ def run(d, sim, am_port):
         sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if m["ts"] == state["card"]["ts"]
                                      and "resolved" in json.dumps(m["blocks"])), None),
                      timeout=30, what="the card saying the alert resolved")
+
+    @t.test("kube-prometheus-stack's Watchdog (severity=none) is no incident; "
+            "KubePersistentVolumeFillingUp (critical) is volume_filling with a volume fix")
+    def _():
+        r = amtool(am_port, "Watchdog", "severity=none",
+                   "--annotation=summary=An alert that should always be firing to certify that "
+                   "Alertmanager is working properly.")
+        t.check(r.returncode == 0, r.stderr)
+        r = amtool(am_port, "KubePersistentVolumeFillingUp", "namespace=monitoring",
+                   "persistentvolumeclaim=grafana", "job=kubelet", "metrics_path=/metrics",
+                   "service=kube-prometheus-stack-kubelet", "node=ip-10-0-1-23", "severity=critical",
+                   "--annotation=summary=PersistentVolume is filling up.",
+                   "--annotation=description=The PersistentVolume claimed by grafana in Namespace "
+                   "monitoring is only 2.31% free.",
+                   "--annotation=runbook_url=https://runbooks.prometheus-operator.dev/runbooks/"
+                   "kubernetes/kubepersistentvolumefillingup")
+        t.check(r.returncode == 0, r.stderr)
+        m = sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "Volume filling up" in m["text"]
+                                         and "approve" in buttons(m)), None),
+                         timeout=30, what="the card of the volume alert, with a fix to approve")
+        t.check("15Gi" in json.dumps(m["blocks"]), "the card's diff grows persistence.size to 15Gi")
+        time.sleep(2)  # Watchdog went out in its own group at the same time
+        incs = json.loads(subprocess.run([t.FB, "incidents", "list", "--json"], env=d.env,
+                                         capture_output=True, text=True).stdout)
+        t.check(len(incs) == 2, [(i["id"], i.get("category")) for i in incs])
+        t.check(not any("Watchdog" in json.dumps(i) for i in incs), "an incident from Watchdog")
 
 
 if __name__ == "__main__":

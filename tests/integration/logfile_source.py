@@ -57,7 +57,7 @@ def run(d, sim, log):
         time.sleep(1.5)  # the first look places the cursor at the end
         append(log, "INFO all fine (harmless)")
         append(log, "Reason: OOMKilled container grafana in pod grafana-7d9f8b6c4-x2kqp exit code 137 (line A)")
-        sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "oom" in m["text"]), None),
+        sim.wait_for(lambda s: next((m for m in card(s, t.CHANNEL) if "Out of memory" in m["text"]), None),
                      timeout=20, what="the card from the log file")
         text = t.excerpts(d, "file")
         t.check("line A" in text, text)
