@@ -26,6 +26,13 @@ static void put(cJSON *vars, const char *k, const char *v)
 	cJSON_AddStringToObject(vars, k, v ? v : "");
 }
 
+/* A string variable already put, "" when there is none. */
+static const char *var(const cJSON *vars, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
 static void put_clipped(cJSON *vars, const char *k, const char *v, size_t max)
 {
 	size_t cut = fb_utf8_prefix(v, max);
@@ -306,8 +313,7 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state 
 	} else if (!strcmp(row->node, "end")) {
 		end_line(t, b, state, vars);
 	} else {
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
-		put(vars, "node", cJSON_IsString(w) ? w->valuestring : row->node);
+		put(vars, "node", *var(vars, "phase_word") ? var(vars, "phase_word") : row->node);
 		status_line(t, b, "status_running", vars);
 	}
 }
@@ -435,13 +441,9 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	put(vars, "namespace", *row->ns ? row->ns : "-");
 	phase_vars(t, row, state, vars);
 	story_vars(t, row, state, vars);
-	{
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(vars, "category");
-		snprintf(title, sizeof(title), "%s \xc2\xb7 %s \xc2\xb7 %s", w->valuestring,
-		         c->valuestring, *row->app ? row->app : "?");
-		put(vars, "title", title);
-	}
+	snprintf(title, sizeof(title), "%s \xc2\xb7 %s \xc2\xb7 %s", var(vars, "phase_word"),
+	         var(vars, "category"), *row->app ? row->app : "?");
+	put(vars, "title", title);
 	put(vars, "file", prop->file);
 	diff_vars(t, prop, vars, diff_cut);
 	put(vars, "button_value", value);
@@ -453,7 +455,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	status(t, row, state, vars, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
-	put(vars, "status", cJSON_GetObjectItemCaseSensitive(vars, "phase_word")->valuestring);
+	put(vars, "status", var(vars, "phase_word"));
 	fb_buf_free(&st);
 	rc = fb_tmpl_render(t, "card", vars, out);
 	cJSON_Delete(vars);
@@ -563,6 +565,7 @@ fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_
                          const char *node, const char *detail, cJSON **out)
 {
 	cJSON *vars = cJSON_CreateObject();
+	char version[24];
 	fb_buf b;
 	fb_err rc;
 
@@ -571,11 +574,8 @@ fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_
 	fb_buf_init(&b, 16384);
 	put(vars, "id", row->id);
 	put(vars, "app", *row->app ? row->app : "-");
-	{
-		char version[24];
-		snprintf(version, sizeof(version), "%ld", row->version);
-		put(vars, "version", version);
-	}
+	snprintf(version, sizeof(version), "%ld", row->version);
+	put(vars, "version", version);
 	phase_vars(t, row, state, vars);
 	story_vars(t, row, state, vars);
 	step_text(t, row, state, node, vars, &b);
