@@ -340,7 +340,7 @@ static size_t count_lines(const char *s)
 
 static void diff_vars(const fb_tmpl *t, const fb_state_proposal *prop, cJSON *vars, int *diff_cut)
 {
-	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	char *clean = fb_card_text_diff(prop->diff ? prop->diff : "");
 	const char *diff = clean ? clean : "";
 	size_t cut = cut_lines(diff, FB_CARD_DIFF_MAX);
 	char *s = strndup(diff, cut);
@@ -403,7 +403,7 @@ static void story_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_st
 	put(vars, "sev_word", sev);
 	free(cat);
 	free(sev);
-	ev = fb_card_evidence_window(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
+	ev = fb_card_text_evidence(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
 	put(vars, "evidence", ev ? ev : "");
 	free(ev);
 	rc = msg_text(t, &state->analysis.root_cause_msg, state->analysis.root_cause, vars);
@@ -465,7 +465,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out)
 {
 	const fb_state_proposal *prop = &state->proposal;
-	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	char *clean = fb_card_text_diff(prop->diff ? prop->diff : "");
 	const char *diff = clean ? clean : "";
 	cJSON *arr = cJSON_CreateArray();
 	size_t total = 0;

@@ -1,14 +1,14 @@
 /*
  * card_text.c - owns the card's text shaping: the evidence window around
  * the decisive line of the excerpt, and the diff without git's header
- * lines (card.h).  Pure functions; the engine thread calls them while
+ * lines (card_text.h).  Pure functions; the engine thread calls them while
  * it renders a card.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "firebreak/buf.h"
-#include "firebreak/card.h"
+#include "firebreak/card_text.h"
 #include "firebreak/tmpl.h"
 
 #define CONTEXT_LINES 3
@@ -93,7 +93,7 @@ static char *clip_copy(const char *s, size_t max)
 	return out;
 }
 
-char *fb_card_evidence_window(const char *excerpt, const char *evidence, size_t max)
+char *fb_card_text_evidence(const char *excerpt, const char *evidence, size_t max)
 {
 	span line, before[CONTEXT_LINES], after[CONTEXT_LINES];
 	size_t nb = 0, na = 0, used;
@@ -156,7 +156,7 @@ static void file_of(const char *s, size_t n, fb_buf *out)
 		fb_buf_add(out, b, (size_t)(s + n - b));
 }
 
-char *fb_card_diff_clean(const char *diff)
+char *fb_card_text_diff(const char *diff)
 {
 	size_t files = 0;
 	int header = 0;

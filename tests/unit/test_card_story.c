@@ -83,7 +83,7 @@ static void evidence_keeps_the_decisive_line_whole(void **s)
 		              i);
 	char ev[512];
 	snprintf(ev, sizeof(ev), "%.500s...", line); /* as rules.c cuts it */
-	char *w = fb_card_evidence_window(fb_buf_str(&log), ev, 1500);
+	char *w = fb_card_text_evidence(fb_buf_str(&log), ev, 1500);
 	assert_non_null(strstr(w, "Java heap space\"}")); /* the line is whole */
 	assert_non_null(strstr(w, "request 299 served")); /* context before */
 	assert_non_null(strstr(w, "after 0\""));          /* and after */
@@ -91,10 +91,10 @@ static void evidence_keeps_the_decisive_line_whole(void **s)
 	assert_true(strlen(w) <= 1500);
 	free(w);
 	/* a short line with context fits whole; no excerpt: the evidence */
-	w = fb_card_evidence_window("a\nb\n  Reason: OOMKilled\nc\n", "Reason: OOMKilled", 1500);
+	w = fb_card_text_evidence("a\nb\n  Reason: OOMKilled\nc\n", "Reason: OOMKilled", 1500);
 	assert_string_equal(w, "  a\n  b\n\xe2\x96\xb6   Reason: OOMKilled\n  c");
 	free(w);
-	w = fb_card_evidence_window("", "Reason: OOMKilled", 1500);
+	w = fb_card_text_evidence("", "Reason: OOMKilled", 1500);
 	assert_string_equal(w, "Reason: OOMKilled");
 	free(w);
 	fb_buf_free(&log);
@@ -146,12 +146,12 @@ static void diff_loses_git_header_lines(void **s)
 	                  "+++ b/x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
 	                  "diff --git a/x/b.yaml b/x/b.yaml\nnew file mode 100644\nindex 0..3\n"
 	                  "--- /dev/null\n+++ b/x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n";
-	char *c = fb_card_diff_clean(two);
+	char *c = fb_card_text_diff(two);
 	(void)s;
 	assert_string_equal(c, "\xe2\x94\x80\xe2\x94\x80 x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
 	                       "\xe2\x94\x80\xe2\x94\x80 x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n");
 	free(c);
-	c = fb_card_diff_clean(
+	c = fb_card_text_diff(
 	    "diff --git a/v.yaml b/v.yaml\nindex 1..2\n--- a/v.yaml\n+++ b/v.yaml\n"
 	    "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n");
 	assert_string_equal(c, "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n"); /* the card names the file */
