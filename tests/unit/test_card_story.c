@@ -3,6 +3,7 @@
  * diff without git's headers, thread sentences, the app hint, and
  * messages as catalog keys. */
 #include "firebreak/buf.h"
+#include "firebreak/rules.h"
 #include "firebreak/tmpl.h"
 #include "test_card_util.h"
 
@@ -97,6 +98,38 @@ static void evidence_keeps_the_decisive_line_whole(void **s)
 	w = fb_card_text_evidence("", "Reason: OOMKilled", 1500);
 	assert_string_equal(w, "Reason: OOMKilled");
 	free(w);
+	fb_buf_free(&log);
+}
+
+/* A line longer than the card allows, its decisive words far in: the
+ * rules keep those words in the evidence, and the card shows them. */
+static void a_long_line_keeps_its_decisive_words(void **s)
+{
+	fb_rules *r = NULL;
+	char *errors = NULL, *w;
+	fb_classification c;
+	fb_buf log;
+	(void)s;
+	fb_buf_init(&log, 1 << 16);
+	fb_buf_addstr(&log, "{\"level\":\"info\",\"msg\":\"starting\"}\n{\"level\":\"error\",\"ctx\":\"");
+	for (int i = 0; i < 300; i++)
+		fb_buf_printf(&log, "k%03d=v%03d ", i, i);
+	fb_buf_addstr(&log, "\",\"msg\":\"java.lang.OutOfMemoryError: Java heap space\",\"tail\":\"");
+	for (int i = 0; i < 100; i++)
+		fb_buf_printf(&log, "t%03d ", i);
+	fb_buf_addstr(&log, "\"}\n");
+	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
+	assert_int_equal(fb_rules_classify(r, fb_buf_str(&log), log.len, &c), FB_OK);
+	assert_string_equal(c.category, "oom");
+	assert_non_null(strstr(c.evidence, "OutOfMemoryError"));
+	assert_true(!strncmp(c.evidence, "...", 3));
+	w = fb_card_text_evidence(fb_buf_str(&log), c.evidence, 1500);
+	assert_non_null(strstr(w, "java.lang.OutOfMemoryError: Java heap space"));
+	assert_true(strlen(w) <= 1500);
+	assert_non_null(strstr(w, "\xe2\x80\xa6")); /* says where it was cut */
+	free(w);
+	fb_rules_free(r);
+	free(errors);
 	fb_buf_free(&log);
 }
 
@@ -387,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(manual_card_shows_the_ranked_suggestions),
 	    cmocka_unit_test(evidence_keeps_the_decisive_line_whole),
+	    cmocka_unit_test(a_long_line_keeps_its_decisive_words),
 	    cmocka_unit_test(header_and_colour_follow_the_status),
 	    cmocka_unit_test(diff_loses_git_header_lines),
 	    cmocka_unit_test(thread_lines_read_as_sentences),
