@@ -13,6 +13,7 @@
 #include "firebreak/error.h"
 #include "firebreak/state.h"
 #include "firebreak/domain.h"
+#include "firebreak/card_text.h"
 #include "firebreak/tmpl.h"
 
 /* Diffs longer than this are cut on the card and posted whole in the thread. */
@@ -43,20 +44,6 @@ fb_err fb_card_reply(const fb_tmpl *t, const char *key, const cJSON *vars, cJSON
 fb_err fb_card_modal_edit(const fb_tmpl *t, const fb_state *state, const char *meta, cJSON **out);
 fb_err fb_card_modal_reject(const fb_tmpl *t, const char *id, const char *meta, cJSON **out);
 fb_err fb_card_modal_trigger(const fb_tmpl *t, const char *meta, cJSON **out);
-
-/* Text shaping for the card (card_text.c). */
-/* The excerpt's lines around the one that holds evidence (the rule's
- * matched line), at most max bytes: the matched line is kept whole (cut
- * only when it alone is longer than max) and marked, context lines before
- * and after are added while they fit, nearest first.  Without the line
- * in the excerpt, the evidence itself (cut at a character boundary).
- * Caller frees; NULL only when out of memory. */
-char *fb_card_evidence_window(const char *excerpt, const char *evidence, size_t max);
-
-/* The diff without git's per-file header lines (diff --git, index,
- * ---, +++, mode lines): hunks only.  With more than one file, each
- * file's hunks are led by one line naming it.  Caller frees. */
-char *fb_card_diff_clean(const char *diff);
 
 /* "<@U123>" for a Slack user id, else the name escaped for mrkdwn. */
 char *fb_card_who(const char *user);

@@ -28,6 +28,13 @@ static void put(cJSON *vars, const char *k, const char *v)
 	cJSON_AddStringToObject(vars, k, v ? v : "");
 }
 
+/* A string variable already put, "" when there is none. */
+static const char *var(const cJSON *vars, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
 static void put_clipped(cJSON *vars, const char *k, const char *v, size_t max)
 {
 	size_t cut = fb_utf8_prefix(v, max);
@@ -309,8 +316,7 @@ static void status(const fb_tmpl *t, const fb_incident_row *row, const fb_state 
 	} else if (!strcmp(row->node, "end")) {
 		end_line(t, b, state, vars);
 	} else {
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
-		put(vars, "node", cJSON_IsString(w) ? w->valuestring : row->node);
+		put(vars, "node", *var(vars, "phase_word") ? var(vars, "phase_word") : row->node);
 		status_line(t, b, "status_running", vars);
 	}
 }
@@ -353,7 +359,7 @@ static size_t count_lines(const char *s)
 
 static void diff_vars(const fb_tmpl *t, const fb_state_proposal *prop, cJSON *vars, int *diff_cut)
 {
-	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	char *clean = fb_card_text_diff(prop->diff ? prop->diff : "");
 	const char *diff = clean ? clean : "";
 	size_t cut = cut_lines(diff, FB_CARD_DIFF_MAX);
 	char *s = strndup(diff, cut);
@@ -416,7 +422,7 @@ static void story_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_st
 	put(vars, "sev_word", sev);
 	free(cat);
 	free(sev);
-	ev = fb_card_evidence_window(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
+	ev = fb_card_text_evidence(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
 	put(vars, "evidence", ev ? ev : "");
 	free(ev);
 	rc = msg_text(t, &state->analysis.root_cause_msg, state->analysis.root_cause, vars);
@@ -454,13 +460,9 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	put(vars, "namespace", *row->ns ? row->ns : "-");
 	phase_vars(t, row, state, vars);
 	story_vars(t, row, state, vars);
-	{
-		const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, "phase_word");
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(vars, "category");
-		snprintf(title, sizeof(title), "%s \xc2\xb7 %s \xc2\xb7 %s", w->valuestring,
-		         c->valuestring, *row->app ? row->app : "?");
-		put(vars, "title", title);
-	}
+	snprintf(title, sizeof(title), "%s \xc2\xb7 %s \xc2\xb7 %s", var(vars, "phase_word"),
+	         var(vars, "category"), *row->app ? row->app : "?");
+	put(vars, "title", title);
 	put(vars, "file", prop->file);
 	diff_vars(t, prop, vars, diff_cut);
 	put(vars, "button_value", value);
@@ -475,7 +477,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	fb_lifecard_status(t, state, (int64_t)time(NULL) * 1000, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
-	put(vars, "status", cJSON_GetObjectItemCaseSensitive(vars, "phase_word")->valuestring);
+	put(vars, "status", var(vars, "phase_word"));
 	fb_buf_free(&st);
 	rc = fb_tmpl_render(t, "card", vars, out);
 	cJSON_Delete(vars);
@@ -485,7 +487,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 fb_err fb_card_diff_parts(const fb_tmpl *t, const fb_state *state, cJSON **out)
 {
 	const fb_state_proposal *prop = &state->proposal;
-	char *clean = fb_card_diff_clean(prop->diff ? prop->diff : "");
+	char *clean = fb_card_text_diff(prop->diff ? prop->diff : "");
 	const char *diff = clean ? clean : "";
 	cJSON *arr = cJSON_CreateArray();
 	size_t total = 0;
@@ -585,6 +587,7 @@ fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_
                          const char *node, const char *detail, cJSON **out)
 {
 	cJSON *vars = cJSON_CreateObject();
+	char version[24];
 	fb_buf b;
 	fb_err rc;
 
@@ -593,11 +596,8 @@ fb_err fb_card_step_line(const fb_tmpl *t, const fb_incident_row *row, const fb_
 	fb_buf_init(&b, 16384);
 	put(vars, "id", row->id);
 	put(vars, "app", *row->app ? row->app : "-");
-	{
-		char version[24];
-		snprintf(version, sizeof(version), "%ld", row->version);
-		put(vars, "version", version);
-	}
+	snprintf(version, sizeof(version), "%ld", row->version);
+	put(vars, "version", version);
 	phase_vars(t, row, state, vars);
 	story_vars(t, row, state, vars);
 	step_text(t, row, state, node, vars, &b);

@@ -1,14 +1,14 @@
 /*
  * card_text.c - owns the card's text shaping: the evidence window around
  * the decisive line of the excerpt, and the diff without git's header
- * lines (card.h).  Pure functions; the engine thread calls them while
+ * lines (card_text.h).  Pure functions; the engine thread calls them while
  * it renders a card.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "firebreak/buf.h"
-#include "firebreak/card.h"
+#include "firebreak/card_text.h"
 #include "firebreak/tmpl.h"
 
 #define CONTEXT_LINES 3
@@ -19,8 +19,6 @@ typedef struct {
 	size_t n;
 } span;
 
-/* The line of excerpt holding needle (its first 80 bytes, without the
- * "..." rules.c adds to a cut line). */
 /* How many bytes of s, whole characters, fit in max. */
 static size_t fitting(const char *s, size_t max)
 {
@@ -34,12 +32,18 @@ static size_t fitting(const char *s, size_t max)
 	return n;
 }
 
-static int find_line(const char *excerpt, const char *evidence, span *line)
+/* The line of excerpt holding the evidence (its first 80 bytes, without
+ * the "..." rules.c puts where it cut a long line); *at is where in the
+ * line the evidence starts. */
+static int find_line(const char *excerpt, const char *evidence, span *line, size_t *at)
 {
 	char needle[84];
-	size_t n = strlen(evidence);
+	size_t n;
 	const char *hit, *start, *end;
 
+	if (!strncmp(evidence, "...", 3))
+		evidence += 3;
+	n = strlen(evidence);
 	if (n >= 3 && !strcmp(evidence + n - 3, "..."))
 		n -= 3;
 	if (n > 80)
@@ -55,6 +59,7 @@ static int find_line(const char *excerpt, const char *evidence, span *line)
 	end = strchr(hit, '\n');
 	line->s = start;
 	line->n = end ? (size_t)(end - start) : strlen(start);
+	*at = (size_t)(hit - start);
 	return 1;
 }
 
@@ -93,20 +98,37 @@ static char *clip_copy(const char *s, size_t max)
 	return out;
 }
 
-char *fb_card_evidence_window(const char *excerpt, const char *evidence, size_t max)
+/* A line longer than max: the part around at (a third before it), with
+ * "…" where it was cut. */
+static char *around(span line, size_t at, size_t max)
 {
-	span line, before[CONTEXT_LINES], after[CONTEXT_LINES];
-	size_t nb = 0, na = 0, used;
+	size_t room = max - 8, from = at > room / 3 ? at - room / 3 : 0, take;
 	fb_buf b;
 
-	if (!excerpt || !*evidence || !find_line(excerpt, evidence, &line))
+	if (from + room > line.n)
+		from = line.n > room ? line.n - room : 0;
+	while (from < line.n && ((unsigned char)line.s[from] & 0xC0) == 0x80)
+		from++;
+	take = line.n - from < room ? line.n - from : room;
+	while (take && from + take < line.n && ((unsigned char)line.s[from + take] & 0xC0) == 0x80)
+		take--;
+	fb_buf_init(&b, max + 16);
+	fb_buf_addstr(&b, from ? "\xe2\x80\xa6" : "");
+	fb_buf_add(&b, line.s + from, take);
+	fb_buf_addstr(&b, from + take < line.n ? "\xe2\x80\xa6" : "");
+	return fb_buf_take(&b);
+}
+
+char *fb_card_text_evidence(const char *excerpt, const char *evidence, size_t max)
+{
+	span line, before[CONTEXT_LINES], after[CONTEXT_LINES];
+	size_t nb = 0, na = 0, used, at = 0;
+	fb_buf b;
+
+	if (!excerpt || !*evidence || !find_line(excerpt, evidence, &line, &at))
 		return clip_copy(evidence, max);
-	if (line.n + strlen(MARK) >= max) { /* the line alone: as much as fits */
-		char *whole = strndup(line.s, line.n), *out;
-		out = whole ? clip_copy(whole, max) : NULL;
-		free(whole);
-		return out;
-	}
+	if (line.n + strlen(MARK) >= max) /* the line alone, around the evidence */
+		return around(line, at, max);
 	used = line.n + strlen(MARK);
 	/* nearest lines first, alternating before and after */
 	span pb = line, pa = line;
@@ -156,7 +178,7 @@ static void file_of(const char *s, size_t n, fb_buf *out)
 		fb_buf_add(out, b, (size_t)(s + n - b));
 }
 
-char *fb_card_diff_clean(const char *diff)
+char *fb_card_text_diff(const char *diff)
 {
 	size_t files = 0;
 	int header = 0;

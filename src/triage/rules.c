@@ -629,6 +629,7 @@ typedef struct {
 	const rule *r;
 	const char *line;
 	size_t len;
+	size_t at; /* where in the line the rule matched */
 } hit;
 
 static hit best_rule(const fb_rules *rs, const char *text, size_t len, pcre2_match_data *md)
@@ -646,9 +647,11 @@ static hit best_rule(const fb_rules *rs, const char *text, size_t len, pcre2_mat
 			const rule *r = &rs->rules[i];
 			if (best.r && r->priority <= best.r->priority)
 				continue;
-			if (set_matches(&r->match, p, scan, md) &&
-			    !set_matches(&r->unless, p, scan, md))
-				best = (hit){r, p, scan};
+			if (!set_matches(&r->match, p, scan, md))
+				continue;
+			size_t at = (size_t)pcre2_get_ovector_pointer(md)[0];
+			if (!set_matches(&r->unless, p, scan, md))
+				best = (hit){r, p, scan, at};
 		}
 		p += ll + 1;
 	}
@@ -772,7 +775,17 @@ static void set_evidence(fb_classification *c, const hit *h)
 	}
 	while (n && isspace((unsigned char)s[n - 1]))
 		n--;
-	if (n > EVIDENCE_MAX)
+	size_t lead = (size_t)(s - h->line), at = h->at > lead ? h->at - lead : 0;
+	if (n > EVIDENCE_MAX && at > EVIDENCE_MAX / 2) { /* keep the words that matched */
+		size_t from = at - EVIDENCE_MAX / 2, take;
+		while (from < n && ((unsigned char)s[from] & 0xC0) == 0x80)
+			from++;
+		take = n - from < EVIDENCE_MAX - 6 ? n - from : EVIDENCE_MAX - 6;
+		while (take && from + take < n && ((unsigned char)s[from + take] & 0xC0) == 0x80)
+			take--;
+		snprintf(ev, sizeof(ev), "...%.*s%s", (int)take, s + from,
+		         from + take < n ? "..." : "");
+	} else if (n > EVIDENCE_MAX)
 		snprintf(ev, sizeof(ev), "%.*s...", EVIDENCE_MAX, s);
 	else
 		snprintf(ev, sizeof(ev), "%.*s", (int)n, s);

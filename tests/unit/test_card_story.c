@@ -3,6 +3,7 @@
  * diff without git's headers, thread sentences, the app hint, and
  * messages as catalog keys. */
 #include "firebreak/buf.h"
+#include "firebreak/rules.h"
 #include "firebreak/tmpl.h"
 #include "test_card_util.h"
 
@@ -83,7 +84,7 @@ static void evidence_keeps_the_decisive_line_whole(void **s)
 		              i);
 	char ev[512];
 	snprintf(ev, sizeof(ev), "%.500s...", line); /* as rules.c cuts it */
-	char *w = fb_card_evidence_window(fb_buf_str(&log), ev, 1500);
+	char *w = fb_card_text_evidence(fb_buf_str(&log), ev, 1500);
 	assert_non_null(strstr(w, "Java heap space\"}")); /* the line is whole */
 	assert_non_null(strstr(w, "request 299 served")); /* context before */
 	assert_non_null(strstr(w, "after 0\""));          /* and after */
@@ -91,12 +92,44 @@ static void evidence_keeps_the_decisive_line_whole(void **s)
 	assert_true(strlen(w) <= 1500);
 	free(w);
 	/* a short line with context fits whole; no excerpt: the evidence */
-	w = fb_card_evidence_window("a\nb\n  Reason: OOMKilled\nc\n", "Reason: OOMKilled", 1500);
+	w = fb_card_text_evidence("a\nb\n  Reason: OOMKilled\nc\n", "Reason: OOMKilled", 1500);
 	assert_string_equal(w, "  a\n  b\n\xe2\x96\xb6   Reason: OOMKilled\n  c");
 	free(w);
-	w = fb_card_evidence_window("", "Reason: OOMKilled", 1500);
+	w = fb_card_text_evidence("", "Reason: OOMKilled", 1500);
 	assert_string_equal(w, "Reason: OOMKilled");
 	free(w);
+	fb_buf_free(&log);
+}
+
+/* A line longer than the card allows, its decisive words far in: the
+ * rules keep those words in the evidence, and the card shows them. */
+static void a_long_line_keeps_its_decisive_words(void **s)
+{
+	fb_rules *r = NULL;
+	char *errors = NULL, *w;
+	fb_classification c;
+	fb_buf log;
+	(void)s;
+	fb_buf_init(&log, 1 << 16);
+	fb_buf_addstr(&log, "{\"level\":\"info\",\"msg\":\"starting\"}\n{\"level\":\"error\",\"ctx\":\"");
+	for (int i = 0; i < 300; i++)
+		fb_buf_printf(&log, "k%03d=v%03d ", i, i);
+	fb_buf_addstr(&log, "\",\"msg\":\"java.lang.OutOfMemoryError: Java heap space\",\"tail\":\"");
+	for (int i = 0; i < 100; i++)
+		fb_buf_printf(&log, "t%03d ", i);
+	fb_buf_addstr(&log, "\"}\n");
+	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
+	assert_int_equal(fb_rules_classify(r, fb_buf_str(&log), log.len, &c), FB_OK);
+	assert_string_equal(c.category, "oom");
+	assert_non_null(strstr(c.evidence, "OutOfMemoryError"));
+	assert_true(!strncmp(c.evidence, "...", 3));
+	w = fb_card_text_evidence(fb_buf_str(&log), c.evidence, 1500);
+	assert_non_null(strstr(w, "java.lang.OutOfMemoryError: Java heap space"));
+	assert_true(strlen(w) <= 1500);
+	assert_non_null(strstr(w, "\xe2\x80\xa6")); /* says where it was cut */
+	free(w);
+	fb_rules_free(r);
+	free(errors);
 	fb_buf_free(&log);
 }
 
@@ -146,12 +179,12 @@ static void diff_loses_git_header_lines(void **s)
 	                  "+++ b/x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
 	                  "diff --git a/x/b.yaml b/x/b.yaml\nnew file mode 100644\nindex 0..3\n"
 	                  "--- /dev/null\n+++ b/x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n";
-	char *c = fb_card_diff_clean(two);
+	char *c = fb_card_text_diff(two);
 	(void)s;
 	assert_string_equal(c, "\xe2\x94\x80\xe2\x94\x80 x/a.yaml\n@@ -1 +1 @@\n-a: 1\n+a: 2\n"
 	                       "\xe2\x94\x80\xe2\x94\x80 x/b.yaml\n@@ -0,0 +1 @@\n+b: 1\n");
 	free(c);
-	c = fb_card_diff_clean(
+	c = fb_card_text_diff(
 	    "diff --git a/v.yaml b/v.yaml\nindex 1..2\n--- a/v.yaml\n+++ b/v.yaml\n"
 	    "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n");
 	assert_string_equal(c, "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n"); /* the card names the file */
@@ -387,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(manual_card_shows_the_ranked_suggestions),
 	    cmocka_unit_test(evidence_keeps_the_decisive_line_whole),
+	    cmocka_unit_test(a_long_line_keeps_its_decisive_words),
 	    cmocka_unit_test(header_and_colour_follow_the_status),
 	    cmocka_unit_test(diff_loses_git_header_lines),
 	    cmocka_unit_test(thread_lines_read_as_sentences),
