@@ -32,8 +32,10 @@ static void catalogs_have_the_same_keys(void **s)
 	(void)s;
 	assert_non_null(en);
 	assert_non_null(ko);
-	cJSON_ArrayForEach(it, en) assert_non_null(cJSON_GetObjectItemCaseSensitive(ko, it->string));
-	cJSON_ArrayForEach(it, ko) assert_non_null(cJSON_GetObjectItemCaseSensitive(en, it->string));
+	cJSON_ArrayForEach(it, en)
+	    assert_non_null(cJSON_GetObjectItemCaseSensitive(ko, it->string));
+	cJSON_ArrayForEach(it, ko)
+	    assert_non_null(cJSON_GetObjectItemCaseSensitive(en, it->string));
 	cJSON_Delete(en);
 	cJSON_Delete(ko);
 }
@@ -44,10 +46,10 @@ static void labels_fit_their_limits(void **s)
 	static const struct {
 		const char *key;
 		size_t max;
-	} limits[] = {{"edit_title", 24}, {"reject_title", 24}, {"trigger_title", 24},
-		      {"propose", 24},	  {"cancel", 24},	{"reject", 24},
-		      {"triage", 24},	  {"approve", 30},	{"edit", 75},
-		      {"confirm_title", 100}, {"confirm_text", 300}};
+	} limits[] = {{"edit_title", 24},     {"reject_title", 24}, {"trigger_title", 24},
+	              {"propose", 24},        {"cancel", 24},       {"reject", 24},
+	              {"triage", 24},         {"approve", 30},      {"edit", 75},
+	              {"confirm_title", 100}, {"confirm_text", 300}};
 	const char *files[] = {"messages.en.json", "messages.ko.json"};
 	(void)s;
 	for (size_t f = 0; f < 2; f++) {
@@ -56,8 +58,8 @@ static void labels_fit_their_limits(void **s)
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, limits[i].key);
 			assert_true(cJSON_IsString(v));
 			if (fb_utf8_len(v->valuestring) > limits[i].max)
-				fail_msg("%s: %s is %zu characters (max %zu)", files[f], limits[i].key,
-					 fb_utf8_len(v->valuestring), limits[i].max);
+				fail_msg("%s: %s is %zu characters (max %zu)", files[f],
+				         limits[i].key, fb_utf8_len(v->valuestring), limits[i].max);
 		}
 		cJSON_Delete(c);
 	}
@@ -73,7 +75,7 @@ static cJSON *oom_json(const char *evidence, const char *diff)
 	cJSON_AddStringToObject(st, "id", "incident-20261121000000-abcd");
 	cJSON_AddStringToObject(cls, "evidence", evidence);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(st, "analysis"), "root_cause",
-				"grafana ran out of memory");
+	                        "grafana ran out of memory");
 	cJSON_AddStringToObject(prop, "action", "values_patch");
 	cJSON_AddStringToObject(prop, "summary", "Raise the memory limit");
 	cJSON_AddStringToObject(prop, "file", "helm-values/grafana/values.yaml");
@@ -115,7 +117,8 @@ static void card_has_buttons_diff_and_escapes(void **s)
 	const cJSON *actions = block_of_type(card, "actions");
 	assert_non_null(actions);
 	/* approve, reject, edit, and the lifecycle's acknowledge */
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")), 4);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(actions, "elements")),
+	                 4);
 	assert_non_null(strstr(json, "\"value\":\"incident-20261121000000-abcd|1\""));
 	assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(card, "text")));
 	free(json);
@@ -156,10 +159,10 @@ static void long_diff_is_cut_and_posted_whole(void **s)
 	{
 		const cJSON *rt = block_of_type(part, "rich_text");
 		const cJSON *txt = cJSON_GetArrayItem(
-			cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rt, "elements"), 0),
-				"elements"),
-			0);
+		    cJSON_GetObjectItemCaseSensitive(
+		        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rt, "elements"), 0),
+		        "elements"),
+		    0);
 		const char *v = cJSON_GetObjectItemCaseSensitive(txt, "text")->valuestring;
 		assert_true(strlen(v) <= 3000);
 		total += strlen(v);
@@ -184,9 +187,9 @@ static void long_text_is_clipped_utf8_safe(void **s)
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_tmpl_render(t, "reply", vars, &msg), FB_OK);
 	const cJSON *sec = block_of_type(msg, "section");
-	const char *txt = cJSON_GetObjectItemCaseSensitive(
-				  cJSON_GetObjectItemCaseSensitive(sec, "text"), "text")
-				  ->valuestring;
+	const char *txt =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sec, "text"), "text")
+	        ->valuestring;
 	assert_int_equal(fb_utf8_len(txt), 3000);
 	assert_non_null(strstr(txt, "\xe2\x80\xa6"));
 	cJSON_Delete(msg);
@@ -204,8 +207,8 @@ static void modal_titles_fit_and_edit_lists_values(void **s)
 	assert_int_equal(fb_tmpl_load("ko", &t), FB_OK);
 	assert_int_equal(fb_card_modal_edit(t, st, "incident-x|1|C1", &view), FB_OK);
 	const char *title = cJSON_GetObjectItemCaseSensitive(
-				    cJSON_GetObjectItemCaseSensitive(view, "title"), "text")
-				    ->valuestring;
+	                        cJSON_GetObjectItemCaseSensitive(view, "title"), "text")
+	                        ->valuestring;
 	assert_true(fb_utf8_len(title) <= 24);
 	char *json = cJSON_PrintUnformatted(view);
 	assert_non_null(strstr(json, "\"block_id\":\"set:resources.limits.memory\""));
@@ -237,7 +240,7 @@ static const char *const ko_allowed[] = {
     "firebreak", "Slack", "kubectl", "describe",
     /* kept by the alert categories' messages */
     "CPU", "Job", "PVC", "PersistentVolume", "StatefulSet", "StorageClass", "Prometheus", "kubelet",
-    "readiness",
+    "readiness", "UTC",
     /* names */
     "grafana", "monitoring", "sidecar", "docker.io/grafana/grafana", "api-db-v2",
     "/var/lib/grafana", "db.internal", "helm-values/grafana/values.yaml", "helm-values/api", "main",
@@ -451,7 +454,7 @@ static void ko_lifecycle(const fb_tmpl *t)
 	for (size_t i = 0; i < 4; i++) {
 		char j[64];
 		snprintf(j, sizeof(j), "{\"result\":\"%s\",\"reason\":\"%s\"}", results[i],
-			 strcmp(results[i], "skipped") ? "" : "no verifier configured");
+		         strcmp(results[i], "skipped") ? "" : "no verifier configured");
 		v = cJSON_Parse(j);
 		fb_state_set_verify(st, v);
 		cJSON_Delete(v);
@@ -553,15 +556,15 @@ static void korean_catalog_has_no_english_words(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(catalogs_have_the_same_keys),
-		cmocka_unit_test(labels_fit_their_limits),
-		cmocka_unit_test(card_has_buttons_diff_and_escapes),
-		cmocka_unit_test(long_diff_is_cut_and_posted_whole),
-		cmocka_unit_test(long_text_is_clipped_utf8_safe),
-		cmocka_unit_test(modal_titles_fit_and_edit_lists_values),
-		cmocka_unit_test(who_is_a_mention_only_for_user_ids),
-		cmocka_unit_test(korean_card_has_no_english_words),
-		cmocka_unit_test(korean_catalog_has_no_english_words),
+	    cmocka_unit_test(catalogs_have_the_same_keys),
+	    cmocka_unit_test(labels_fit_their_limits),
+	    cmocka_unit_test(card_has_buttons_diff_and_escapes),
+	    cmocka_unit_test(long_diff_is_cut_and_posted_whole),
+	    cmocka_unit_test(long_text_is_clipped_utf8_safe),
+	    cmocka_unit_test(modal_titles_fit_and_edit_lists_values),
+	    cmocka_unit_test(who_is_a_mention_only_for_user_ids),
+	    cmocka_unit_test(korean_card_has_no_english_words),
+	    cmocka_unit_test(korean_catalog_has_no_english_words),
 	};
 	return cmocka_run_group_tests_name("card", tests, NULL, NULL);
 }
