@@ -124,7 +124,7 @@ typedef struct {
 	} argocd;
 
 	struct {
-		char grafana[FB_CFG_STR]; /* Grafana base URL: evidence in Explore; "" = off */
+		char grafana[FB_CFG_STR];  /* Grafana base URL: evidence in Explore; "" = off */
 		char loki_datasource[128]; /* the Loki data source's uid in Grafana */
 	} links;
 

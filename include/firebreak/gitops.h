@@ -119,4 +119,21 @@ void fb_gitops_index_stats_get(fb_gitops *g, fb_gitops_index_stats *out);
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,
                        char hex[41], int *pushed);
 
+/* pull-request mode (branch.c): the fix's branch, firebreak/<incident-id>
+ * (firebreak/<incident-id>-<step> for a further fix). */
+void fb_gitops_pr_branch(const char *incident_id, int step, char *out, size_t outsz);
+
+/*
+ * pull-request mode: fetches gitops.branch from gitops.remote, commits the
+ * changes on the fix's branch (named into branch) on top of the remote's
+ * tip, and pushes that branch.  The working tree and gitops.branch are not
+ * touched.  Idempotent: a branch that already ends with the incident's
+ * commit (trailers) is pushed again as it is.  FB_ECONFLICT when a file
+ * changed on the remote since it was proposed, or the remote rejected the
+ * branch; FB_ESTATE without gitops.remote.
+ */
+fb_err fb_gitops_branch_apply(fb_gitops *g, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, char branch[256], char hex[41],
+                              int *pushed);
+
 #endif

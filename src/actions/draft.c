@@ -254,12 +254,18 @@ fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
 		free(ch);
 		return fb_error_set(FB_EINVAL, "the proposal has no change to commit");
 	}
-	rc = fb_gitops_apply(in->gitops, ch, n, commit, out->commit, &out->pushed);
+	char branch[256];
+	snprintf(branch, sizeof(branch), "%s", in->cfg->gitops.branch);
+	if (!strcmp(in->cfg->gitops.mode, "pull_request")) /* on its own branch, for a PR */
+		rc = fb_gitops_branch_apply(in->gitops, ch, n, commit, branch, out->commit,
+		                            &out->pushed);
+	else
+		rc = fb_gitops_apply(in->gitops, ch, n, commit, out->commit, &out->pushed);
 	free(ch);
 	if (rc)
 		return rc;
-	snprintf(out->detail, sizeof(out->detail), "committed %.12s on %s%s", out->commit,
-	         in->cfg->gitops.branch, out->pushed ? " and pushed" : "");
+	snprintf(out->detail, sizeof(out->detail), "committed %.12s on %s%s", out->commit, branch,
+	         out->pushed ? " and pushed" : "");
 	return FB_OK;
 }
 

@@ -425,8 +425,9 @@ static void load_forge_labels(loader *ld, yaml_document_t *doc, yaml_node_t *v, 
 		yaml_node_t *item = yaml_document_get_node(doc, *it);
 		const char *s = scalar(item);
 		if (!s || !*s || strlen(s) >= 64 || strchr(s, ',')) {
-			problem(ld, item, "gitops.forge.labels: each item is a label name (no comma, "
-			                  "under 64 bytes)");
+			problem(ld, item,
+			        "gitops.forge.labels: each item is a label name (no comma, "
+			        "under 64 bytes)");
 		} else if (cfg->gitops.forge.n_labels == FB_FORGE_LABELS_MAX) {
 			problem(ld, item, "gitops.forge.labels: more than %d labels",
 			        FB_FORGE_LABELS_MAX);
@@ -466,8 +467,9 @@ static const char *forge_scalar(fb_config *cfg, const char *k, const char *s)
 			return "expected github, gitlab, gitea or forgejo";
 		if ((!strcmp(k, "api_url") || !strcmp(k, "web_url")) && *s && !is_http_url(s))
 			return "must be an http:// or https:// URL";
-		if (!strcmp(k, "repo") && *s && (!strchr(s, '/') || s[0] == '/' ||
-		                                 s[strlen(s) - 1] == '/' || strpbrk(s, " ?#%")))
+		if (!strcmp(k, "repo") && *s &&
+		    (!strchr(s, '/') || s[0] == '/' || s[strlen(s) - 1] == '/' ||
+		     strpbrk(s, " ?#%")))
 			return "expected owner/name (GitLab: group/subgroup/project)";
 		set_str(strs[i].dst, strs[i].size, s);
 		return NULL;
@@ -491,7 +493,8 @@ static void load_forge(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_conf
 		} else if (!ks || !vs) {
 			problem(ld, k, "gitops.forge: expected scalar keys and values");
 		} else if ((m = forge_scalar(cfg, ks, vs))) {
-			problem(ld, !strcmp(m, "unknown key") ? k : val, "gitops.forge.%s: %s", ks, m);
+			problem(ld, !strcmp(m, "unknown key") ? k : val, "gitops.forge.%s: %s", ks,
+			        m);
 		}
 	}
 	if (!cfg->gitops.forge.kind[0])
