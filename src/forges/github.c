@@ -40,7 +40,8 @@ static fb_err gh_open(const fb_config *cfg, fb_forge **out)
 		return fb_error_set(FB_EINVAL, "gitops.forge.repo: expected owner/name");
 	}
 	snprintf(g->repo, sizeof(g->repo), "%s", cfg->gitops.forge.repo);
-	snprintf(g->owner, sizeof(g->owner), "%.*s", (int)(slash - g->repo), g->repo);
+	snprintf(g->owner, sizeof(g->owner), "%.*s", (int)(slash - cfg->gitops.forge.repo),
+	         cfg->gitops.forge.repo);
 	if ((rc = fb_forge_http_new_(cfg, "https://api.github.com", headers, &g->http))) {
 		free(g);
 		return rc;
