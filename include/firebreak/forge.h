@@ -103,8 +103,8 @@ extern const fb_forge_ops fb_forge_gitea;
 /* The table, NULL-ended. */
 extern const fb_forge_ops *const fb_forges[];
 
-/* The forge of that kind ("github", "gitlab", "gitea"; "forgejo" and
- * "ghes" are other names of gitea and github), or NULL. */
+/* The forge of that kind ("github", "gitlab", "gitea"; "forgejo" is
+ * another name of gitea), or NULL. */
 const fb_forge_ops *fb_forge_find(const char *kind);
 
 /* Opens the forge cfg->gitops.forge.kind names (FB_EINVAL when none). */

@@ -22,8 +22,6 @@ const fb_forge_ops *fb_forge_find(const char *kind)
 {
 	if (kind && !strcmp(kind, "forgejo")) /* the same /api/v1 */
 		kind = "gitea";
-	if (kind && !strcmp(kind, "ghes"))
-		kind = "github";
 	for (size_t i = 0; kind && fb_forges[i]; i++)
 		if (!strcmp(fb_forges[i]->name, kind))
 			return fb_forges[i];

@@ -4,7 +4,8 @@
  * branch is found by paging through ?state=open (Link rel="next"); a 409
  * "pull request already exists for these targets [... issue_id: N ...]"
  * on create is answered with that pull request.  Labels are ids, not
- * names: they are looked up (and made when missing).  Who closed an
+ * names: they are looked up (and made when missing).  The 409's issue_id
+ * is the index in current releases only, so it is the fallback.  Who closed an
  * unmerged pull request comes from the issue timeline's last "close"
  * event; who merged it from merged_by.  Runs on the worker that owns the
  * handle.
@@ -249,9 +250,11 @@ static fb_err gt_create(fb_forge *f, const fb_pr_request *req, fb_pr *out, int *
 	if (a.status == 201) {
 		read_pr(a.json, out);
 		*created = 1;
-	} else if (a.status == 409) {
-		index = existing_index(&a);
-		rc = index > 0 ? gt_get(f, index, out) : gt_find_open(f, req->head, req->base, out);
+	} else if (a.status ==
+	           409) { /* the list first: older releases put another id in the message */
+		rc = gt_find_open(f, req->head, req->base, out);
+		if (rc == FB_ENOTFOUND && (index = existing_index(&a)) > 0)
+			rc = gt_get(f, index, out);
 	} else {
 		rc = fb_forge_fail_(WHO, "opening the pull request", &a);
 	}

@@ -146,9 +146,19 @@ EOF
 	FIREBREAK_CRASH_AFTER=apply FIREBREAK_DB=$DB GITOPS_REPO=$C "$FB" -c "$CFG" triage --log "$work/loki.log" --yes --user alice >/dev/null 2>&1
 	ID3=$(FIREBREAK_DB=$DB "$FB" incidents list --all --json | /usr/bin/python3 -c 'import json,sys; print([i["id"] for i in json.load(sys.stdin) if i["id"] not in ("'"$ID"'", "'"$ID2"'")][0])')
 	seeded=$(ctl "$P" /_fake/seed "{\"head\": \"firebreak/$ID3\", \"base\": \"main\"}" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')
+	# and 60 newer ones of other branches: finding it takes the list's second page
+	i=0
+	while [ $i -lt 60 ]; do
+		ctl "$P" /_fake/seed "{\"head\": \"someone/change-$i\", \"base\": \"main\"}" >/dev/null
+		i=$((i + 1))
+	done
 	wait_state "$DB" "$ID3" "j['state'].get('pull_request',{}).get('number',0) > 0"
 	check "$kind: an open PR for the branch (opened before a crash) is reused" sh -c "test $(st "j['state']['pull_request']['number']") = $seeded && FIREBREAK_DB=$DB $FB incidents show $ID3 | grep -q 'reused pull request #$seeded'"
 	check "$kind: still exactly one PR for that branch" test "$(pulls "$P" "len([p for p in j if p['head'] == 'firebreak/$ID3'])")" = 1
+	if [ "$kind" = gitea ]; then # the list has no head filter: it was paged through
+		ctl "$P" /_fake/requests >"$work/req.json"
+		check "gitea: the open pull requests were paged through (Link rel=next)" test "$(json_get "$work/req.json" "any('/pulls?' in r['path'] and 'page=2' in r['path'] for r in j)")" = True
+	fi
 
 	# a wrong token: the forge's 401 is an error that says which key to fix
 	FIREBREAK_FORGE_TOKEN=wrong FIREBREAK_DB=$DB GITOPS_REPO=$C "$FB" -c "$CFG" triage --log "$OOM" --yes --user alice >"$work/$kind.bad.out" 2>&1

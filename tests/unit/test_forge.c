@@ -30,7 +30,7 @@ static void kinds_by_name(void **s)
 {
 	(void)s;
 	assert_ptr_equal(fb_forge_find("github"), &fb_forge_github);
-	assert_ptr_equal(fb_forge_find("ghes"), &fb_forge_github);
+	assert_null(fb_forge_find("ghes"));
 	assert_ptr_equal(fb_forge_find("gitlab"), &fb_forge_gitlab);
 	assert_ptr_equal(fb_forge_find("gitea"), &fb_forge_gitea);
 	assert_ptr_equal(fb_forge_find("forgejo"), &fb_forge_gitea);
