@@ -5,8 +5,10 @@
  * timer (gitops.forge.poll_interval, the job's run_at) until it is merged
  * -- verify then checks the merge commit -- or closed unmerged -- the
  * incident ends rejected, by whom the forge says.  A forge that asks to
- * wait (rate limits) is asked again after the delay it gave.  Runs on a
- * worker (FB_NODE_IO); the forge handle lives for one step.
+ * wait (rate limits) is asked again after the delay it gave.  After a
+ * merge the clone's branch follows the remote.  Runs on a worker
+ * (FB_NODE_IO, serialised on the repository like apply); the forge
+ * handle lives for one step.
  */
 #include <stdio.h>
 #include <string.h>
@@ -133,6 +135,8 @@ static fb_err look(const fb_graph_env *env, fb_forge *f, fb_state *s, fb_step *s
 		SET(s->apply.branch, env->cfg->gitops.branch);
 		snprintf(st->detail, sizeof(st->detail), "pull request #%ld merged%s%s as %.12s",
 		         s->pr.number, *pr.closed_by ? " by " : "", pr.closed_by, pr.merge_commit);
+		if (env->gitops && fb_gitops_branch_follow(env->gitops) != FB_OK)
+			fb_error_clear(); /* the clone catches up at the next apply */
 		fb_links_fill(env->cfg, s);
 		go(st, "verify", 0);
 	} else {

@@ -410,7 +410,7 @@ static const fb_node nodes[] = {
     {"propose", node_propose, FB_NODE_IO | FB_NODE_GIT},
     {"await_decision", node_await, FB_NODE_PURE},
     {"apply", node_apply, FB_NODE_IO | FB_NODE_GIT},
-    {"await_merge", fb_merge_node, FB_NODE_IO}, /* pull-request mode (merge.c) */
+    {"await_merge", fb_merge_node, FB_NODE_IO | FB_NODE_GIT}, /* pull-request mode (merge.c) */
     {"verify", node_verify, FB_NODE_IO},
     {"report", node_report, FB_NODE_PURE},
 };

@@ -3,8 +3,9 @@
  * firebreak/<incident-id> (firebreak/<incident-id>-<step> for a further
  * fix), built on the remote's tip of gitops.branch (fetched first, into
  * refs/firebreak/upstream/), and pushed to gitops.remote; the pull request
- * itself is the forge's (forge.h, the apply node).  The working tree and
- * the configured branch are never touched.  Runs on the thread that owns
+ * itself is the forge's (forge.h, the await_merge node).  The configured
+ * branch only ever fast-forwards to what the remote has (follow), with
+ * the working tree when it is checked out.  Runs on the thread that owns
  * the fb_gitops handle (a worker running the apply node, or the CLI).
  *
  * Idempotent: when the branch (here, or on the remote) already ends with
@@ -98,6 +99,54 @@ static fb_err fetch(fb_gitops *g, git_remote *remote, const char *topic)
 		return fb_gitops_fail_(ctx.tries > 3 ? "fetching (credentials refused)"
 		                                     : "fetching");
 	return FB_OK;
+}
+
+/*
+ * Fast-forwards gitops.branch to the fetched tip when it has no commits of
+ * its own (a merged pull request, a teammate's push), so that the next
+ * proposal is made on what the remote has; the working tree, when it is
+ * checked out on the branch, follows safely (a person's edits in the way:
+ * the branch stays where it is).  Commits of its own: left alone.
+ */
+static void follow(fb_gitops *g)
+{
+	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+	git_reference *ref = NULL;
+	git_commit *c = NULL;
+	git_oid local, up;
+	char base_ref[600];
+
+	snprintf(base_ref, sizeof(base_ref), UPSTREAM "%s", g->cfg->gitops.branch);
+	if (git_reference_name_to_id(&up, g->repo, base_ref) < 0 ||
+	    git_reference_name_to_id(&local, g->repo, g->ref) < 0 || git_oid_equal(&local, &up) ||
+	    git_graph_descendant_of(g->repo, &up, &local) != 1) {
+		git_error_clear();
+		return;
+	}
+	opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+	if (git_commit_lookup(&c, g->repo, &up) < 0 ||
+	    (fb_gitops_worktree_on_branch_(g) &&
+	     git_checkout_tree(g->repo, (const git_object *)c, &opts) < 0) ||
+	    git_reference_create(&ref, g->repo, g->ref, &up, 1, "firebreak: follow the remote") < 0)
+		git_error_clear(); /* the next apply tries again */
+	git_reference_free(ref);
+	git_commit_free(c);
+}
+
+fb_err fb_gitops_branch_follow(fb_gitops *g)
+{
+	git_remote *remote = NULL;
+	char topic[256];
+	fb_err rc;
+
+	snprintf(topic, sizeof(topic), "%s", g->cfg->gitops.branch);
+	if ((rc = open_remote(g, &remote)))
+		return rc;
+	rc = fetch(g, remote, topic);
+	git_remote_free(remote);
+	if (!rc)
+		follow(g);
+	return rc;
 }
 
 /* Is the commit ref names the incident's fix of that step? */
@@ -275,6 +324,8 @@ fb_err fb_gitops_branch_apply(fb_gitops *g, const fb_change *c, size_t n,
 	if ((rc = open_remote(g, &remote)))
 		return rc;
 	rc = fetch(g, remote, branch);
+	if (!rc)
+		follow(g);
 	if (!rc)
 		rc = fix_commit(g, branch, c, n, info, &id);
 	if (!rc)

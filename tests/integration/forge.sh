@@ -130,8 +130,9 @@ EOF
 	check "$kind: merged -> verified against the merge commit, resolved" test "$(st "(j['status'], j['state']['apply']['commit'], j['state']['pull_request']['closed_by'], j['state']['verify']['result'])")" = "('resolved', '$merge', 'carol', 'skipped')"
 	check "$kind: the commit link is the merge commit's page" test "$(st "[l['url'] for l in j['state']['links'] if l['kind'] == 'commit']")" = "['http://127.0.0.1:$P/$repo/$cpath$merge']"
 
+	check "$kind: after the merge the clone's main follows the remote, clean" sh -c "test \"\$(git -C $C rev-parse main)\" = $merge && test -z \"\$(git -C $C status --porcelain)\" && git -C $C diff --quiet $merge"
+
 	# a second incident whose PR is closed unmerged: rejected, by whom
-	git -C "$C" pull -q origin main
 	FIREBREAK_DB=$DB GITOPS_REPO=$C "$FB" -c "$CFG" triage --log "$work/api.log" --yes --user alice >/dev/null 2>&1
 	ID2=$(FIREBREAK_DB=$DB "$FB" incidents list --all --json | /usr/bin/python3 -c 'import json,sys; print([i["id"] for i in json.load(sys.stdin) if i["id"] != "'"$ID"'"][0])')
 	wait_state "$DB" "$ID2" "j['state'].get('pull_request',{}).get('number',0) > 0"
