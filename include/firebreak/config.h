@@ -47,6 +47,20 @@ typedef struct {
 		char token[FB_CFG_STR]; /* secret: GITOPS_TOKEN, https pushes */
 		char ssh_key[FB_CFG_STR];
 		char url[FB_CFG_STR]; /* GITOPS_URL: cloned into repo when it has none */
+		/* pull-request mode (README "Pull-request mode") */
+		char mode[16]; /* push (default) or pull_request */
+#define FB_FORGE_LABELS_MAX 8
+		struct {
+			char kind[16];            /* github, gitlab, gitea (forgejo) */
+			char api_url[FB_CFG_STR]; /* "" = the public service's */
+			char repo[256];           /* owner/name, or GitLab's project path */
+			char token[FB_CFG_STR];   /* secret: FIREBREAK_FORGE_TOKEN */
+			char web_url[FB_CFG_STR]; /* "" = derived from api_url */
+			char ca_file[FB_CFG_STR];
+			char labels[FB_FORGE_LABELS_MAX][64];
+			size_t n_labels;
+			long poll_interval; /* seconds between looks at an open PR */
+		} forge;
 	} gitops;
 
 	struct {
@@ -115,7 +129,13 @@ typedef struct {
 		char url[FB_CFG_STR];   /* ARGOCD_URL; "" = off */
 		char token[FB_CFG_STR]; /* secret: ARGOCD_TOKEN */
 		char ca_file[FB_CFG_STR];
+		char ns[128]; /* argocd.namespace: where its Applications live (links) */
 	} argocd;
+
+	struct {
+		char grafana[FB_CFG_STR];  /* Grafana base URL: evidence in Explore; "" = off */
+		char loki_datasource[128]; /* the Loki data source's uid in Grafana */
+	} links;
 
 #define FB_LOGFILE_PATHS 8
 	struct {

@@ -218,5 +218,27 @@ fb_err fb_gitops_apply_synced(fb_gitops *g, const fb_change *proposed, size_t n,
 
 /* url with any password or token in it replaced by "***" (for messages). */
 void fb_gitops_mask_url(const char *url, char *out, size_t outsz);
+/* pull-request mode (branch.c): the fix's branch, firebreak/<incident-id>
+ * (firebreak/<incident-id>-<step> for a further fix). */
+void fb_gitops_pr_branch(const char *incident_id, int step, char *out, size_t outsz);
+
+/*
+ * pull-request mode: fetches gitops.branch from gitops.remote, commits the
+ * changes on the fix's branch (named into branch) on top of the remote's
+ * tip, and pushes that branch.  gitops.branch only follows the remote
+ * (fb_gitops_branch_follow).  Idempotent: a branch that already ends with the incident's
+ * commit (trailers) is pushed again as it is.  FB_ECONFLICT when a file
+ * changed on the remote since it was proposed, or the remote rejected the
+ * branch; FB_ESTATE without gitops.remote.
+ */
+/* pull-request mode: fetches gitops.branch and fast-forwards the local
+ * branch to it when it has no commits of its own (after a merge), the
+ * checked-out working tree following unless a person's edits are in the
+ * way.  FB_EIO/FB_EGIT when the remote cannot be fetched. */
+fb_err fb_gitops_branch_follow(fb_gitops *g);
+
+fb_err fb_gitops_branch_apply(fb_gitops *g, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, char branch[256], char hex[41],
+                              int *pushed);
 
 #endif

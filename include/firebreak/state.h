@@ -120,6 +120,26 @@ typedef struct {
 	char followed_by[64];  /* the newer incident a later repeat opened */
 } fb_state_life;
 
+/* pull-request mode: the fix's pull (merge) request and what became of it. */
+typedef struct {
+	int present;
+	long number; /* GitHub/Gitea number, GitLab iid */
+	char url[512];
+	char branch[256]; /* firebreak/<incident-id> */
+	char state[16];   /* open, merged, closed */
+	char merge_commit[41];
+	char closed_by[128]; /* who merged or closed it, when the forge says */
+	long checks_done;    /* looks at it while open */
+} fb_state_pr;
+
+/* A link on the card (links.c): commit, pull_request, argocd, grafana,
+ * runbook. */
+#define FB_STATE_LINKS_MAX 6
+typedef struct {
+	char kind[16];
+	char url[1024];
+} fb_state_link;
+
 typedef struct fb_state {
 	char id[64];
 	char source[32];
@@ -156,8 +176,12 @@ typedef struct fb_state {
 	int64_t repeat_noted_at; /* ms */
 	fb_state_alert alert;
 	fb_state_life life;
-	char previous[64]; /* the resolved incident this one repeats (after the cooldown) */
-	cJSON *extra;      /* top-level keys this version does not know, kept as read */
+	char previous[64];     /* the resolved incident this one repeats (after the cooldown) */
+	fb_state_pr pr;        /* JSON "pull_request" */
+	char runbook_url[512]; /* an alert's runbook_url annotation */
+	fb_state_link links[FB_STATE_LINKS_MAX];
+	size_t n_links;
+	cJSON *extra; /* top-level keys this version does not know, kept as read */
 } fb_state;
 
 /* An empty state (excerpt ""). */

@@ -185,6 +185,23 @@ static fb_err redo_cb(void *ctx, fb_gitops *g, fb_change **out, size_t *n)
 	return r->ops->redo(&in, r->proposal, out, n);
 }
 
+/* pull-request mode: the fix on firebreak/<incident-id>, pushed (branch.c);
+ * takes ch. */
+static fb_err commit_branch(const fb_action_input *in, fb_change *ch, size_t n,
+                            const fb_commit_info *commit, fb_action_result *out)
+{
+	char branch[256];
+	fb_err rc =
+	    fb_gitops_branch_apply(in->gitops, ch, n, commit, branch, out->commit, &out->pushed);
+
+	free(ch);
+	if (rc)
+		return rc;
+	snprintf(out->detail, sizeof(out->detail), "committed %.12s on %s%s", out->commit, branch,
+	         out->pushed ? " and pushed" : "");
+	return FB_OK;
+}
+
 fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
                         const fb_commit_info *commit, fb_action_result *out)
 {
@@ -204,6 +221,8 @@ fb_err fb_action_commit(const fb_action_input *in, const fb_proposal *proposal,
 		free(ch);
 		return fb_error_set(FB_EINVAL, "the proposal has no change to commit");
 	}
+	if (!strcmp(in->cfg->gitops.mode, "pull_request")) /* on its own branch, for a PR */
+		return commit_branch(in, ch, n, commit, out);
 	rc = fb_gitops_apply_synced(in->gitops, ch, n, a && a->redo ? redo_cb : NULL, &ctx, commit,
 	                            &got);
 	free(ch);

@@ -141,6 +141,9 @@ void fb_config_check(fb_config_loader *ld, const fb_config *cfg)
 	check_web_url(ld, "argocd.url", cfg->argocd.url);
 	check_url(ld, "gitops.remote", cfg->gitops.remote, 0);
 	check_url(ld, "gitops.url", cfg->gitops.url, 0);
+	check_url(ld, "gitops.forge", cfg->gitops.forge.api_url, 1);
+	check_url(ld, "gitops.forge", cfg->gitops.forge.web_url, 1);
+	check_web_url(ld, "links.grafana", cfg->links.grafana);
 }
 
 /* --- duplicate keys --- */

@@ -15,8 +15,10 @@
 #include "firebreak/analyze.h"
 #include "firebreak/buf.h"
 #include "firebreak/graph.h"
+#include "firebreak/links.h"
 #include "firebreak/action.h"
 #include "firebreak/verify.h"
+#include "merge_int.h"
 
 static void go(fb_step *st, const char *next)
 {
@@ -89,13 +91,13 @@ static fb_err node_analyze(const fb_graph_env *env, fb_state *s, fb_step *st)
 	const fb_state_classification *c = &s->classification;
 	cJSON *an = NULL;
 	fb_err rc = fb_analyze(c, s->app, &an);
-	(void)env;
 
 	if (!rc)
 		rc = fb_state_set_analysis(s, an);
 	cJSON_Delete(an);
 	if (rc)
 		return rc;
+	fb_links_fill(env->cfg, s); /* Argo CD, Grafana, the runbook */
 	snprintf(st->detail, sizeof(st->detail), "%s", s->analysis.root_cause);
 	if (!strcmp(c->category, "none") || !strcmp(c->severity, "info")) {
 		SET(s->result, "recorded");
@@ -302,7 +304,11 @@ static fb_err applied(const fb_graph_env *env, fb_state *s, fb_step *st, fb_err 
 	SET(s->apply.branch, env->cfg->gitops.branch);
 	s->apply_error[0] = '\0';
 	snprintf(st->outcome, sizeof(st->outcome), "committed");
-	go(st, "verify");
+	fb_links_fill(env->cfg, s);                         /* the commit's page */
+	if (!strcmp(env->cfg->gitops.mode, "pull_request")) /* merge.c: a PR, then its merge */
+		fb_merge_applied(env, s, st);
+	else
+		go(st, "verify");
 	return FB_OK;
 }
 
@@ -436,6 +442,7 @@ static const fb_node nodes[] = {
     {"propose", node_propose, FB_NODE_IO | FB_NODE_GIT},
     {"await_decision", node_await, FB_NODE_PURE},
     {"apply", node_apply, FB_NODE_IO | FB_NODE_GIT},
+    {"await_merge", fb_merge_node, FB_NODE_IO | FB_NODE_GIT}, /* pull-request mode (merge.c) */
     {"verify", node_verify, FB_NODE_IO},
     {"report", node_report, FB_NODE_PURE},
 };

@@ -55,6 +55,9 @@ static const char *const top_keys[] = {
     "alert",
     "lifecycle",
     "previous",
+    "pull_request",
+    "runbook_url",
+    "links",
 };
 
 void fb_state_copy(char *dst, size_t dstsz, const char *s)
@@ -238,6 +241,63 @@ static int known_key(const char *k)
 	return 0;
 }
 
+/* pull-request mode and links (README "Pull-request mode"): read. */
+static void read_pr_links(fb_state *st, const cJSON *j)
+{
+	const cJSON *o = fb_json_get(j, "pull_request"), *it;
+
+	if (cJSON_IsObject(o)) {
+		fb_state_pr *p = &st->pr;
+		p->present = 1;
+		p->number = (long)num(o, "number");
+		COPY(p->url, fb_json_str(o, "url"));
+		COPY(p->branch, fb_json_str(o, "branch"));
+		COPY(p->state, fb_json_str(o, "state"));
+		COPY(p->merge_commit, fb_json_str(o, "merge_commit"));
+		COPY(p->closed_by, fb_json_str(o, "closed_by"));
+		p->checks_done = (long)num(o, "checks_done");
+	}
+	COPY(st->runbook_url, fb_json_str(j, "runbook_url"));
+	cJSON_ArrayForEach(it, fb_json_get(j, "links"))
+	{
+		if (st->n_links == FB_STATE_LINKS_MAX)
+			break;
+		COPY(st->links[st->n_links].kind, fb_json_str(it, "kind"));
+		COPY(st->links[st->n_links].url, fb_json_str(it, "url"));
+		st->n_links++;
+	}
+}
+
+/* ... and written. */
+static void put_pr_links(cJSON *o, const fb_state *st)
+{
+	const fb_state_pr *p = &st->pr;
+
+	if (p->present) {
+		cJSON *x = cJSON_AddObjectToObject(o, "pull_request");
+		cJSON_AddNumberToObject(x, "number", (double)p->number);
+		cJSON_AddStringToObject(x, "url", p->url);
+		cJSON_AddStringToObject(x, "branch", p->branch);
+		cJSON_AddStringToObject(x, "state", p->state);
+		if (*p->merge_commit)
+			cJSON_AddStringToObject(x, "merge_commit", p->merge_commit);
+		if (*p->closed_by)
+			cJSON_AddStringToObject(x, "closed_by", p->closed_by);
+		cJSON_AddNumberToObject(x, "checks_done", (double)p->checks_done);
+	}
+	if (*st->runbook_url)
+		cJSON_AddStringToObject(o, "runbook_url", st->runbook_url);
+	if (st->n_links) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "links");
+		for (size_t i = 0; i < st->n_links; i++) {
+			cJSON *l = cJSON_CreateObject();
+			cJSON_AddStringToObject(l, "kind", st->links[i].kind);
+			cJSON_AddStringToObject(l, "url", st->links[i].url);
+			cJSON_AddItemToArray(arr, l);
+		}
+	}
+}
+
 static fb_err read_objects(fb_state *st, const cJSON *j)
 {
 	const cJSON *o, *d;
@@ -274,6 +334,7 @@ static fb_err read_objects(fb_state *st, const cJSON *j)
 		read_alert(&st->alert, o);
 	if (cJSON_IsObject(o = fb_json_get(j, "lifecycle")))
 		read_life(&st->life, o);
+	read_pr_links(st, j);
 	return rc;
 }
 
@@ -592,6 +653,7 @@ static void put_late(cJSON *o, const fb_state *st)
 	if (st->life.present)
 		cJSON_AddItemToObject(o, "lifecycle", life_cjson(&st->life));
 	put_opt(o, "previous", st->previous);
+	put_pr_links(o, st);
 }
 
 cJSON *fb_state_to_cjson(const fb_state *st)

@@ -326,3 +326,13 @@ fb_err fb_httpc_request(fb_httpc *c, const char *method, const char *target, con
 	res->body_len = c->rx.len;
 	return FB_OK;
 }
+
+const char *fb_httpc_header(fb_httpc *c, const char *name, char *out, size_t outsz)
+{
+	struct curl_header *h = NULL;
+
+	if (curl_easy_header(c->curl, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+		return NULL;
+	snprintf(out, outsz, "%s", h->value);
+	return out;
+}

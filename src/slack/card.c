@@ -337,6 +337,49 @@ static void limit_note(const fb_tmpl *t, fb_buf *b, const fb_state_proposal *p)
 	cJSON_Delete(v);
 }
 
+/* Pull-request mode's line in the status, and the links line (links.c
+ * made the URLs; only they and the catalog's labels are shown). */
+static void pr_and_links(const fb_tmpl *t, const fb_state *state, cJSON *vars, fb_buf *b)
+{
+	const fb_state_pr *pr = &state->pr;
+	cJSON *v = cJSON_CreateObject();
+	fb_buf links;
+
+	if (pr->present) {
+		fb_buf md;
+		char hash[16];
+		fb_buf_init(&md, 2048);
+		fb_buf_printf(&md, "<%s|#%ld>", pr->url, pr->number);
+		put(v, "pr_md", *pr->url && !strpbrk(pr->url, "|<> ") ? fb_buf_str(&md) : "");
+		fb_buf_free(&md);
+		snprintf(hash, sizeof(hash), "%.7s", pr->merge_commit);
+		put(v, "commit", hash);
+		put(v, "branch", pr->branch);
+		put(v, "who", pr->closed_by);
+		if (!strcmp(pr->state, "merged"))
+			status_line(t, b,
+			            *pr->closed_by ? "status_pr_merged_by" : "status_pr_merged", v);
+		else if (!strcmp(pr->state, "closed"))
+			status_line(t, b,
+			            *pr->closed_by ? "status_pr_closed_by" : "status_pr_closed", v);
+		else
+			status_line(t, b, "status_pr_open", v);
+	}
+	cJSON_Delete(v);
+	fb_buf_init(&links, 8192);
+	for (size_t i = 0; i < state->n_links; i++) {
+		char key[32], *label;
+		snprintf(key, sizeof(key), "link_%s", state->links[i].kind);
+		label = fb_tmpl_format(t, key, NULL, 1);
+		fb_buf_printf(&links, "%s<", links.len ? " \xc2\xb7 " : ":link: ");
+		fb_mrkdwn_escape(&links, state->links[i].url);
+		fb_buf_printf(&links, "|%s>", label ? label : state->links[i].kind);
+		free(label);
+	}
+	put(vars, "links_md", fb_buf_str(&links) ? fb_buf_str(&links) : "");
+	fb_buf_free(&links);
+}
+
 /* Cuts text at a line end so it holds at most max bytes; returns the cut. */
 static size_t cut_lines(const char *s, size_t max)
 {
@@ -475,6 +518,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	status(t, row, state, vars, &st);
 	limit_note(t, &st, prop);
 	fb_lifecard_status(t, state, (int64_t)time(NULL) * 1000, &st);
+	pr_and_links(t, state, vars, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
 	put(vars, "status", var(vars, "phase_word"));

@@ -127,6 +127,13 @@ static int analysing_due(fb_store *st, const fb_incident_row *row, const char *n
 	return job.run_at - row->created_at <= ANALYSING_AFTER_MS;
 }
 
+/* pull-request mode: the await_merge step that opened the pull request
+ * or saw it merged or closed (not one that found it still open). */
+static int pr_news(const fb_state *state)
+{
+	return state->pr.present && (state->pr.checks_done == 0 || strcmp(state->pr.state, "open"));
+}
+
 /* Does this step change what a person sees on the card?  Waiting (the
  * proposal and its buttons) and the end always do; after a decision the
  * decision itself, the commit and the first verify check do; a step that
@@ -145,7 +152,9 @@ static int card_due(fb_store *st, const fb_incident_row *row, const fb_state *st
 	if (!strcmp(node, "await_decision"))
 		return 1;
 	if (!strcmp(node, "apply"))
-		return !strcmp(row->node, "verify");
+		return !strcmp(row->node, "verify") || !strcmp(row->node, "await_merge");
+	if (!strcmp(node, "await_merge")) /* pull-request mode: opened, merged */
+		return pr_news(state);
 	if (!strcmp(node, "verify"))
 		return !strcmp(row->node, "verify") && state->verify.present &&
 		       state->verify.checks_done == 1;
@@ -213,6 +222,7 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 		return rc;
 	int thread =
 	    !strcmp(node, "apply") || !strcmp(node, "verify") ||
+	    (!strcmp(node, "await_merge") && pr_news(state)) ||
 	    ((!strcmp(node, "repeat") || !strcmp(node, "resolved") || !strcmp(node, "lifecycle")) &&
 	     due) ||
 	    !strcmp(node, "report") || (!strcmp(node, "propose") && after_edit) ||
