@@ -240,7 +240,7 @@ static const char *const ko_allowed[] = {
     "firebreak", "Slack", "kubectl", "describe",
     /* kept by the alert categories' messages */
     "CPU", "Job", "PVC", "PersistentVolume", "StatefulSet", "StorageClass", "Prometheus", "kubelet",
-    "readiness", "UTC",
+    "readiness", "UTC", "PR", "Grafana",
     /* names */
     "grafana", "monitoring", "sidecar", "docker.io/grafana/grafana", "api-db-v2",
     "/var/lib/grafana", "db.internal", "helm-values/grafana/values.yaml", "helm-values/api", "main",
