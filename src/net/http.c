@@ -17,15 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firebreak/http.h"
 #include "firebreak/keycmp.h"
+#include "httpguard_int.h"
 #include "firebreak/log.h"
 
 #define ANSWER_MAX (4u * 1024u * 1024u)
 
 #define HOOK_BODY_MAX (1024u * 1024u)
 #define PENDING_MAX 256
+#define CONN_MAX 256  /* HTTP connections at once (the fd limit leaves room) */
+#define PER_IP_MAX 32 /* of them from one address */
+#define FD_LIMIT 1024 /* the io thread's fds: HTTP, Socket Mode, headroom */
 
 typedef struct {
 	fb_buf body;
@@ -54,6 +59,7 @@ struct fb_http {
 	char api_key[256];
 	char hook_token[256];
 	fb_keycmp api_cmp, hook_cmp; /* what a presented bearer is compared with */
+	fb_httpguard *guard;         /* io thread only */
 	struct lws_context *context; /* set by the protocol's init */
 	pthread_mutex_t mu;          /* guards completions and context */
 	done *completions;
@@ -84,7 +90,8 @@ fb_err fb_http_new(const fb_http_opts *opts, fb_http **out)
 	h->o.api_key = h->api_key;
 	h->o.hook_token = h->hook_token;
 	if (fb_keycmp_init(&h->api_cmp, h->api_key) ||
-	    fb_keycmp_init(&h->hook_cmp, h->hook_token)) {
+	    fb_keycmp_init(&h->hook_cmp, h->hook_token) ||
+	    fb_httpguard_new(CONN_MAX, PER_IP_MAX, &h->guard)) {
 		free(h);
 		return FB_ERR;
 	}
@@ -107,6 +114,7 @@ void fb_http_free(fb_http *h)
 	explicit_bzero(h->hook_token, sizeof(h->hook_token));
 	fb_keycmp_clear(&h->api_cmp);
 	fb_keycmp_clear(&h->hook_cmp);
+	fb_httpguard_free(h->guard);
 	free(h);
 }
 
@@ -353,6 +361,24 @@ static void drain_completions(fb_http *h)
 	}
 }
 
+/* The guard's counts, after the engine's metrics. */
+static void guard_metrics(const fb_http *h, fb_buf *out)
+{
+	size_t open;
+	long evicted, refused;
+	fb_httpguard_counts(h->guard, &open, &evicted, &refused);
+	fb_buf_printf(out,
+	              "# HELP firebreak_http_connections HTTP connections open.\n"
+	              "# TYPE firebreak_http_connections gauge\n"
+	              "firebreak_http_connections %zu\n"
+	              "# HELP firebreak_http_connections_closed_total Idle HTTP connections closed "
+	              "to make room (evicted) or new ones refused (refused).\n"
+	              "# TYPE firebreak_http_connections_closed_total counter\n"
+	              "firebreak_http_connections_closed_total{why=\"evicted\"} %ld\n"
+	              "firebreak_http_connections_closed_total{why=\"refused\"} %ld\n",
+	              open, evicted, refused);
+}
+
 static void route(fb_http *h, struct lws *wsi, session *ss, const char *path, int is_get)
 {
 	char query[128] = "";
@@ -388,6 +414,7 @@ static void route(fb_http *h, struct lws *wsi, session *ss, const char *path, in
 	} else if (!strcmp(path, "/metrics")) {
 		fb_buf_reset(&ss->body);
 		h->o.metrics(h->o.ctx, &ss->body);
+		guard_metrics(h, &ss->body);
 		ss->status = 200;
 		ss->type = "text/plain; version=0.0.4; charset=utf-8";
 		ss->ready = 1;
@@ -411,7 +438,7 @@ static int send_headers(struct lws *wsi, session *ss)
 	return 0;
 }
 
-static int write_body(struct lws *wsi, session *ss)
+static int write_body(fb_http *h, struct lws *wsi, session *ss)
 {
 	size_t left = ss->body.len - ss->sent, chunk = left > 16384 ? 16384 : left;
 	unsigned char *buf = malloc(LWS_PRE + chunk + 1);
@@ -429,6 +456,7 @@ static int write_body(struct lws *wsi, session *ss)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	fb_httpguard_busy(h->guard, wsi, 0);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -446,8 +474,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		h->context = lws_get_context(wsi);
 		pthread_mutex_unlock(&h->mu);
 		break;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: return fb_httpguard_open(h->guard, wsi);
 	case LWS_CALLBACK_HTTP: {
 		int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+		fb_httpguard_busy(h->guard, wsi, 1);
 		if (!ss->body.max) /* a keep-alive connection reuses its session */
 			fb_buf_init(&ss->body, ANSWER_MAX);
 		fb_buf_reset(&ss->body);
@@ -455,6 +485,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		ss->headers_sent = ss->ready = ss->hook = ss->too_big = 0;
 		ss->arg[0] = '\0';
 		route(h, wsi, ss, in ? (const char *)in : "/", is_get);
+		/* a body has FB_HTTPGUARD_BODY_S to arrive; the engine's answer
+		 * FB_HTTPGUARD_ENGINE_S */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+		                ss->hook ? FB_HTTPGUARD_BODY_S : FB_HTTPGUARD_ENGINE_S);
 		if (ss->ready)
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -465,6 +499,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (ss->hook) {
+			lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, FB_HTTPGUARD_ENGINE_S);
 			hook_body_done(h, wsi, ss);
 			fb_buf_free(&ss->in);
 			if (ss->ready)
@@ -474,8 +509,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!ss || !ss->ready)
 			return 0;
-		return ss->headers_sent ? write_body(wsi, ss) : send_headers(wsi, ss);
+		return ss->headers_sent ? write_body(h, wsi, ss) : send_headers(wsi, ss);
+	case LWS_CALLBACK_WSI_DESTROY: fb_httpguard_closed(h->guard, wsi); break;
 	case LWS_CALLBACK_CLOSED_HTTP:
+		fb_httpguard_closed(h->guard, wsi);
 		if (ss) {
 			for (size_t i = 0; i < PENDING_MAX; i++)
 				if (h->pending[i].wsi == wsi)
@@ -493,6 +530,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	default: break;
 	}
 	return 0;
+}
+
+void fb_http_context_info(struct lws_context_creation_info *info)
+{
+	long fds = sysconf(_SC_OPEN_MAX);
+
+	/* room for CONN_MAX connections, Socket Mode's and the listener; not
+	 * ulimit -n itself, to keep the idle RSS small */
+	info->fd_limit_per_thread = fds > 0 && fds < FD_LIMIT ? (unsigned int)fds : FD_LIMIT;
+	info->timeout_secs = FB_HTTPGUARD_BODY_S;
+	info->timeout_secs_ah_idle = FB_HTTPGUARD_REQUEST_S;
+	info->keepalive_timeout = FB_HTTPGUARD_KEEPALIVE_S;
+	info->max_http_header_pool = CONN_MAX; /* a slow head holds one header table */
 }
 
 struct lws_protocols fb_http_protocol(fb_http *h)

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "firebreak/buf.h"
+#include "firebreak/http.h"
 #include "firebreak/log.h"
 #include "firebreak/slackapi.h"
 #include "firebreak/socket.h"
@@ -667,6 +668,8 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	info.protocols = s->protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.fd_limit_per_thread = 64; /* not ulimit -n: keeps the idle RSS small */
+	if (o->http)                   /* the HTTP server's fds and timeouts (http.c) */
+		fb_http_context_info(&info);
 	info.user = s;
 	if (!(s->ctx = lws_create_context(&info))) {
 		fb_socket_stop(s);
