@@ -154,6 +154,7 @@ static unsigned int http_status(fb_err rc)
 	return rc == FB_EINVAL                         ? 400
 	       : rc == FB_ENOTFOUND                    ? 404
 	       : rc == FB_ESTATE || rc == FB_ECONFLICT ? 409
+	       : rc == FB_ETOOBIG                      ? 413
 	                                               : 500;
 }
 

@@ -27,6 +27,9 @@
 #define ANSWER_MAX (4u * 1024u * 1024u)
 
 #define HOOK_BODY_MAX (1024u * 1024u)
+/* Alertmanager sends every alert of a group in one body (5,000 alerts are
+ * about 2 MiB): the hook takes them all or answers 413 */
+#define AM_BODY_MAX (8u * 1024u * 1024u)
 #define PENDING_MAX 256
 #define CONN_MAX 256  /* HTTP connections at once (the fd limit leaves room) */
 #define PER_IP_MAX 32 /* of them from one address */
@@ -276,7 +279,7 @@ static void hook_begin(fb_http *h, struct lws *wsi, session *ss)
 	ss->hook = 1;
 	ss->kind = FB_HTTP_ALERTMANAGER;
 	ss->ready = 0;
-	fb_buf_init(&ss->in, HOOK_BODY_MAX);
+	fb_buf_init(&ss->in, AM_BODY_MAX);
 }
 
 /* A lifecycle step's name (lifecycle.h): the last part of its route. */
@@ -319,7 +322,11 @@ static void hook_body_done(fb_http *h, struct lws *wsi, session *ss)
 	cJSON *j;
 
 	if (ss->too_big) {
-		answer_error(ss, 413, "the body is larger than 1 MiB");
+		answer_error(ss, 413,
+		             ss->kind == FB_HTTP_ALERTMANAGER
+		                 ? "the body is larger than 8 MiB; set max_alerts in "
+		                   "Alertmanager's webhook_config"
+		                 : "the body is larger than 1 MiB");
 		return;
 	}
 	j = cJSON_ParseWithLength(fb_buf_str(&ss->in) ? fb_buf_str(&ss->in) : "", ss->in.len);
