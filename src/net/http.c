@@ -31,9 +31,10 @@
  * about 2 MiB): the hook takes them all or answers 413 */
 #define AM_BODY_MAX (8u * 1024u * 1024u)
 #define PENDING_MAX 256
-#define CONN_MAX 256  /* HTTP connections at once (the fd limit leaves room) */
-#define PER_IP_MAX 32 /* of them from one address */
-#define FD_LIMIT 1024 /* the io thread's fds: HTTP, Socket Mode, headroom */
+#define RETRY_AFTER_S "5" /* the Retry-After of a 503 */
+#define CONN_MAX 256      /* HTTP connections at once (the fd limit leaves room) */
+#define PER_IP_MAX 32     /* of them from one address */
+#define FD_LIMIT 1024     /* the io thread's fds: HTTP, Socket Mode, headroom */
 
 typedef struct {
 	fb_buf body;
@@ -438,6 +439,10 @@ static int send_headers(struct lws *wsi, session *ss)
 	                                  *end = buf + sizeof(buf) - 1;
 	if (lws_add_http_common_headers(wsi, ss->status, ss->type, (lws_filepos_t)ss->body.len, &p,
 	                                end) ||
+	    (ss->status == 503 && /* every 503 of ours passes: say when to ask again */
+	     lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+	                                  (const unsigned char *)RETRY_AFTER_S,
+	                                  (int)strlen(RETRY_AFTER_S), &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	ss->headers_sent = 1;
