@@ -104,13 +104,13 @@ def main():
         time.sleep(1.5)
 
         @t.test(f"with {IDLE} idle and {SLOW} slow connections open, /health, /metrics, the API "
-                "and the webhook answer within 2 s")
+                "and the webhook answer within 3 s")
         def _():
             for path in ("/health", "/metrics"):
                 code, text, took = timed(port, path)
-                t.check(code == 200 and took < 2.0, (path, code, took))
+                t.check(code == 200 and took < 3.0, (path, code, took))
             code, text, took = timed(port, "/api/v1/incidents", key=API_KEY)
-            t.check(code == 200 and took < 2.0, ("api", code, took))
+            t.check(code == 200 and took < 3.0, ("api", code, took))
             body = {"version": "4", "status": "firing", "receiver": "firebreak",
                     "alerts": [{"status": "firing", "fingerprint": "f100d00000000001",
                                 "labels": {"alertname": "PodOOMKilled", "app": "grafana",
@@ -125,7 +125,7 @@ def main():
             with urllib.request.urlopen(req, timeout=10) as r:
                 code, text = r.status, r.read().decode()
             took = time.monotonic() - t0
-            t.check(code == 200 and "1 new" in text and took < 2.0, ("webhook", code, text, took))
+            t.check(code == 200 and "1 new" in text and took < 3.0, ("webhook", code, text, took))
 
         @t.test("one address keeps at most 32 connections: older idle ones make room, and "
                 "/metrics counts them")
@@ -157,7 +157,7 @@ def main():
         @t.test("after the flood /health still answers and the daemon is running")
         def _():
             code, _text, took = timed(port, "/health")
-            t.check(code == 200 and took < 2.0, (code, took))
+            t.check(code == 200 and took < 3.0, (code, took))
             t.check(d.proc.poll() is None, "the daemon exited")
     finally:
         stop.set()
