@@ -16,6 +16,12 @@
  * Caller frees; NULL only when out of memory. */
 char *fb_card_text_evidence(const char *excerpt, const char *evidence, size_t max);
 
+/* s made safe inside a mrkdwn code block (```...```): a zero width space
+ * between backticks that touch, and between a backtick and the fence, so
+ * a log line with ``` cannot end the block.  Caller frees; NULL only when
+ * out of memory. */
+char *fb_card_text_code(const char *s);
+
 /* The diff without git's per-file header lines (diff --git, index,
  * ---, +++, mode lines): hunks only.  With more than one file, each
  * file's hunks are led by one line naming it.  Caller frees. */

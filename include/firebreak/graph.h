@@ -128,7 +128,7 @@ typedef struct {
 	const char *note;
 	const char *const *sets; /* "path=value" for edit */
 	size_t n_sets;
-	long version;    /* the card version the user saw; -1 = current */
+	long version;    /* the card version the user saw; -1 = current (via "cli" only) */
 	const char *via; /* cli, slack, api */
 } fb_decision;
 

@@ -56,6 +56,12 @@ void fb_http_complete(fb_http *h, long id, unsigned int status, const char *key,
 /* Any thread: answers the deferred request id with a JSON body (taken). */
 void fb_http_complete_json(fb_http *h, long id, unsigned int status, char *json);
 
+/* Sets the context's limits the server needs (socket.c calls it when it
+ * serves HTTP): file descriptors for every connection the server keeps,
+ * the timeouts for a request head, a body and a kept-alive connection,
+ * a header table for each connection. */
+void fb_http_context_info(struct lws_context_creation_info *info);
+
 /* The protocol entry for the context's protocol list (h outlives it). */
 struct lws_protocols fb_http_protocol(fb_http *h);
 

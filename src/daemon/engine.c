@@ -154,7 +154,18 @@ static unsigned int http_status(fb_err rc)
 	return rc == FB_EINVAL                         ? 400
 	       : rc == FB_ENOTFOUND                    ? 404
 	       : rc == FB_ESTATE || rc == FB_ECONFLICT ? 409
+	       : rc == FB_ETOOBIG                      ? 413
 	                                               : 500;
+}
+
+/* A lock another process holds on the database (SQLITE_BUSY after the
+ * busy timeout): the request can succeed later, so 503 and Retry-After
+ * (http.c adds it to every 503), with the cause named. */
+static int db_locked(fb_err rc)
+{
+	const char *m = fb_error_last();
+	return rc == FB_EDB && (strstr(m, "database is locked") || strstr(m, "database is busy") ||
+	                        strstr(m, "database table is locked"));
 }
 
 static char *print_take(cJSON *o)
@@ -279,7 +290,13 @@ static void handle_http(fb_engine *e, em *m)
 	case FB_HTTP_SHOW: rc = http_show(e, m); break;
 	default: rc = http_signal(e, m); break; /* a trigger or Alertmanager */
 	}
-	if (rc) {
+	if (rc && db_locked(rc)) {
+		fb_http_complete(e->http, m->u.http.id, 503, "error",
+		                 "the database is locked by another process; retry in a few "
+		                 "seconds");
+		fb_log(FB_LOG_WARN, "http.db_locked", "kind=%d error=\"%s\"", (int)m->u.http.kind,
+		       fb_error_last());
+	} else if (rc) {
 		fb_http_complete(e->http, m->u.http.id, http_status(rc), "error",
 		                 *fb_error_last() ? fb_error_last() : "the request failed");
 		fb_log(FB_LOG_WARN, "http.refused", "kind=%d error=\"%s\"", (int)m->u.http.kind,

@@ -725,7 +725,9 @@ static fb_err check_decision(const fb_graph_env *env, const fb_incident_row *row
 		return fb_error_set(
 		    FB_ESTATE, "policy.four_eyes: %s raised this incident and may not approve it",
 		    d->user);
-	if (d->version >= 0 && d->version != row->version)
+	/* -1 ("the current one") is the CLI's alone: a click carries the
+	 * version its card showed, and anything else is stale */
+	if ((d->version >= 0 || !d->via || strcmp(d->via, "cli")) && d->version != row->version)
 		return fb_error_set(
 		    FB_ECONFLICT, "the proposal changed since it was shown (version %ld, now %ld)",
 		    d->version, row->version);

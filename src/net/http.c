@@ -10,22 +10,31 @@
  * Every answer is built whole into a bounded buffer, then written when
  * the socket is writable.  Unknown routes, methods, a missing or wrong
  * API key, and request bodies get clear 4xx answers; the token in an
- * Authorization header is compared in constant time and never logged.
+ * Authorization header is compared as an HMAC (keycmp.c) and never logged.
  */
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firebreak/http.h"
+#include "firebreak/keycmp.h"
+#include "httpguard_int.h"
 #include "firebreak/log.h"
 
 #define ANSWER_MAX (4u * 1024u * 1024u)
 
 #define HOOK_BODY_MAX (1024u * 1024u)
+/* Alertmanager sends every alert of a group in one body (5,000 alerts are
+ * about 2 MiB): the hook takes them all or answers 413 */
+#define AM_BODY_MAX (8u * 1024u * 1024u)
 #define PENDING_MAX 256
+#define RETRY_AFTER_S "5" /* the Retry-After of a 503 */
+#define CONN_MAX 256      /* HTTP connections at once (the fd limit leaves room) */
+#define PER_IP_MAX 32     /* of them from one address */
+#define FD_LIMIT 1024     /* the io thread's fds: HTTP, Socket Mode, headroom */
 
 typedef struct {
 	fb_buf body;
@@ -53,6 +62,8 @@ struct fb_http {
 	fb_http_opts o;
 	char api_key[256];
 	char hook_token[256];
+	fb_keycmp api_cmp, hook_cmp; /* what a presented bearer is compared with */
+	fb_httpguard *guard;         /* io thread only */
 	struct lws_context *context; /* set by the protocol's init */
 	pthread_mutex_t mu;          /* guards completions and context */
 	done *completions;
@@ -82,6 +93,12 @@ fb_err fb_http_new(const fb_http_opts *opts, fb_http **out)
 	         opts->hook_token ? opts->hook_token : "");
 	h->o.api_key = h->api_key;
 	h->o.hook_token = h->hook_token;
+	if (fb_keycmp_init(&h->api_cmp, h->api_key) ||
+	    fb_keycmp_init(&h->hook_cmp, h->hook_token) ||
+	    fb_httpguard_new(CONN_MAX, PER_IP_MAX, &h->guard)) {
+		free(h);
+		return FB_ERR;
+	}
 	pthread_mutex_init(&h->mu, NULL);
 	*out = h;
 	return FB_OK;
@@ -99,6 +116,9 @@ void fb_http_free(fb_http *h)
 	pthread_mutex_destroy(&h->mu);
 	explicit_bzero(h->api_key, sizeof(h->api_key));
 	explicit_bzero(h->hook_token, sizeof(h->hook_token));
+	fb_keycmp_clear(&h->api_cmp);
+	fb_keycmp_clear(&h->hook_cmp);
+	fb_httpguard_free(h->guard);
 	free(h);
 }
 
@@ -170,20 +190,21 @@ static void answer_error(session *ss, unsigned int status, const char *msg)
 	answer_json(ss, status, o);
 }
 
-static int bearer_is(struct lws *wsi, const char *key)
+/* "Authorization: Bearer KEY" compared as HMACs (keycmp.c): the time
+ * says nothing of the key's length or content. */
+static int bearer_is(struct lws *wsi, const fb_keycmp *key)
 {
 	char hdr[600];
-	size_t klen = strlen(key);
-	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
-		return 0;
-	if (strncmp(hdr, "Bearer ", 7) || strlen(hdr + 7) != klen)
-		return 0;
-	return CRYPTO_memcmp(hdr + 7, key, klen) == 0;
+	int n = lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION);
+	int ok =
+	    n > 7 && !strncmp(hdr, "Bearer ", 7) && fb_keycmp_matches(key, hdr + 7, (size_t)n - 7);
+	explicit_bzero(hdr, sizeof(hdr));
+	return ok;
 }
 
 static int authorised(fb_http *h, struct lws *wsi)
 {
-	return bearer_is(wsi, h->api_key);
+	return bearer_is(wsi, &h->api_cmp);
 }
 
 /* Hands the request to the engine; the answer comes through a completion. */
@@ -252,14 +273,14 @@ static void hook_begin(fb_http *h, struct lws *wsi, session *ss)
 		answer_error(ss, 404, "the Alertmanager hook is off: set ALERTMANAGER_TOKEN");
 		return;
 	}
-	if (!bearer_is(wsi, h->hook_token)) {
+	if (!bearer_is(wsi, &h->hook_cmp)) {
 		answer_error(ss, 401, "missing or wrong bearer token");
 		return;
 	}
 	ss->hook = 1;
 	ss->kind = FB_HTTP_ALERTMANAGER;
 	ss->ready = 0;
-	fb_buf_init(&ss->in, HOOK_BODY_MAX);
+	fb_buf_init(&ss->in, AM_BODY_MAX);
 }
 
 /* A lifecycle step's name (lifecycle.h): the last part of its route. */
@@ -302,7 +323,11 @@ static void hook_body_done(fb_http *h, struct lws *wsi, session *ss)
 	cJSON *j;
 
 	if (ss->too_big) {
-		answer_error(ss, 413, "the body is larger than 1 MiB");
+		answer_error(ss, 413,
+		             ss->kind == FB_HTTP_ALERTMANAGER
+		                 ? "the body is larger than 8 MiB; set max_alerts in "
+		                   "Alertmanager's webhook_config"
+		                 : "the body is larger than 1 MiB");
 		return;
 	}
 	j = cJSON_ParseWithLength(fb_buf_str(&ss->in) ? fb_buf_str(&ss->in) : "", ss->in.len);
@@ -344,6 +369,24 @@ static void drain_completions(fb_http *h)
 	}
 }
 
+/* The guard's counts, after the engine's metrics. */
+static void guard_metrics(const fb_http *h, fb_buf *out)
+{
+	size_t open;
+	long evicted, refused;
+	fb_httpguard_counts(h->guard, &open, &evicted, &refused);
+	fb_buf_printf(out,
+	              "# HELP firebreak_http_connections HTTP connections open.\n"
+	              "# TYPE firebreak_http_connections gauge\n"
+	              "firebreak_http_connections %zu\n"
+	              "# HELP firebreak_http_connections_closed_total Idle HTTP connections closed "
+	              "to make room (evicted) or new ones refused (refused).\n"
+	              "# TYPE firebreak_http_connections_closed_total counter\n"
+	              "firebreak_http_connections_closed_total{why=\"evicted\"} %ld\n"
+	              "firebreak_http_connections_closed_total{why=\"refused\"} %ld\n",
+	              open, evicted, refused);
+}
+
 static void route(fb_http *h, struct lws *wsi, session *ss, const char *path, int is_get)
 {
 	char query[128] = "";
@@ -379,6 +422,7 @@ static void route(fb_http *h, struct lws *wsi, session *ss, const char *path, in
 	} else if (!strcmp(path, "/metrics")) {
 		fb_buf_reset(&ss->body);
 		h->o.metrics(h->o.ctx, &ss->body);
+		guard_metrics(h, &ss->body);
 		ss->status = 200;
 		ss->type = "text/plain; version=0.0.4; charset=utf-8";
 		ss->ready = 1;
@@ -395,6 +439,10 @@ static int send_headers(struct lws *wsi, session *ss)
 	                                  *end = buf + sizeof(buf) - 1;
 	if (lws_add_http_common_headers(wsi, ss->status, ss->type, (lws_filepos_t)ss->body.len, &p,
 	                                end) ||
+	    (ss->status == 503 && /* every 503 of ours passes: say when to ask again */
+	     lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+	                                  (const unsigned char *)RETRY_AFTER_S,
+	                                  (int)strlen(RETRY_AFTER_S), &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	ss->headers_sent = 1;
@@ -402,7 +450,7 @@ static int send_headers(struct lws *wsi, session *ss)
 	return 0;
 }
 
-static int write_body(struct lws *wsi, session *ss)
+static int write_body(fb_http *h, struct lws *wsi, session *ss)
 {
 	size_t left = ss->body.len - ss->sent, chunk = left > 16384 ? 16384 : left;
 	unsigned char *buf = malloc(LWS_PRE + chunk + 1);
@@ -420,6 +468,7 @@ static int write_body(struct lws *wsi, session *ss)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	fb_httpguard_busy(h->guard, wsi, 0);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -437,8 +486,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		h->context = lws_get_context(wsi);
 		pthread_mutex_unlock(&h->mu);
 		break;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: return fb_httpguard_open(h->guard, wsi);
 	case LWS_CALLBACK_HTTP: {
 		int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+		fb_httpguard_busy(h->guard, wsi, 1);
 		if (!ss->body.max) /* a keep-alive connection reuses its session */
 			fb_buf_init(&ss->body, ANSWER_MAX);
 		fb_buf_reset(&ss->body);
@@ -446,6 +497,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		ss->headers_sent = ss->ready = ss->hook = ss->too_big = 0;
 		ss->arg[0] = '\0';
 		route(h, wsi, ss, in ? (const char *)in : "/", is_get);
+		/* a body has FB_HTTPGUARD_BODY_S to arrive; the engine's answer
+		 * FB_HTTPGUARD_ENGINE_S */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+		                ss->hook ? FB_HTTPGUARD_BODY_S : FB_HTTPGUARD_ENGINE_S);
 		if (ss->ready)
 			lws_callback_on_writable(wsi);
 		return 0;
@@ -456,6 +511,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (ss->hook) {
+			lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, FB_HTTPGUARD_ENGINE_S);
 			hook_body_done(h, wsi, ss);
 			fb_buf_free(&ss->in);
 			if (ss->ready)
@@ -465,8 +521,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!ss || !ss->ready)
 			return 0;
-		return ss->headers_sent ? write_body(wsi, ss) : send_headers(wsi, ss);
+		return ss->headers_sent ? write_body(h, wsi, ss) : send_headers(wsi, ss);
+	case LWS_CALLBACK_WSI_DESTROY: fb_httpguard_closed(h->guard, wsi); break;
 	case LWS_CALLBACK_CLOSED_HTTP:
+		fb_httpguard_closed(h->guard, wsi);
 		if (ss) {
 			for (size_t i = 0; i < PENDING_MAX; i++)
 				if (h->pending[i].wsi == wsi)
@@ -484,6 +542,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	default: break;
 	}
 	return 0;
+}
+
+void fb_http_context_info(struct lws_context_creation_info *info)
+{
+	long fds = sysconf(_SC_OPEN_MAX);
+
+	/* room for CONN_MAX connections, Socket Mode's and the listener; not
+	 * ulimit -n itself, to keep the idle RSS small */
+	info->fd_limit_per_thread = fds > 0 && fds < FD_LIMIT ? (unsigned int)fds : FD_LIMIT;
+	info->timeout_secs = FB_HTTPGUARD_BODY_S;
+	info->timeout_secs_ah_idle = FB_HTTPGUARD_REQUEST_S;
+	info->keepalive_timeout = FB_HTTPGUARD_KEEPALIVE_S;
+	info->max_http_header_pool = CONN_MAX; /* a slow head holds one header table */
 }
 
 struct lws_protocols fb_http_protocol(fb_http *h)

@@ -466,7 +466,9 @@ static void story_vars(const fb_tmpl *t, const fb_incident_row *row, const fb_st
 	free(cat);
 	free(sev);
 	ev = fb_card_text_evidence(state->excerpt, state->classification.evidence, EVIDENCE_MAX);
-	put(vars, "evidence", ev ? ev : "");
+	char *code = fb_card_text_code(ev ? ev : ""); /* it sits in a ``` block */
+	put(vars, "evidence", code ? code : "");
+	free(code);
 	free(ev);
 	rc = msg_text(t, &state->analysis.root_cause_msg, state->analysis.root_cause, vars);
 	put_clipped(vars, "root_cause", rc ? rc : "", ROOT_CAUSE_MAX);

@@ -159,6 +159,29 @@ char *fb_card_text_evidence(const char *excerpt, const char *evidence, size_t ma
 	return fb_buf_take(&b);
 }
 
+/* ---- text inside a mrkdwn code block ---- */
+
+#define ZWSP "\xe2\x80\x8b" /* U+200B, zero width space */
+
+char *fb_card_text_code(const char *s)
+{
+	size_t n = strlen(s), ticks = 0;
+	fb_buf b;
+
+	for (size_t i = 0; i < n; i++)
+		ticks += s[i] == '`';
+	fb_buf_init(&b, n + ticks * 3 + 8);
+	for (size_t i = 0; i < n; i++) {
+		/* no two backticks side by side, none against the fence */
+		if (s[i] == '`' && (i == 0 || s[i - 1] == '`'))
+			fb_buf_addstr(&b, ZWSP);
+		fb_buf_addc(&b, s[i]);
+	}
+	if (n && s[n - 1] == '`')
+		fb_buf_addstr(&b, ZWSP);
+	return fb_buf_take(&b);
+}
+
 /* ---- the diff ---- */
 
 static int starts(const char *s, size_t n, const char *prefix)

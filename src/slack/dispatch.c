@@ -11,11 +11,13 @@
  * to the timeline; here the refusal becomes an ephemeral answer.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "firebreak/json.h"
+#include "salvage_int.h"
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
 #include "firebreak/dispatch.h"
@@ -489,7 +491,9 @@ static fb_err decide(fb_dispatch *d, const char *id, const fb_decision *dec, con
 	return ephemeral(d, channel, user, "refused", vars1("reason", fb_error_last()));
 }
 
-/* "incident-…|3" -> id and version; 0 when malformed. */
+/* "incident-…|3" -> id and version; 0 when malformed.  A version that
+ * is not a positive number (say -1, "current" to the CLI) becomes 0, a
+ * version no card shows: the decision is refused as stale. */
 static int parse_value(const char *v, char id[64], long *version, char *rest, size_t rest_sz)
 {
 	const char *bar = strchr(v, '|');
@@ -500,6 +504,8 @@ static int parse_value(const char *v, char id[64], long *version, char *rest, si
 	*version = strtol(bar + 1, &end, 10);
 	if (end == bar + 1 || !valid_id(id))
 		return 0;
+	if (*version < 1 || *version == LONG_MAX || (*end && *end != '|'))
+		*version = 0;
 	if (rest)
 		snprintf(rest, rest_sz, "%s", *end == '|' ? end + 1 : "");
 	return 1;
@@ -718,6 +724,17 @@ static fb_err handle(fb_dispatch *d, const char *type, const cJSON *p, cJSON **p
 	return FB_OK;
 }
 
+/* A stand-in for an envelope socket.c could not read whole (salvage.c):
+ * acked, and a slash command answered with why. */
+static fb_err unreadable(fb_dispatch *d, const char *type, const char *why, cJSON **payload)
+{
+	fb_log(FB_LOG_WARN, "slack.unreadable", "type=%s why=%s", type, why);
+	if (strcmp(type, "slash_commands"))
+		return FB_OK;
+	return reply_key(d, !strcmp(why, "too_long") ? "too_long" : "bad_text",
+	                 vars1("limit", "1 MiB"), payload);
+}
+
 static char *make_ack(const char *eid, cJSON *payload)
 {
 	cJSON *ack = cJSON_CreateObject();
@@ -756,7 +773,9 @@ fb_err fb_dispatch_envelope(fb_dispatch *d, const char *json, size_t len, char *
 		*ack = make_ack(eid, NULL);
 		goto out;
 	}
-	if (!rc)
+	if (!rc && *fb_json_str(env, FB_SALVAGE_KEY))
+		rc = unreadable(d, type, fb_json_str(env, FB_SALVAGE_KEY), &payload);
+	else if (!rc)
 		rc = handle(d, type, fb_json_get(env, "payload"), &payload);
 	if (!rc)
 		rc = fb_store_commit(st);

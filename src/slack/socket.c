@@ -21,10 +21,12 @@
 #include <time.h>
 
 #include "firebreak/buf.h"
+#include "firebreak/http.h"
 #include "firebreak/log.h"
 #include "firebreak/slackapi.h"
 #include "firebreak/socket.h"
 #include "firebreak/stopper.h"
+#include "salvage_int.h"
 
 #define MAX_CONNS 4
 #define FRAME_MAX (1024u * 1024u) /* the largest message we accept */
@@ -44,6 +46,8 @@ typedef struct {
 	struct lws *wsi;
 	int id, state, close_me, overflow;
 	fb_buf rx;
+	char tail[FB_SALVAGE_TAIL]; /* the frame's last bytes, for an overflow */
+	size_t tail_n;
 	out *q, *qtail;
 } conn;
 
@@ -443,6 +447,38 @@ static void on_disconnect(fb_socket *s, conn *c, const char *reason)
 	}
 }
 
+/* An envelope that cannot be read whole still gets its ack (and a slash
+ * command its reply): a stand-in made from what was kept (salvage.c). */
+static void stand_in(fb_socket *s, conn *c, const char *why)
+{
+	char *json = fb_salvage_envelope(fb_buf_str(&c->rx), c->rx.len, c->tail, c->tail_n, why);
+	if (!json)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stats.envelopes++;
+	pthread_mutex_unlock(&s->mu);
+	s->o.on_envelope(s->o.ctx, json, strlen(json), c->id);
+	free(json);
+}
+
+/* The last FB_SALVAGE_TAIL bytes of the frame so far. */
+static void keep_tail(conn *c, const void *in, size_t len)
+{
+	const char *p = in;
+	if (len >= sizeof(c->tail)) {
+		memcpy(c->tail, p + len - sizeof(c->tail), sizeof(c->tail));
+		c->tail_n = sizeof(c->tail);
+		return;
+	}
+	if (c->tail_n + len > sizeof(c->tail)) {
+		size_t drop = c->tail_n + len - sizeof(c->tail);
+		memmove(c->tail, c->tail + drop, c->tail_n - drop);
+		c->tail_n -= drop;
+	}
+	memcpy(c->tail + c->tail_n, p, len);
+	c->tail_n += len;
+}
+
 static void on_message(fb_socket *s, conn *c)
 {
 	const char *text = fb_buf_str(&c->rx);
@@ -452,6 +488,7 @@ static void on_message(fb_socket *s, conn *c)
 
 	if (!cJSON_IsObject(msg)) {
 		fb_log(FB_LOG_WARN, "socket.bad_frame", "conn=%d bytes=%zu", c->id, c->rx.len);
+		stand_in(s, c, "bad_text");
 	} else if (cJSON_IsString(eid)) {
 		pthread_mutex_lock(&s->mu);
 		s->stats.envelopes++;
@@ -474,14 +511,18 @@ static void on_receive(fb_socket *s, conn *c, struct lws *wsi, const void *in, s
 	if (lws_is_first_fragment(wsi)) {
 		fb_buf_reset(&c->rx);
 		c->overflow = 0;
+		c->tail_n = 0;
 	}
 	if (!c->overflow && fb_buf_add(&c->rx, in, len) != FB_OK)
 		c->overflow = 1;
+	if (c->overflow)
+		keep_tail(c, in, len);
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return;
-	if (c->overflow)
+	if (c->overflow) {
 		fb_log(FB_LOG_WARN, "socket.frame_too_big", "conn=%d max=%u", c->id, FRAME_MAX);
-	else
+		stand_in(s, c, "too_long");
+	} else
 		on_message(s, c);
 	fb_buf_reset(&c->rx);
 }
@@ -667,6 +708,8 @@ fb_err fb_socket_start(const fb_socket_opts *o, fb_socket **out_s)
 	info.protocols = s->protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.fd_limit_per_thread = 64; /* not ulimit -n: keeps the idle RSS small */
+	if (o->http)                   /* the HTTP server's fds and timeouts (http.c) */
+		fb_http_context_info(&info);
 	info.user = s;
 	if (!(s->ctx = lws_create_context(&info))) {
 		fb_socket_stop(s);

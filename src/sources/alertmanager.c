@@ -20,8 +20,8 @@
 #include "firebreak/json.h"
 #include "source_int.h"
 
-#define ALERTS_MAX 200 /* per notification; Alertmanager sends far fewer */
 #define TEXT_MAX (64u * 1024u)
+#define ALERTS_MAX 10000 /* per notification: one transaction's worth */
 
 /* "name<sep>value\n" with the value's line breaks and tabs as spaces, so
  * that a multi-line description cannot pose as a label line. */
@@ -132,17 +132,24 @@ static fb_err am_parse(const fb_config *cfg, const char *body, size_t len, fb_so
 	cJSON *j = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
 	const cJSON *a;
 	fb_err rc;
-	int n = 0;
 
 	(void)cfg;
 	*out = NULL;
-	if ((rc = check_payload(j)) || (rc = fb_source_batch_new("alertmanager", out))) {
+	if (!(rc = check_payload(j)) && cJSON_GetArraySize(fb_json_get(j, "alerts")) > ALERTS_MAX)
+		rc = fb_error_set(FB_ETOOBIG,
+		                  "a notification of %d alerts is more than %d; set max_alerts "
+		                  "(at most %d) in Alertmanager's webhook_config",
+		                  cJSON_GetArraySize(fb_json_get(j, "alerts")), ALERTS_MAX,
+		                  ALERTS_MAX);
+	if (rc || (rc = fb_source_batch_new("alertmanager", out))) {
 		cJSON_Delete(j);
 		return rc;
 	}
+	/* every alert, however many: the hook acknowledges only what it
+	 * stored, and the body's bound (http.c, 413) bounds their number */
 	cJSON_ArrayForEach(a, fb_json_get(j, "alerts"))
 	{
-		if (++n > ALERTS_MAX || (rc = add_alert(*out, a)))
+		if ((rc = add_alert(*out, a)))
 			break;
 	}
 	cJSON_Delete(j);

@@ -860,6 +860,8 @@ class SlackSim:
         action = {"type": "button", "action_id": el["action_id"], "block_id": block_id,
                   "text": el.get("text"), "action_ts": f"{time.time():.6f}"}
         action.update({k: el[k] for k in ("value", "style") if k in el})
+        if "value" in b:  # a forged or mangled button value, as a hostile client sends
+            action["value"] = b["value"]
         payload = {"type": "block_actions", "user": self.user(uid),
                    "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "api_app_id": APP_ID,
                    "token": "SIMVERIFICATION",

@@ -11,6 +11,7 @@
 
 #include "firebreak/buf.h"
 #include "firebreak/card.h"
+#include "firebreak/card_text.h"
 #include "firebreak/tmpl.h"
 #include "test_card_util.h"
 
@@ -132,6 +133,48 @@ static void card_has_buttons_diff_and_escapes(void **s)
 	cJSON_Delete(card);
 	fb_state_free(st);
 	fb_tmpl_free(t);
+}
+
+/* The evidence's code block: ``` in a log line cannot end it. */
+static void backticks_stay_inside_the_evidence_block(void **s)
+{
+	fb_tmpl *t = NULL;
+	fb_incident_row row = waiting_row();
+	fb_state *st = oom_state("`OOMKilled ``` *bold* <!channel> ````", "+  memory: 1024Mi\n");
+	cJSON *card = NULL;
+	int cut = 0;
+	(void)s;
+	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
+	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
+	const cJSON *b;
+	const char *text = NULL;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(card, "blocks"))
+	{
+		const cJSON *bid = cJSON_GetObjectItemCaseSensitive(b, "block_id");
+		if (cJSON_IsString(bid) && bid->valuestring[0] == 'e')
+			text = cJSON_GetObjectItemCaseSensitive(
+			           cJSON_GetObjectItemCaseSensitive(b, "text"), "text")
+			           ->valuestring;
+	}
+	assert_non_null(text);
+	/* exactly two fences: the block's own, and no other run of two ticks */
+	const char *open = strstr(text, "```"), *close = open ? strstr(open + 3, "```") : NULL;
+	if (!close)
+		fail_msg("no closing fence in %s", text);
+	for (size_t i = (size_t)(close - text) + 3; text[i]; i++)
+		assert_true(text[i] != '`');
+	for (const char *p = open + 3; p < close; p++)
+		assert_false(p[0] == '`' && p[1] == '`');
+	assert_non_null(strstr(text, "OOMKilled"));
+	cJSON_Delete(card);
+	fb_state_free(st);
+	fb_tmpl_free(t);
+	char *c = fb_card_text_code("a```b");
+	assert_string_equal(c, "a`\xe2\x80\x8b`\xe2\x80\x8b`b");
+	free(c);
+	c = fb_card_text_code("no ticks");
+	assert_string_equal(c, "no ticks");
+	free(c);
 }
 
 static void long_diff_is_cut_and_posted_whole(void **s)
@@ -559,6 +602,7 @@ int main(void)
 	    cmocka_unit_test(catalogs_have_the_same_keys),
 	    cmocka_unit_test(labels_fit_their_limits),
 	    cmocka_unit_test(card_has_buttons_diff_and_escapes),
+	    cmocka_unit_test(backticks_stay_inside_the_evidence_block),
 	    cmocka_unit_test(long_diff_is_cut_and_posted_whole),
 	    cmocka_unit_test(long_text_is_clipped_utf8_safe),
 	    cmocka_unit_test(modal_titles_fit_and_edit_lists_values),

@@ -45,6 +45,26 @@ static void signatures_ignore_what_varies(void **s)
 	assert_non_null(strstr(a, "OOMKilled"));
 }
 
+/* A buffer that ends in digits with no NUL after it (a line cut out of a
+ * larger read): the signature stays within len (ASan would see the byte
+ * after the malloc'd block), and an empty buffer gives an empty one. */
+static void signatures_stay_within_len(void **s)
+{
+	static const char line[] = "error 12345";
+	char out[64];
+	char *exact = malloc(sizeof(line) - 1);
+	(void)s;
+	assert_non_null(exact);
+	memcpy(exact, line, sizeof(line) - 1); /* no NUL */
+	fb_rules_signature(exact, sizeof(line) - 1, out, sizeof(out));
+	assert_string_equal(out, "error #");
+	fb_rules_signature(exact + 6, 5, out, sizeof(out));
+	assert_string_equal(out, "#");
+	fb_rules_signature(exact, 0, out, sizeof(out));
+	assert_string_equal(out, "");
+	free(exact);
+}
+
 static void root_cause_outranks_symptom(void **s)
 {
 	fb_rules *r = NULL;
@@ -154,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(rules_file_problems_say_where),
 	    cmocka_unit_test(jvm_heap_root_cause_names_the_heap),
 	    cmocka_unit_test(signatures_ignore_what_varies),
+	    cmocka_unit_test(signatures_stay_within_len),
 	    cmocka_unit_test(root_cause_outranks_symptom),
 	    cmocka_unit_test(bad_rules_report_lines),
 	    cmocka_unit_test(hostile_input_is_survived),
