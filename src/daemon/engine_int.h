@@ -77,6 +77,7 @@ typedef struct fb_engine {
 	inflight flight[ENGINE_INFLIGHT_MAX];
 	size_t n_flight;
 	int more_due; /* a step may be due at once: do not sleep */
+	fb_store_guard guard; /* a failing store: backoff, probe, /health */
 
 	int64_t last_refresh;
 	long seen_dup, seen_dec, seen_ref;

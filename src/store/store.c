@@ -165,6 +165,8 @@ fb_err fb_store_commit(fb_store *st)
 	rc = st->be->commit(st->conn, st->depth - 1);
 	if (!rc)
 		st->depth--; /* on failure still open: the caller rolls back */
+	if (!rc && st->depth == 0 && st->be->fault_clear)
+		st->be->fault_clear(st->conn);
 	return rc;
 }
 
@@ -529,6 +531,32 @@ fb_err fb_store_maintain(fb_store *st, long *pending)
 {
 	*pending = 0;
 	return st->be->maintain ? st->be->maintain(st->conn, pending) : FB_OK;
+}
+
+fb_store_fault fb_store_fault_of(const fb_store *st)
+{
+	return st->be->fault ? st->be->fault(st->conn) : FB_STORE_OTHER;
+}
+
+const char *fb_store_fault_word(fb_store_fault f)
+{
+	static const char *const words[] = {
+	    [FB_STORE_OK] = "ok",
+	    [FB_STORE_FULL] = "disk full",
+	    [FB_STORE_READONLY] = "read-only",
+	    [FB_STORE_LOCKED] = "locked by another process",
+	    [FB_STORE_CORRUPT] = "damaged",
+	    [FB_STORE_IO] = "I/O error",
+	    [FB_STORE_OTHER] = "write failed",
+	};
+	return (unsigned)f <= FB_STORE_OTHER ? words[f] : "write failed";
+}
+
+fb_err fb_store_reclaim(fb_store *st)
+{
+	if (st->depth > 0)
+		return fb_error_set(FB_ESTATE, "store: reclaim inside a transaction");
+	return st->be->reclaim ? st->be->reclaim(st->conn) : FB_OK;
 }
 
 int fb_store_grow_(void **v, size_t *cap, size_t len, size_t elem)
