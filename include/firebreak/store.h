@@ -20,6 +20,9 @@
 
 typedef struct fb_store fb_store;
 
+/* Every error about another process's lock says this (the CLI's one line). */
+#define FB_STORE_LOCKED_WORDS "locked by another process"
+
 /* Why a store call failed, in the terms an operator acts on. */
 typedef enum {
 	FB_STORE_OK,
@@ -37,6 +40,9 @@ typedef enum {
  * A database too new for this build, or not a database, is refused
  * (FB_EDB) with the reason in fb_error_last(). */
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
+/* Read-write, waiting up to wait_ms (one log line) while another process
+ * holds the database's lock; the daemon's start. */
+fb_err fb_store_open_patient(const char *path, long wait_ms, fb_store **out);
 /* The same with a backend by name (store_backend.h); FB_ENOTFOUND when
  * no backend has that name. */
 fb_err fb_store_open_with(const char *backend, const char *path, int readonly, fb_store **out);
@@ -160,6 +166,10 @@ typedef struct fb_store_guard {
 	int64_t since, next_try, last_reminder;
 	long failures;
 	char why[256];
+	/* may be set: told at once when the store starts failing or recovers
+	 * (the daemon's /health), on the writer's thread */
+	void (*notify)(void *ctx, int ok, const char *why);
+	void *notify_ctx;
 } fb_store_guard;
 
 void fb_store_guard_init(fb_store_guard *g);

@@ -650,6 +650,11 @@ static void refresh_metrics(fb_engine *e)
 	int64_t now = fb_now_ms();
 	int ok;
 
+	{ /* the store's health, from its guard, at once: one place decides it */
+		char why[300] = "";
+		int wok = fb_store_guard_health(&e->guard, fb_mono_ms(), why, sizeof(why));
+		fb_metrics_store_health(e->metrics, wok, why);
+	}
 	if (now - e->last_refresh < 1000) /* the queries scan tables: once a second */
 		return;
 	e->last_refresh = now;
@@ -666,11 +671,6 @@ static void refresh_metrics(fb_engine *e)
 			fb_metrics_set_stats(e->metrics, k, rows, nr);
 	}
 	fb_metrics_engine_beat(e->metrics, ok);
-	{ /* the store's health, from its guard: one place decides it */
-		char why[300] = "";
-		int wok = fb_store_guard_health(&e->guard, fb_mono_ms(), why, sizeof(why));
-		fb_metrics_store_health(e->metrics, wok, why);
-	}
 	fb_metrics_add(e->metrics, FB_M_DUPLICATES, e->disp.duplicates - e->seen_dup);
 	fb_metrics_add(e->metrics, FB_M_DECISIONS, e->disp.decisions - e->seen_dec);
 	fb_metrics_add(e->metrics, FB_M_REFUSALS, e->disp.refusals - e->seen_ref);

@@ -17,7 +17,22 @@
 
 void fb_store_guard_init(fb_store_guard *g)
 {
+	void (*notify)(void *, int, const char *) = g->notify;
+	void *ctx = g->notify_ctx;
+
 	memset(g, 0, sizeof(*g));
+	g->notify = notify;
+	g->notify_ctx = ctx;
+}
+
+static void tell(const fb_store_guard *g, int64_t now)
+{
+	char why[300];
+
+	if (!g->notify)
+		return;
+	fb_store_guard_health(g, now, why, sizeof(why));
+	g->notify(g->notify_ctx, !g->failing, g->failing ? why : "");
 }
 
 void fb_store_guard_failed(fb_store_guard *g, const fb_store *st, int64_t now)
@@ -40,6 +55,7 @@ void fb_store_guard_failed(fb_store_guard *g, const fb_store *st, int64_t now)
 		}
 		g->failing = 1;
 		g->fault = f;
+		tell(g, now);
 	} else {
 		g->delay_ms = g->delay_ms * 2 > MAX_DELAY_MS ? MAX_DELAY_MS : g->delay_ms * 2;
 	}
@@ -60,6 +76,7 @@ void fb_store_guard_ok(fb_store_guard *g, fb_store *st, int64_t now)
 	fb_log(FB_LOG_INFO, "store.recovered", "cause=\"%s\" after_s=%lld attempts=%ld",
 	       fb_store_guard_cause(g), (long long)((now - g->since) / 1000), g->failures);
 	fb_store_guard_init(g);
+	tell(g, now);
 }
 
 const char *fb_store_guard_cause(const fb_store_guard *g)

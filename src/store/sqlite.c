@@ -144,7 +144,7 @@ static fb_err failed(fb_store_conn *c, int code, const char *what, const char *m
 {
 	c->fault = classify(code);
 	if (c->fault == FB_STORE_LOCKED)
-		return fb_error_set(FB_EDB, "%s: the database is locked by another process", what);
+		return fb_error_set(FB_EDB, "%s: the database is " FB_STORE_LOCKED_WORDS, what);
 	return fb_error_set(FB_EDB, "%s: %s", what, msg);
 }
 
@@ -275,10 +275,10 @@ static fb_err writable_file(fb_store_conn *c, const char *path)
 	if (sqlite3_db_readonly(c->db, "main") != 1)
 		return FB_OK;
 	c->fault = FB_STORE_READONLY;
-	return fb_error_set(FB_EDB,
-	                    "%s is read-only (file mode, mount or directory): firebreak needs to "
-	                    "write it; fix the permissions or use a read-only command",
-	                    path);
+	(void)path; /* the caller names the file */
+	return fb_error_set(FB_EDB, "the database is read-only (its mode, its directory or a "
+	                            "read-only mount): firebreak must write it; fix the "
+	                            "permissions or the mount");
 }
 
 static fb_err sq_open(const char *path, int readonly, fb_store_conn **out)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "firebreak/log.h"
+#include "firebreak/stopper.h"
 #include "firebreak/store.h"
 #include "firebreak/store_backend.h"
 #include "store_int.h"
@@ -119,6 +121,27 @@ fb_err fb_store_open_with(const char *backend, const char *path, int readonly, f
 fb_err fb_store_open(const char *path, int readonly, fb_store **out)
 {
 	return fb_store_open_with(backends[0]->name, path, readonly, out);
+}
+
+fb_err fb_store_open_patient(const char *path, long wait_ms, fb_store **out)
+{
+	int64_t until = fb_mono_ms() + wait_ms;
+	int said = 0;
+	fb_err rc;
+
+	while ((rc = fb_store_open(path, 0, out)) == FB_EDB &&
+	       strstr(fb_error_last(), FB_STORE_LOCKED_WORDS) && fb_mono_ms() < until) {
+		if (!said++)
+			fb_log(FB_LOG_WARN, "store.locked",
+			       "path=%s note=\"another process holds the database; waiting up to "
+			       "%ld s\"",
+			       path, wait_ms / 1000);
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+	}
+	if (!rc && said)
+		fb_log(FB_LOG_INFO, "store.unlocked", "path=%s", path);
+	return rc;
 }
 
 void fb_store_free(fb_store *st)
@@ -544,7 +567,7 @@ const char *fb_store_fault_word(fb_store_fault f)
 	    [FB_STORE_OK] = "ok",
 	    [FB_STORE_FULL] = "disk full",
 	    [FB_STORE_READONLY] = "read-only",
-	    [FB_STORE_LOCKED] = "locked by another process",
+	    [FB_STORE_LOCKED] = FB_STORE_LOCKED_WORDS,
 	    [FB_STORE_CORRUPT] = "damaged",
 	    [FB_STORE_IO] = "I/O error",
 	    [FB_STORE_OTHER] = "write failed",
