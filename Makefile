@@ -4,6 +4,7 @@
 #   make          build build/firebreak
 #   make check    unit tests (ASan+UBSan) then integration tests
 #   make check-tsan  the Slack integration tests against a ThreadSanitizer build
+#   make check-chaos the store and Slack chaos tests with Slack down for minutes (OUTAGE_S=180)
 #   make demo     offline end-to-end run on a scratch GitOps repo
 #   make lint     clang-format check, cppcheck, banned-call grep
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -41,7 +42,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	python3 python3-aiohttp python3-pytest \
 	clang-format cppcheck valgrind prometheus prometheus-alertmanager
 
-.PHONY: all deps check check-tsan unit integration demo bench install lint clean
+.PHONY: all deps check check-tsan check-chaos unit integration demo bench install lint clean
 
 all: build/firebreak
 
@@ -75,6 +76,11 @@ build/firebreak-tsan: $(TSAN_OBJS)
 
 check-tsan: build/firebreak-tsan
 	@tests/tsan.sh
+
+# make check runs store_chaos.sh with a 20 s outage; this one with minutes
+OUTAGE_S ?= 180
+check-chaos: build/firebreak-san
+	@FB_SLACK_OUTAGE_S=$(OUTAGE_S) sh tests/integration/store_chaos.sh
 
 build/tests/%: tests/unit/%.c $(SAN_LIB) | build/tests
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Iinclude -Itests/unit $(PKG_CFLAGS) \
