@@ -3,6 +3,8 @@
 #   make deps     install the Debian packages needed to build, test and demo
 #   make          build build/firebreak
 #   make check    unit tests (ASan+UBSan) then integration tests
+#   make check-tsan  the Slack integration tests against a ThreadSanitizer build
+#   make check-chaos the store and Slack chaos tests with Slack down for minutes (OUTAGE_S=180)
 #   make demo     offline end-to-end run on a scratch GitOps repo
 #   make lint     clang-format check, cppcheck, banned-call grep
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -40,7 +42,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	python3 python3-aiohttp python3-pytest \
 	clang-format cppcheck valgrind prometheus prometheus-alertmanager
 
-.PHONY: all deps check unit integration demo bench install lint clean
+.PHONY: all deps check check-tsan check-chaos unit integration demo bench install lint clean
 
 all: build/firebreak
 
@@ -58,11 +60,33 @@ build/san/%.o: src/%.c | build/san
 build/firebreak-san: $(SAN_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
+# ThreadSanitizer: its own objects (a program is all TSan or none)
+TSAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+TSAN_OBJS  = $(SRCS:src/%.c=build/tsan/%.o) build/tsan/embedded_rules.o build/tsan/embedded_blocks.o
+
+build/tsan/%.o: src/%.c | build/tsan
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(TSAN_FLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/tsan/embedded_%.o: build/gen/embedded_%.c | build/tsan
+	$(CC) $(TSAN_FLAGS) -c -o $@ $<
+
+build/firebreak-tsan: $(TSAN_OBJS)
+	$(CC) $(TSAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+check-tsan: build/firebreak-tsan
+	@tests/tsan.sh
+
+# make check runs store_chaos.sh with a 20 s outage; this one with minutes
+OUTAGE_S ?= 180
+check-chaos: build/firebreak-san
+	@FB_SLACK_OUTAGE_S=$(OUTAGE_S) sh tests/integration/store_chaos.sh
+
 build/tests/%: tests/unit/%.c $(SAN_LIB) | build/tests
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Iinclude -Itests/unit $(PKG_CFLAGS) \
 		-o $@ $< $(SAN_LIB) $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
-build/obj build/san build/tests:
+build/obj build/san build/tsan build/tests:
 	mkdir -p $@
 
 deps:
@@ -75,7 +99,7 @@ deps:
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing
 
-check: build/firebreak build/firebreak-san $(UNIT_BINS)
+check: build/firebreak build/firebreak-san build/firebreak-tsan $(UNIT_BINS)
 	@tests/run.sh $(UNIT_BINS)
 
 demo: build/firebreak
@@ -96,7 +120,7 @@ lint:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(wildcard build/tsan/*/*.d)
 
 # The default rules are compiled into the binary so that a bare
 # `firebreak` (and `make demo`) works with no files installed.

@@ -36,6 +36,11 @@ for t in tests/integration/*.sh; do
 	run "$(basename "$t")" sh "$t"
 done
 
+# the Slack tests again under ThreadSanitizer (make check-tsan), when built
+if [ -x build/firebreak-tsan ]; then
+	run "check-tsan" sh tests/tsan.sh
+fi
+
 passed=$(grep -c '^ok' "$out")
 failed=$(grep -c '^not ok' "$out")
 echo "$passed passed, $failed failed"

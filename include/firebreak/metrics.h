@@ -38,6 +38,9 @@ void fb_metrics_set_incidents(fb_metrics *m, const char (*status)[16], const lon
 void fb_metrics_set_outbox(fb_metrics *m, long depth);
 /* The engine's heartbeat and whether its last commit worked. */
 void fb_metrics_engine_beat(fb_metrics *m, int db_ok);
+/* The store's writer: failing (disk full, read-only, locked) with the
+ * reason /health gives, or healthy (from fb_store_guard_health). */
+void fb_metrics_store_health(fb_metrics *m, int ok, const char *why);
 /* The Slack link: open connections and connects so far (from socket.c). */
 void fb_metrics_slack_link(fb_metrics *m, int open, long connects);
 

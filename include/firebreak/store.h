@@ -20,12 +20,29 @@
 
 typedef struct fb_store fb_store;
 
+/* Every error about another process's lock says this (the CLI's one line). */
+#define FB_STORE_LOCKED_WORDS "locked by another process"
+
+/* Why a store call failed, in the terms an operator acts on. */
+typedef enum {
+	FB_STORE_OK,
+	FB_STORE_FULL,     /* the disk (or quota) is full */
+	FB_STORE_READONLY, /* the file, its directory or the mount is read-only */
+	FB_STORE_LOCKED,   /* another process holds the database's lock */
+	FB_STORE_CORRUPT,  /* the file is damaged or not a database */
+	FB_STORE_IO,       /* another I/O error */
+	FB_STORE_OTHER
+} fb_store_fault;
+
 #define FB_STORE_SCHEMA_VERSION 5
 
 /* Opens (creating and migrating when writable) with the default backend.
  * A database too new for this build, or not a database, is refused
  * (FB_EDB) with the reason in fb_error_last(). */
 fb_err fb_store_open(const char *path, int readonly, fb_store **out);
+/* Read-write, waiting up to wait_ms (one log line) while another process
+ * holds the database's lock; the daemon's start. */
+fb_err fb_store_open_patient(const char *path, long wait_ms, fb_store **out);
 /* The same with a backend by name (store_backend.h); FB_ENOTFOUND when
  * no backend has that name. */
 fb_err fb_store_open_with(const char *backend, const char *path, int readonly, fb_store **out);
@@ -125,6 +142,49 @@ fb_err fb_store_maintain(fb_store *st, long *pending);
 typedef struct fb_store_maint fb_store_maint;
 fb_err fb_store_maint_start(const char *path, long interval_ms, fb_store_maint **out);
 void fb_store_maint_stop(fb_store_maint *m);
+
+/* Why the last failed call on this connection failed (FB_STORE_OK when
+ * the last commit worked), and that in a few words ("disk full"). */
+fb_store_fault fb_store_fault_of(const fb_store *st);
+const char *fb_store_fault_word(fb_store_fault f);
+/* After a failed write: give space back (a WAL checkpoint that truncates). */
+fb_err fb_store_reclaim(fb_store *st);
+
+/*
+ * A failing store, on the writer's thread (guard.c): after a failed write
+ * the work that writes waits, exponentially longer up to a cap, instead
+ * of being retried at once; one log line when the store starts failing,
+ * one when it recovers, and a reminder every minute in between.  Each
+ * time the wait is over, fb_store_guard_tick() reclaims space and probes
+ * with a small write, so the store recovers by itself when the cause goes
+ * (space freed, lock released) even with no traffic.
+ */
+typedef struct fb_store_guard {
+	int failing;
+	fb_store_fault fault;
+	long delay_ms;
+	int64_t since, next_try, last_reminder;
+	long failures;
+	char why[256];
+	/* may be set: told at once when the store starts failing or recovers
+	 * (the daemon's /health), on the writer's thread */
+	void (*notify)(void *ctx, int ok, const char *why);
+	void *notify_ctx;
+} fb_store_guard;
+
+void fb_store_guard_init(fb_store_guard *g);
+/* A write failed (fb_error_last() says why): wait before the next one. */
+void fb_store_guard_failed(fb_store_guard *g, const fb_store *st, int64_t now);
+/* A write worked: a failing store has recovered. */
+void fb_store_guard_ok(fb_store_guard *g, fb_store *st, int64_t now);
+/* 1 when work that writes may run now. */
+int fb_store_guard_ready(const fb_store_guard *g, int64_t now);
+/* When failing and the wait is over: reclaim, probe; 1 when healthy. */
+int fb_store_guard_tick(fb_store_guard *g, fb_store *st, int64_t now);
+/* The cause in a few words ("disk full"). */
+const char *fb_store_guard_cause(const fb_store_guard *g);
+/* 1 when healthy; else 0 and the reason for /health. */
+int fb_store_guard_health(const fb_store_guard *g, int64_t now, char *why, size_t why_sz);
 
 int64_t fb_now_ms(void);
 

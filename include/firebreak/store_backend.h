@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "firebreak/domain.h"
 #include "firebreak/error.h"
+#include "firebreak/store.h"
 
 #define FB_STORE_BACKEND_VERSION 1
 
@@ -117,6 +118,15 @@ typedef struct fb_store_backend {
 	 * on its own thread; never blocks the writer (SQLite: a PASSIVE
 	 * checkpoint).  *pending: work left (WAL frames not yet copied). */
 	fb_err (*maintain)(fb_store_conn *c, long *pending);
+
+	/* may: after a failed write, give space back (SQLite: a TRUNCATE
+	 * checkpoint of the WAL) so the next attempt can succeed. */
+	fb_err (*reclaim)(fb_store_conn *c);
+	/* may: why the last failed call on this connection failed
+	 * (FB_STORE_OTHER when the backend cannot tell; NULL: always that). */
+	fb_store_fault (*fault)(fb_store_conn *c);
+	/* may (with fault): forget the last failure after a good commit. */
+	void (*fault_clear)(fb_store_conn *c);
 } fb_store_backend;
 
 /* The backends built in (the table lives in store.c). */

@@ -20,6 +20,7 @@
 #include "firebreak/log.h"
 #include "firebreak/report.h"
 #include "firebreak/source.h"
+#include "firebreak/stopper.h"
 
 #define IDLE_WAIT_MS 200 /* signals and timers are noticed within this */
 #define BATCH_MAX 256
@@ -110,19 +111,28 @@ static void ack_one(fb_engine *e, em *m, char *ack)
 static void envelopes(fb_engine *e, em **v, size_t n)
 {
 	char *acks[URGENT_MAX] = {0};
-	int outer = fb_store_begin(e->store) == FB_OK;
+	int outer;
+
+	if (!fb_store_guard_ready(&e->guard, fb_mono_ms())) { /* not acked: Slack sends again */
+		fb_metrics_add(e->metrics, FB_M_ENVELOPES_REFUSED, (long)n);
+		return;
+	}
+	outer = fb_store_begin(e->store) == FB_OK;
 
 	for (size_t i = 0; i < n; i++)
 		if (!dispatch_one(e, v[i], &acks[i]))
 			acks[i] = NULL;
-	if (outer && fb_store_commit(e->store) != FB_OK) {
-		fb_log(FB_LOG_ERROR, "slack.envelopes_not_stored", "n=%zu error=\"%s\"", n,
-		       fb_error_last());
+	if (!outer || fb_store_commit(e->store) != FB_OK) {
+		if (!e->guard.failing)
+			fb_log(FB_LOG_ERROR, "slack.envelopes_not_stored", "n=%zu error=\"%s\"", n,
+			       fb_error_last());
+		fb_store_guard_failed(&e->guard, e->store, fb_mono_ms());
 		fb_store_rollback(e->store);
 		for (size_t i = 0; i < n; i++)
 			free(acks[i]);
 		return;
 	}
+	fb_store_guard_ok(&e->guard, e->store, fb_mono_ms());
 	for (size_t i = 0; i < n; i++)
 		if (acks[i])
 			ack_one(e, v[i], acks[i]);
@@ -277,7 +287,14 @@ static fb_err http_life(fb_engine *e, const em *m)
 static void handle_http(fb_engine *e, em *m)
 {
 	fb_err rc;
+	unsigned int status;
 
+	if (m->u.http.kind != FB_HTTP_LIST && m->u.http.kind != FB_HTTP_SHOW &&
+	    !fb_store_guard_ready(&e->guard, fb_mono_ms())) { /* a retry later can work */
+		fb_http_complete(e->http, m->u.http.id, 503, "error",
+		                 "the database cannot be written; retry later");
+		return;
+	}
 	switch (m->u.http.kind) {
 	case FB_HTTP_FEEDBACK:
 		rc = fb_dispatch_api_feedback(&e->disp, m->u.http.arg, m->u.http.body,
@@ -290,6 +307,10 @@ static void handle_http(fb_engine *e, em *m)
 	case FB_HTTP_SHOW: rc = http_show(e, m); break;
 	default: rc = http_signal(e, m); break; /* a trigger or Alertmanager */
 	}
+	if (rc == FB_EDB && fb_store_fault_of(e->store) != FB_STORE_OK &&
+	    m->u.http.kind != FB_HTTP_LIST && m->u.http.kind != FB_HTTP_SHOW)
+		fb_store_guard_failed(&e->guard, e->store, fb_mono_ms());
+	status = rc == FB_EDB && e->guard.failing ? 503 : http_status(rc);
 	if (rc && db_locked(rc)) {
 		fb_http_complete(e->http, m->u.http.id, 503, "error",
 		                 "the database is locked by another process; retry in a few "
@@ -297,7 +318,7 @@ static void handle_http(fb_engine *e, em *m)
 		fb_log(FB_LOG_WARN, "http.db_locked", "kind=%d error=\"%s\"", (int)m->u.http.kind,
 		       fb_error_last());
 	} else if (rc) {
-		fb_http_complete(e->http, m->u.http.id, http_status(rc), "error",
+		fb_http_complete(e->http, m->u.http.id, status, "error",
 		                 *fb_error_last() ? fb_error_last() : "the request failed");
 		fb_log(FB_LOG_WARN, "http.refused", "kind=%d error=\"%s\"", (int)m->u.http.kind,
 		       fb_error_last());
@@ -579,7 +600,10 @@ static void engine_round(fb_engine *e, em *first)
 	round_pass(e, batch, n, 2);
 	if (outer && fb_store_commit(e->store) != FB_OK) {
 		fb_store_rollback(e->store);
-		fb_log(FB_LOG_ERROR, "outbox.update_failed", "error=\"%s\"", fb_error_last());
+		if (!e->guard.failing)
+			fb_log(FB_LOG_ERROR, "outbox.update_failed", "error=\"%s\"",
+			       fb_error_last());
+		fb_store_guard_failed(&e->guard, e->store, fb_mono_ms());
 	}
 	fb_engine_flush_outbox(e);
 	for (size_t i = 0; i < n; i++)
@@ -643,6 +667,11 @@ static void refresh_metrics(fb_engine *e)
 	int64_t now = fb_now_ms();
 	int ok;
 
+	{ /* the store's health, from its guard, at once: one place decides it */
+		char why[300] = "";
+		int wok = fb_store_guard_health(&e->guard, fb_mono_ms(), why, sizeof(why));
+		fb_metrics_store_health(e->metrics, wok, why);
+	}
 	if (now - e->last_refresh < 1000) /* the queries scan tables: once a second */
 		return;
 	e->last_refresh = now;

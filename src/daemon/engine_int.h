@@ -76,7 +76,8 @@ typedef struct fb_engine {
 	int64_t outbox_seen; /* highest outbox id handed to the sender */
 	inflight flight[ENGINE_INFLIGHT_MAX];
 	size_t n_flight;
-	int more_due; /* a step may be due at once: do not sleep */
+	int more_due;         /* a step may be due at once: do not sleep */
+	fb_store_guard guard; /* a failing store: backoff, probe, /health */
 
 	int64_t last_refresh;
 	long seen_dup, seen_dec, seen_ref;

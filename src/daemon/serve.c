@@ -26,7 +26,8 @@
 #include "firebreak/startup.h"
 
 #define LAT_MAX 200000
-#define STORE_MAINT_MS 500 /* WAL checkpoints, from their own thread */
+#define STORE_MAINT_MS 500       /* WAL checkpoints, from their own thread */
+#define STORE_LOCK_WAIT_MS 60000 /* another process's lock at start: wait this long */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -121,7 +122,7 @@ static int open_all(fb_engine *s)
 		free(errors);
 		return 0;
 	}
-	if (fb_store_open(cfg->store.path, 0, &s->store) != FB_OK ||
+	if (fb_store_open_patient(cfg->store.path, STORE_LOCK_WAIT_MS, &s->store) != FB_OK ||
 	    fb_store_defer_maintenance(s->store) != FB_OK ||
 	    fb_store_maint_start(cfg->store.path, STORE_MAINT_MS, &s->maint) != FB_OK) {
 		fprintf(stderr, "firebreak: cannot open the store: %s\n", fb_error_last());
@@ -151,6 +152,11 @@ static int health_cb(void *ctx, char *why, size_t why_sz)
 {
 	fb_engine *s = ctx;
 	return fb_metrics_health(s->metrics, why, why_sz);
+}
+
+static void store_health_cb(void *ctx, int ok, const char *why)
+{
+	fb_metrics_store_health(ctx, ok, why);
 }
 
 static void metrics_cb(void *ctx, fb_buf *out)
@@ -336,6 +342,8 @@ int fb_serve_main(const char *config_path, int argc, char **argv)
 	}
 	s->lat_us = malloc(LAT_MAX * sizeof(int64_t));
 	s->metrics = fb_metrics_new();
+	s->guard.notify = store_health_cb; /* a failing store turns /health at once */
+	s->guard.notify_ctx = s->metrics;
 	if (!load_config(s, config_path)) {
 		free(s->cfg);
 		goto done;

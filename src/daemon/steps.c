@@ -11,6 +11,7 @@
 
 #include "engine_int.h"
 #include "firebreak/log.h"
+#include "firebreak/stopper.h"
 
 #define PURE_STEPS_PER_ROUND 16 /* then envelopes get their turn again */
 
@@ -46,12 +47,18 @@ void fb_engine_cfg_release(fb_engine *e, cfg_gen *g)
 static void finish(fb_engine *e, fb_graph_task *t)
 {
 	int more = 0;
+	fb_err rc;
 
 	fb_metrics_add(e->metrics, FB_M_STEPS, 1);
-	if (fb_graph_task_finish(&e->env, t, &more) != FB_OK) {
+	if ((rc = fb_graph_task_finish(&e->env, t, &more)) != FB_OK) {
 		fb_metrics_add(e->metrics, FB_M_STEP_FAILURES, 1);
-		fb_log(FB_LOG_ERROR, "engine.step_failed", "id=%s error=\"%s\"",
-		       fb_graph_task_incident(t), fb_error_last());
+		if (rc == FB_EDB) /* the guard logs it once and holds the steps back */
+			fb_store_guard_failed(&e->guard, e->store, fb_mono_ms());
+		else
+			fb_log(FB_LOG_ERROR, "engine.step_failed", "id=%s error=\"%s\"",
+			       fb_graph_task_incident(t), fb_error_last());
+	} else {
+		fb_store_guard_ok(&e->guard, e->store, fb_mono_ms());
 	}
 	if (more)
 		e->more_due = 1;
@@ -97,7 +104,12 @@ static int take(fb_engine *e, const char *id)
 {
 	fb_graph_task *t = NULL;
 
-	if (fb_graph_task_take(&e->env, id, &t) != FB_OK) {
+	fb_err rc = fb_graph_task_take(&e->env, id, &t);
+
+	if (rc == FB_EDB) {
+		fb_store_guard_failed(&e->guard, e->store, fb_mono_ms());
+		return 0;
+	} else if (rc) {
 		fb_log(FB_LOG_ERROR, "engine.take_failed", "id=%s error=\"%s\"", id,
 		       fb_error_last());
 		return 0;
@@ -126,11 +138,14 @@ void fb_engine_dispatch_due(fb_engine *e)
 	size_t n = 0, ran = 0;
 
 	e->more_due = 0;
+	/* a failing store: nothing until the backoff is over and a probe worked */
+	if (!fb_store_guard_tick(&e->guard, e->store, fb_mono_ms()))
+		return;
 	if (fb_store_jobs_due(e->store, fb_now_ms(), ids, ENGINE_INFLIGHT_MAX + 16, &n) != FB_OK) {
 		fb_log(FB_LOG_ERROR, "engine.jobs_failed", "error=\"%s\"", fb_error_last());
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && fb_store_guard_ready(&e->guard, fb_mono_ms()); i++) {
 		if (is_in_flight(e, ids[i]))
 			continue;
 		if (e->n_flight >= ENGINE_INFLIGHT_MAX)

@@ -58,6 +58,8 @@ struct fb_metrics {
 	long outbox;
 	int64_t beat, started;
 	int db_ok;
+	int store_ok; /* the writer's guard (fb_metrics_store_health) */
+	char store_why[300];
 	int link_open;
 	long connects;
 	int64_t link_down_since;
@@ -75,6 +77,7 @@ fb_metrics *fb_metrics_new(void)
 	pthread_mutex_init(&m->mu, NULL);
 	m->beat = m->started = m->link_down_since = fb_mono_ms();
 	m->db_ok = 1;
+	m->store_ok = 1;
 	return m;
 }
 
@@ -128,6 +131,14 @@ void fb_metrics_engine_beat(fb_metrics *m, int db_ok)
 	pthread_mutex_lock(&m->mu);
 	m->beat = fb_mono_ms();
 	m->db_ok = db_ok;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void fb_metrics_store_health(fb_metrics *m, int ok, const char *why)
+{
+	pthread_mutex_lock(&m->mu);
+	m->store_ok = ok;
+	snprintf(m->store_why, sizeof(m->store_why), "%s", why ? why : "");
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -201,6 +212,9 @@ int fb_metrics_health(fb_metrics *m, char *why, size_t why_sz)
 	if (now - m->beat > STALL_MS) {
 		snprintf(why, why_sz, "engine stalled: no loop for %lld ms",
 		         (long long)(now - m->beat));
+		ok = 0;
+	} else if (!m->store_ok) {
+		snprintf(why, why_sz, "%s", m->store_why);
 		ok = 0;
 	} else if (!m->db_ok) {
 		snprintf(why, why_sz, "database not writable: the last commit failed");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdatomic.h>
 
 #include <pthread.h>
 
@@ -43,7 +44,7 @@ struct fb_sender {
 	fb_queue *in;
 	pthread_t thread;
 	int started;
-	volatile int stop;
+	atomic_int stop; /* written by the stopping thread, read by the sender (TSan) */
 
 	/* sender thread only */
 	fb_slackapi *api;

@@ -98,6 +98,16 @@ static int64_t backoff(int failures, int64_t base, int64_t cap)
 
 /* ---- the URL fetcher thread ---- */
 
+/* Wakes the io thread from any thread; its context is read under the
+ * mutex because the io thread takes it away when it ends (TSan). */
+static void wake_io(fb_socket *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->ctx)
+		lws_cancel_service(s->ctx);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void fetch_wait(fb_socket *s, int64_t ms)
 {
 	struct timespec until;
@@ -126,7 +136,7 @@ static int64_t fetch_once(fb_socket *s, fb_slackapi *api, int *failures)
 		pthread_mutex_unlock(&s->mu);
 		fb_slack_result_free(&res);
 		*failures = 0;
-		lws_cancel_service(s->ctx);
+		wake_io(s);
 		return 0;
 	}
 	if (!rc && fb_slackapi_fatal_error(res.error)) {
@@ -662,8 +672,11 @@ static void *io_main(void *arg)
 	for (int i = 0; i < MAX_CONNS; i++) /* keep the callbacks away from them */
 		if (s->conns[i].state != C_FREE)
 			s->conns[i].close_me = 1;
-	lws_context_destroy(s->ctx);
+	pthread_mutex_lock(&s->mu); /* wake_io() on other threads sees it gone */
+	struct lws_context *ctx = s->ctx;
 	s->ctx = NULL;
+	pthread_mutex_unlock(&s->mu);
+	lws_context_destroy(ctx);
 	for (int i = 0; i < MAX_CONNS; i++) {
 		fb_buf_free(&s->conns[i].rx);
 		out_free_all(s->conns[i].q);
@@ -752,7 +765,7 @@ fb_err fb_socket_send(fb_socket *s, int conn_id, char *json)
 	o->next = s->sendq;
 	s->sendq = o;
 	pthread_mutex_unlock(&s->mu);
-	lws_cancel_service(s->ctx);
+	wake_io(s);
 	return FB_OK;
 }
 
@@ -771,8 +784,7 @@ void fb_socket_stop(fb_socket *s)
 	s->stop = 1;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->ctx)
-		lws_cancel_service(s->ctx);
+	wake_io(s);
 	if (s->io_started)
 		pthread_join(s->io_thread, NULL);
 	if (s->fetch_started)

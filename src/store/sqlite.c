@@ -58,7 +58,10 @@ enum {
 struct fb_store_conn {
 	sqlite3 *db;
 	sqlite3_stmt *prepared[S_COUNT];
+	fb_store_fault fault; /* why the last failed call failed */
 };
+
+#define FB_SQLITE_WAL_LIMIT "262144" /* bytes of WAL kept after a checkpoint */
 
 #define INC_COLS                                                                                   \
 	"id, status, node, category, severity, app, namespace, source, fingerprint, version, "     \
@@ -120,16 +123,43 @@ static const char *const sql_text[S_COUNT] = {
 
 /* ---- helpers ---- */
 
+/* What the last failure means for an operator: the disk, the file's
+ * mode, another process's lock, damage, or something else. */
+static fb_store_fault classify(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL: return FB_STORE_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_PERM: return FB_STORE_READONLY;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return FB_STORE_LOCKED;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return FB_STORE_CORRUPT;
+	case SQLITE_IOERR: return FB_STORE_IO;
+	default: return FB_STORE_OTHER;
+	}
+}
+
+static fb_err failed(fb_store_conn *c, int code, const char *what, const char *msg)
+{
+	c->fault = classify(code);
+	if (c->fault == FB_STORE_LOCKED)
+		return fb_error_set(FB_EDB, "%s: the database is " FB_STORE_LOCKED_WORDS, what);
+	return fb_error_set(FB_EDB, "%s: %s", what, msg);
+}
+
 static fb_err db_error(fb_store_conn *c, const char *what)
 {
-	return fb_error_set(FB_EDB, "%s: %s", what, sqlite3_errmsg(c->db));
+	return failed(c, sqlite3_extended_errcode(c->db), what, sqlite3_errmsg(c->db));
 }
 
 static fb_err exec(fb_store_conn *c, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fb_err rc = fb_error_set(FB_EDB, "%s", msg ? msg : sqlite3_errmsg(c->db));
+	int r = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+	if (r != SQLITE_OK) {
+		fb_err rc = failed(c, sqlite3_extended_errcode(c->db), sql,
+		                   msg ? msg : sqlite3_errmsg(c->db));
 		sqlite3_free(msg);
 		return rc;
 	}
@@ -237,6 +267,20 @@ static fb_err readable(fb_store_conn *c, const char *path)
 	return r == SQLITE_OK ? FB_OK : db_error(c, "reading the database");
 }
 
+/* A file SQLite opened read-only behind our back (mode 0444, a
+ * read-only mount, a directory where -wal/-shm cannot be written) is
+ * refused here rather than failing at the first commit. */
+static fb_err writable_file(fb_store_conn *c, const char *path)
+{
+	if (sqlite3_db_readonly(c->db, "main") != 1)
+		return FB_OK;
+	c->fault = FB_STORE_READONLY;
+	(void)path; /* the caller names the file */
+	return fb_error_set(FB_EDB, "the database is read-only (its mode, its directory or a "
+	                            "read-only mount): firebreak must write it; fix the "
+	                            "permissions or the mount");
+}
+
 static fb_err sq_open(const char *path, int readonly, fb_store_conn **out)
 {
 	fb_store_conn *c = calloc(1, sizeof(*c));
@@ -254,10 +298,13 @@ static fb_err sq_open(const char *path, int readonly, fb_store_conn **out)
 	}
 	sqlite3_busy_timeout(c->db, 5000);
 	rc = readable(c, path);
+	if (!rc && !readonly)
+		rc = writable_file(c, path);
 	if (!rc)
 		rc = exec(c, "PRAGMA foreign_keys=ON");
-	if (!rc && !readonly)
-		rc = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
+	if (!rc && !readonly) /* the WAL shrinks back after a checkpoint (see reclaim) */
+		rc = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+		             "PRAGMA journal_size_limit=" FB_SQLITE_WAL_LIMIT);
 	if (!rc && !readonly)
 		rc = fb_sqlite_migrate_(c->db);
 	if (!rc && readonly && fb_sqlite_user_version_(c->db) != FB_STORE_SCHEMA_VERSION)
@@ -709,9 +756,30 @@ static fb_err sq_maintain(fb_store_conn *c, long *pending)
 
 	*pending = 0;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		return fb_error_set(FB_EDB, "checkpoint: %s", sqlite3_errmsg(c->db));
+		return db_error(c, "checkpoint");
 	*pending = log > done ? log - done : 0;
 	return FB_OK;
+}
+
+/* After a failed write: a TRUNCATE checkpoint copies the WAL into the
+ * database and cuts the WAL to nothing, giving its space back before the
+ * next attempt (a full disk refilled by the WAL never recovers). */
+static fb_err sq_reclaim(fb_store_conn *c)
+{
+	int r = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (r != SQLITE_OK && r != SQLITE_BUSY)
+		return db_error(c, "checkpoint");
+	return FB_OK;
+}
+
+static fb_store_fault sq_fault(fb_store_conn *c)
+{
+	return c->fault;
+}
+
+static void sq_fault_clear(fb_store_conn *c)
+{
+	c->fault = FB_STORE_OK;
 }
 
 const fb_store_backend fb_store_sqlite = {
@@ -752,4 +820,7 @@ const fb_store_backend fb_store_sqlite = {
     .defer_maintenance = sq_defer_maintenance,
     .maintain = sq_maintain,
     .outbox_depth = sq_outbox_depth,
+    .reclaim = sq_reclaim,
+    .fault = sq_fault,
+    .fault_clear = sq_fault_clear,
 };

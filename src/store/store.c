@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "firebreak/log.h"
+#include "firebreak/stopper.h"
 #include "firebreak/store.h"
 #include "firebreak/store_backend.h"
 #include "store_int.h"
@@ -121,6 +123,27 @@ fb_err fb_store_open(const char *path, int readonly, fb_store **out)
 	return fb_store_open_with(backends[0]->name, path, readonly, out);
 }
 
+fb_err fb_store_open_patient(const char *path, long wait_ms, fb_store **out)
+{
+	int64_t until = fb_mono_ms() + wait_ms;
+	int said = 0;
+	fb_err rc;
+
+	while ((rc = fb_store_open(path, 0, out)) == FB_EDB &&
+	       strstr(fb_error_last(), FB_STORE_LOCKED_WORDS) && fb_mono_ms() < until) {
+		if (!said++)
+			fb_log(FB_LOG_WARN, "store.locked",
+			       "path=%s note=\"another process holds the database; waiting up to "
+			       "%ld s\"",
+			       path, wait_ms / 1000);
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+	}
+	if (!rc && said)
+		fb_log(FB_LOG_INFO, "store.unlocked", "path=%s", path);
+	return rc;
+}
+
 void fb_store_free(fb_store *st)
 {
 	if (!st)
@@ -165,6 +188,8 @@ fb_err fb_store_commit(fb_store *st)
 	rc = st->be->commit(st->conn, st->depth - 1);
 	if (!rc)
 		st->depth--; /* on failure still open: the caller rolls back */
+	if (!rc && st->depth == 0 && st->be->fault_clear)
+		st->be->fault_clear(st->conn);
 	return rc;
 }
 
@@ -529,6 +554,32 @@ fb_err fb_store_maintain(fb_store *st, long *pending)
 {
 	*pending = 0;
 	return st->be->maintain ? st->be->maintain(st->conn, pending) : FB_OK;
+}
+
+fb_store_fault fb_store_fault_of(const fb_store *st)
+{
+	return st->be->fault ? st->be->fault(st->conn) : FB_STORE_OTHER;
+}
+
+const char *fb_store_fault_word(fb_store_fault f)
+{
+	static const char *const words[] = {
+	    [FB_STORE_OK] = "ok",
+	    [FB_STORE_FULL] = "disk full",
+	    [FB_STORE_READONLY] = "read-only",
+	    [FB_STORE_LOCKED] = FB_STORE_LOCKED_WORDS,
+	    [FB_STORE_CORRUPT] = "damaged",
+	    [FB_STORE_IO] = "I/O error",
+	    [FB_STORE_OTHER] = "write failed",
+	};
+	return (unsigned)f <= FB_STORE_OTHER ? words[f] : "write failed";
+}
+
+fb_err fb_store_reclaim(fb_store *st)
+{
+	if (st->depth > 0)
+		return fb_error_set(FB_ESTATE, "store: reclaim inside a transaction");
+	return st->be->reclaim ? st->be->reclaim(st->conn) : FB_OK;
 }
 
 int fb_store_grow_(void **v, size_t *cap, size_t len, size_t elem)

@@ -88,6 +88,10 @@ class Sim:
         """e.g. fault(method="chat.postMessage", status=429, retry_after=2, count=5)"""
         return self._req("/_sim/fault", kw)
 
+    def outage(self, seconds, status=503, mode="status"):
+        """Every Web API call answers status (or, mode="refuse", is dropped) for seconds."""
+        return self._req("/_sim/outage", {"seconds": seconds, "status": status, "mode": mode})
+
     def disconnect(self, reason, close_after=None):
         return self._req("/_sim/disconnect", self._opt(reason=reason, close_after=close_after))
 

@@ -297,6 +297,7 @@ class SlackSim:
         self.pending = []                   # envelope ids waiting for a connection
         self.conns, self.disconnects = [], []
         self.no_pong, self.reject = False, {"count": 0, "status": 500}
+        self.outage = None                  # /_sim/outage: {"until", "status", "mode", "calls"}
         self.reset()
 
     def reset(self):
@@ -345,6 +346,9 @@ class SlackSim:
         if until is not None and t < until - 0.02:
             self.violation("retry_after_ignored",
                            f"{method} called {until - t:.2f}s before Retry-After elapsed")
+        out = self.outage_response(request, method, call)
+        if out is not None:
+            return out
         fault = self.take_fault(method)
         if fault:
             return self.fault_response(method, fault, call)
@@ -421,6 +425,30 @@ class SlackSim:
             call["error"] = f"http_{status}"
             return web.Response(status=status, text="internal error")
         return self.reply(call, fail(f.get("error") or "internal_error"))
+
+    def outage_response(self, request, method, call):
+        """/_sim/outage: every Web API method (apps.connections.open too)
+        answers 5xx, or the connection is dropped, until the outage ends."""
+        o = self.outage
+        if not o or call["t"] >= o["until"]:
+            return None
+        o["calls"] += 1
+        if o["mode"] == "refuse":
+            call["error"] = "connection_dropped"
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=503, text="")
+        call["error"] = f"http_{o['status']}"
+        return web.Response(status=o["status"], text="service unavailable")
+
+    async def ctl_outage(self, request):
+        """{"seconds": N, "status": 503} or {"seconds": N, "mode": "refuse"}."""
+        b = await self.body_of(request)
+        secs = float(b.get("seconds", 0))
+        self.outage = {"until": now() + secs, "status": int(b.get("status", 503)),
+                       "mode": b.get("mode", "status"), "calls": 0} if secs > 0 else None
+        log(f"outage for {secs}s")
+        return web.json_response({"ok": True, "seconds": secs})
 
     def methods(self):
         return {"apps.connections.open": self.m_connections_open, "auth.test": self.m_auth_test,
@@ -1045,7 +1073,7 @@ def make_app(sim):
                      ("submit", sim.ctl_submit), ("redeliver", sim.ctl_redeliver),
                      ("disconnect", sim.ctl_disconnect), ("close", sim.ctl_close),
                      ("no_pong", sim.ctl_no_pong), ("reject_connections", sim.ctl_reject),
-                     ("reset", sim.ctl_reset)):
+                     ("reset", sim.ctl_reset), ("outage", sim.ctl_outage)):
         app.router.add_post("/_sim/" + name, fn)
     app.router.add_get("/_sim/state", sim.ctl_state)
 
