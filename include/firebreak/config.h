@@ -92,6 +92,11 @@ typedef struct {
 	} slack;
 
 	struct {
+		long rate;   /* new incidents a minute in one channel that make a storm; 0 = off */
+		long window; /* seconds: correlation window, and how long a storm outlasts its rate */
+	} storm;
+
+	struct {
 		char listen[128]; /* ADDRESS:PORT; "" = no HTTP server */
 	} http;
 

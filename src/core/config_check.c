@@ -108,6 +108,7 @@ static const struct {
     {"engine.verify_max_checks", L(engine.verify_max_checks), "1"},
     {"engine.cooldown", L(engine.cooldown), "1s"},
     {"engine.repeat_note_interval", L(engine.repeat_note_interval), "1s"},
+    {"storm.window", L(storm.window), "1s"},
 };
 
 static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
@@ -118,6 +119,8 @@ static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
 			fb_config_problem_key(ld, positive[i].key, "must be at least %s",
 			                      positive[i].unit);
 	}
+	if (cfg->storm.rate < 0)
+		fb_config_problem_key(ld, "storm.rate", "must be 0 (off) or more incidents a minute");
 	/* a fix multiplies a limit by the factor: 1 or less would not raise it */
 	if (cfg->policy.memory_factor <= 1.0)
 		fb_config_problem_key(ld, "policy.memory_factor",
