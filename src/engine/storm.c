@@ -107,6 +107,21 @@ static int shares(const cJSON *keys, const fb_storm_incident *inc)
 	return 0;
 }
 
+/* The keys of the JSON array that inc has too: a group's cause is what
+ * its first two members share. */
+static cJSON *shared_keys(const cJSON *keys, const fb_storm_incident *inc)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *k;
+	cJSON_ArrayForEach(k, keys)
+	{
+		for (size_t i = 0; a && cJSON_IsString(k) && i < inc->n_keys; i++)
+			if (!strcmp(k->valuestring, inc->keys[i]))
+				cJSON_AddItemToArray(a, cJSON_CreateString(inc->keys[i]));
+	}
+	return a;
+}
+
 static cJSON *member_json(const fb_storm_incident *inc, int open)
 {
 	cJSON *m = cJSON_CreateObject();
@@ -200,7 +215,8 @@ static cJSON *group_from_recent(cJSON *rec, const char *channel, const fb_storm_
 		    !shares(fb_json_get(e, "keys"), inc))
 			continue;
 		if (!g)
-			g = new_card(rec, channel, "group", inc->category, keys_json(inc), now);
+			g = new_card(rec, channel, "group", inc->category,
+			             shared_keys(fb_json_get(e, "keys"), inc), now);
 		fb_storm_incident x = {0};
 		snprintf(x.id, sizeof(x.id), "%s", fb_json_str(e, "id"));
 		snprintf(x.app, sizeof(x.app), "%s", fb_json_str(e, "app"));

@@ -257,6 +257,9 @@ def run(d, sim):
         st = sim.state()
         t.check(len(card(st, t.CHANNEL)) == state["top"], "a new top-level message after restart")
 
+    if os.environ.get("STORM_DUMP"):  # the simulator's state, to look at the cards
+        with open(os.environ["STORM_DUMP"], "w") as f:
+            json.dump(sim.state(), f)
     report = os.environ.get("STORM_REPORT")
     if report and "p99" in state:
         with open(report, "w") as f:
