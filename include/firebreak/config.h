@@ -92,8 +92,8 @@ typedef struct {
 	} slack;
 
 	struct {
-		long rate;   /* new incidents a minute in one channel that make a storm; 0 = off */
-		long window; /* seconds: correlation window, and how long a storm outlasts its rate */
+		long rate;   /* new incidents a minute in a channel that make a storm; 0: off */
+		long window; /* seconds: correlation window; a storm outlasts its rate this long */
 	} storm;
 
 	struct {

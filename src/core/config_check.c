@@ -120,7 +120,8 @@ static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
 			                      positive[i].unit);
 	}
 	if (cfg->storm.rate < 0)
-		fb_config_problem_key(ld, "storm.rate", "must be 0 (off) or more incidents a minute");
+		fb_config_problem_key(ld, "storm.rate",
+		                      "must be 0 (off) or more incidents a minute");
 	/* a fix multiplies a limit by the factor: 1 or less would not raise it */
 	if (cfg->policy.memory_factor <= 1.0)
 		fb_config_problem_key(ld, "policy.memory_factor",

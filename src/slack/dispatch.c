@@ -581,8 +581,8 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 	if (!*channel)
 		channel = fb_json_str(fb_json_get(p, "container"), "channel_id");
 	if (!strcmp(action, "storm_open") && *user) /* a storm card's menu */
-		return storm_open(d, fb_json_str(fb_json_get(a, "selected_option"), "value"), channel,
-		                  user);
+		return storm_open(d, fb_json_str(fb_json_get(a, "selected_option"), "value"),
+		                  channel, user);
 	if (!parse_value(fb_json_str(a, "value"), id, &version, NULL, 0) || !*user) {
 		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s", action);
 		return FB_OK;

@@ -193,8 +193,8 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 		return;
 	}
 	it->row->attempts++;
-	if (res->http_status == 429) { /* this method waits; the others go on */
-		if (!strcmp(called, "chat.postMessage")) /* its limit is per channel */
+	if (res->http_status == 429) { /* this method (a post: this channel) waits */
+		if (!strcmp(called, "chat.postMessage"))
 			fb_pace_hold_channel(s->pace, called, it->row->channel,
 			                     now + res->retry_after * 1000);
 		else
