@@ -33,15 +33,15 @@ fb_err fb_stormcard_step(const fb_config *cfg, const fb_tmpl *t, fb_store *st,
                          int first, int *held, char thread_ts[32]);
 
 /*
- * Someone picked incident id from a storm card in channel: marks its card
- * open and *thread_ts is the storm card's ts, under which the caller posts
- * the incident's card.  FB_ENOTFOUND: no storm card holds it; FB_ESTATE:
+ * Someone picked incident id from storm card card_id (the menu's value
+ * is "<id>|0|<card_id>"): marks its card open and *thread_ts is the storm
+ * card's ts, under which the caller posts the incident's card.  FB_ENOTFOUND: no storm card holds it; FB_ESTATE:
  * its card is already out; FB_ECONFLICT: the storm card has no ts yet.
  */
-fb_err fb_stormcard_open(fb_store *st, const char *channel, const char *id, char thread_ts[32]);
+fb_err fb_stormcard_open(fb_store *st, const char *card_id, const char *id, char thread_ts[32]);
 
-/* The storm card card_id was posted in channel as ts (the sender's answer). */
-fb_err fb_stormcard_sent(fb_store *st, const char *channel, const char *card_id, const char *ts);
+/* The storm card card_id was posted as ts (the sender's answer). */
+fb_err fb_stormcard_sent(fb_store *st, const char *card_id, const char *ts);
 
 /* The storm card as a message ({"text", "blocks"}), for a test or a post. */
 fb_err fb_stormcard_render(const fb_tmpl *t, const cJSON *card, cJSON **out);

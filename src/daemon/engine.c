@@ -335,7 +335,7 @@ static void record_result(fb_engine *e, const fb_send_result *r)
 		    !strcmp(r->called, "chat.postMessage") && r->ts[0])
 			rc = strncmp(r->incident_id, "storm-", 6) /* a storm card: stormcard.h */
 			         ? fb_store_card_set(e->store, r->incident_id, r->channel, r->ts)
-			         : fb_stormcard_sent(e->store, r->channel, r->incident_id, r->ts);
+			         : fb_stormcard_sent(e->store, r->incident_id, r->ts);
 	}
 	if (rc)
 		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"",

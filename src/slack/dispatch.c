@@ -172,7 +172,10 @@ static fb_err step_put(fb_dispatch *d, const fb_incident_row *row, const char *m
 {
 	if (body)
 		cJSON_AddNumberToObject(body, "_priority", fb_pace_priority(row->severity));
-	if (body && storm_thread[0] && !strcmp(method, "thread"))
+	/* its thread lines, and its card while not yet posted (an update
+	 * collapsed into the post must not take it out of the thread) */
+	if (body && storm_thread[0] &&
+	    (!strcmp(method, "thread") || (!strcmp(method, "card") && !row->card_ts[0])))
 		cJSON_AddStringToObject(body, "thread_ts", storm_thread);
 	return out_put(d, row->id, method, channel, body);
 }
@@ -542,14 +545,14 @@ static fb_err storm_open(fb_dispatch *d, const char *value, const char *channel,
 	fb_incident_row *row = NULL;
 	fb_state *state = NULL;
 	cJSON *card = NULL;
-	char id[64], ts[32];
+	char id[64], ts[32], storm[128];
 	long version;
 	int cut;
 	fb_err rc;
 
-	if (!parse_value(value, id, &version, NULL, 0))
+	if (!parse_value(value, id, &version, storm, sizeof(storm)))
 		return FB_OK;
-	rc = fb_stormcard_open(d->env->store, channel, id, ts);
+	rc = fb_stormcard_open(d->env->store, storm, id, ts);
 	if (rc == FB_ENOTFOUND || rc == FB_ESTATE || rc == FB_ECONFLICT) {
 		fb_error_clear();
 		return ephemeral(d, channel, user,

@@ -31,6 +31,18 @@
 
 /* ---- the record ---- */
 
+/* The channel a storm card's record is kept under: its id is
+ * "storm-<channel>-<n>" (the channel as the incidents name it, which may
+ * be a name where Slack's answers and clicks say an id). */
+static int channel_of_card(const char *card_id, char out[128])
+{
+	const char *dash = strrchr(card_id, '-');
+	if (strncmp(card_id, "storm-", 6) || !dash || dash - card_id <= 6 || dash - card_id > 126)
+		return 0;
+	snprintf(out, 128, "%.*s", (int)(dash - card_id - 6), card_id + 6);
+	return 1;
+}
+
 static void cursor_name(const char *channel, char out[160])
 {
 	snprintf(out, 160, "storm:%.120s", channel);
@@ -139,15 +151,15 @@ static void put_fmt(const fb_tmpl *t, cJSON *vars, const char *name, const char 
 }
 
 /* A menu option for a member whose card is not out yet. */
-static size_t option(cJSON *opts, const cJSON *m)
+static size_t option(cJSON *opts, const cJSON *m, const char *card_id)
 {
 	cJSON *o = cJSON_CreateObject();
-	char text[160], value[80];
+	char text[160], value[160];
 	const char *app = fb_json_str(m, "app");
 	size_t n = fb_utf8_prefix(app, APP_MAX);
 
 	snprintf(text, sizeof(text), "%s %.*s", fb_json_str(m, "id"), (int)n, app);
-	snprintf(value, sizeof(value), "%s|0", fb_json_str(m, "id"));
+	snprintf(value, sizeof(value), "%s|0|%s", fb_json_str(m, "id"), card_id);
 	put(o, "label", text);
 	put(o, "value", value);
 	cJSON_AddItemToArray(opts, o);
@@ -155,7 +167,7 @@ static size_t option(cJSON *opts, const cJSON *m)
 }
 
 /* The member lines (chunks of sections), the options and "and N more". */
-static void members(const fb_tmpl *t, const cJSON *ms, int digest, cJSON *vars)
+static void members(const fb_tmpl *t, const cJSON *ms, int digest, const char *card_id, cJSON *vars)
 {
 	cJSON *chunks = cJSON_AddArrayToObject(vars, "chunks");
 	cJSON *opts = cJSON_AddArrayToObject(vars, "options");
@@ -188,7 +200,7 @@ static void members(const fb_tmpl *t, const cJSON *ms, int digest, cJSON *vars)
 			shown++;
 			if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "open")) &&
 			    n_opts < OPTIONS_MAX && opt_chars < OPTIONS_BUDGET)
-				opt_chars += option(opts, m), n_opts++;
+				opt_chars += option(opts, m, card_id), n_opts++;
 		}
 		fb_buf_free(&one);
 	}
@@ -254,7 +266,7 @@ fb_err fb_stormcard_render(const fb_tmpl *t, const cJSON *card, cJSON **out)
 	put(vars, "n", num);
 	put(vars, "category", cat);
 	put(vars, "cause", fb_buf_str(&cause));
-	members(t, ms, digest, vars);
+	members(t, ms, digest, fb_json_str(card, "id"), vars);
 	put_fmt(t, vars, "title_md", digest ? "storm_digest_title" : "storm_group_title", 1);
 	put_fmt(t, vars, "fallback", digest ? "storm_digest_fallback" : "storm_group_fallback", 0);
 	put_fmt(t, vars, "hint", digest ? "storm_hint_digest" : "storm_hint_group", 0);
@@ -360,13 +372,16 @@ fb_err fb_stormcard_step(const fb_config *cfg, const fb_tmpl *t, fb_store *st,
 	return rc;
 }
 
-fb_err fb_stormcard_open(fb_store *st, const char *channel, const char *id, char thread_ts[32])
+fb_err fb_stormcard_open(fb_store *st, const char *card_id, const char *id, char thread_ts[32])
 {
 	cJSON *rec = NULL, *card, *m;
+	char channel[128];
 	int open = 0;
 	fb_err rc;
 
 	thread_ts[0] = '\0';
+	if (!channel_of_card(card_id, channel))
+		return fb_error_set(FB_ENOTFOUND, "no storm card %.80s", card_id);
 	if ((rc = load(st, channel, &rec)))
 		return rc;
 	if (!(card = fb_storm_card_of(rec, id, &open))) {
@@ -390,11 +405,14 @@ fb_err fb_stormcard_open(fb_store *st, const char *channel, const char *id, char
 	return rc;
 }
 
-fb_err fb_stormcard_sent(fb_store *st, const char *channel, const char *card_id, const char *ts)
+fb_err fb_stormcard_sent(fb_store *st, const char *card_id, const char *ts)
 {
 	cJSON *rec = NULL, *card;
+	char channel[128];
 	fb_err rc = FB_OK;
 
+	if (!channel_of_card(card_id, channel))
+		return FB_OK; /* not one of ours */
 	if ((rc = load(st, channel, &rec)))
 		return rc;
 	if ((card = fb_storm_card(rec, card_id))) {

@@ -216,7 +216,8 @@ static void a_storm_card_of_150_fits_block_kit(void **s)
 				if (!strcmp(fb_json_str(el, "type"), "static_select"))
 					options = cJSON_GetArraySize(fb_json_get(el, "options"));
 				/* mrkdwn is escaped (plain_text options need not be) */
-				assert_null(strstr(fb_json_str(fb_json_get(b, "text"), "text"), "<b>"));
+				assert_null(
+				    strstr(fb_json_str(fb_json_get(b, "text"), "text"), "<b>"));
 			}
 			char *all = cJSON_PrintUnformatted(blocks);
 			more =
@@ -256,34 +257,39 @@ static void the_record_survives_a_reopen(void **s)
 		snprintf(row.category, sizeof(row.category), "crashloop");
 		snprintf(row.ns, sizeof(row.ns), "payments");
 		assert_int_equal(
-		    fb_stormcard_step(&cfg, t, st, &row, state, "C1", 1, &held, thread_ts), FB_OK);
+		    fb_stormcard_step(&cfg, t, st, &row, state, "#sre-alerts", 1, &held, thread_ts),
+		    FB_OK);
 		assert_int_equal(held, i >= 2); /* the third joins a group with the first two */
 	}
-	/* the group card's row is in the outbox; Slack answers with its ts */
-	assert_int_equal(fb_stormcard_sent(st, "C1", "storm-C1-1", "1700000000.000100"), FB_OK);
+	/* the group card's row is in the outbox; Slack answers with its ts (a
+	 * channel configured by name: the card's id says which record) */
+	assert_int_equal(fb_stormcard_sent(st, "storm-#sre-alerts-1", "1700000000.000100"), FB_OK);
 	fb_store_free(st);
 
 	assert_int_equal(fb_store_open(path, 0, &st), FB_OK);
 	make_row(&row, "incident-3", 0);
 	snprintf(row.status, sizeof(row.status), "waiting");
 	/* still held after the reopen; its new status updates the group card */
-	assert_int_equal(fb_stormcard_step(&cfg, t, st, &row, state, "C1", 0, &held, thread_ts),
-	                 FB_OK);
+	assert_int_equal(
+	    fb_stormcard_step(&cfg, t, st, &row, state, "#sre-alerts", 0, &held, thread_ts), FB_OK);
 	assert_int_equal(held, 1);
-	assert_int_equal(fb_stormcard_open(st, "C1", "incident-3", thread_ts), FB_OK);
-	assert_string_equal(thread_ts, "1700000000.000100");
-	assert_int_equal(fb_stormcard_open(st, "C1", "incident-3", thread_ts), FB_ESTATE);
-	assert_int_equal(fb_stormcard_open(st, "C1", "incident-99", thread_ts), FB_ENOTFOUND);
-	/* opened in the thread: not held, and its thread lines go there */
-	assert_int_equal(fb_stormcard_step(&cfg, t, st, &row, state, "C1", 0, &held, thread_ts),
+	assert_int_equal(fb_stormcard_open(st, "storm-#sre-alerts-1", "incident-3", thread_ts),
 	                 FB_OK);
+	assert_string_equal(thread_ts, "1700000000.000100");
+	assert_int_equal(fb_stormcard_open(st, "storm-#sre-alerts-1", "incident-3", thread_ts),
+	                 FB_ESTATE);
+	assert_int_equal(fb_stormcard_open(st, "storm-#sre-alerts-1", "incident-99", thread_ts),
+	                 FB_ENOTFOUND);
+	/* opened in the thread: not held, and its thread lines go there */
+	assert_int_equal(
+	    fb_stormcard_step(&cfg, t, st, &row, state, "#sre-alerts", 0, &held, thread_ts), FB_OK);
 	assert_int_equal(held, 0);
 	assert_string_equal(thread_ts, "1700000000.000100");
 	fb_outbox_row *rows = NULL;
 	size_t n = 0;
 	assert_int_equal(fb_store_outbox_pending(st, 0, &rows, &n), FB_OK);
 	assert_true(n >= 2);
-	assert_string_equal(rows[n - 1].incident_id, "storm-C1-1");
+	assert_string_equal(rows[n - 1].incident_id, "storm-#sre-alerts-1");
 	assert_non_null(strstr(rows[n - 1].body, "\"_card_ts\":\"1700000000.000100\""));
 	fb_outbox_rows_free(rows, n);
 	fb_store_free(st);
