@@ -66,9 +66,11 @@ class Daemon:
         self.cfg = os.path.join(work, name + ".yaml")
         with open(self.cfg, "w") as f:
             # storm control off: these tests follow each incident's own card
-            # (storms: tests/integration/storm.py)
-            f.write("slack:\n  post_interval_ms: 20\n  ping_interval: 1s\n  dead_after: 3s\n"
-                    "engine:\n  retry_delay: 1s\nstorm:\n  rate: 0\n")
+            # (storms: tests/integration/storm.py); first, as tests append to
+            # the last section and move "engine:" to the end
+            f.write("storm:\n  rate: 0\n"
+                    "slack:\n  post_interval_ms: 20\n  ping_interval: 1s\n  dead_after: 3s\n"
+                    "engine:\n  retry_delay: 1s\n")
         self.http_port = free_port()
         self.env = dict(os.environ, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN,
                         SLACK_API_URL=sim.api_url, SLACK_CHANNEL=CHANNEL,
