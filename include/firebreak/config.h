@@ -92,6 +92,11 @@ typedef struct {
 	} slack;
 
 	struct {
+		long rate;   /* new incidents a minute in a channel that make a storm; 0: off */
+		long window; /* seconds: correlation window; a storm outlasts its rate this long */
+	} storm;
+
+	struct {
 		char listen[128]; /* ADDRESS:PORT; "" = no HTTP server */
 	} http;
 

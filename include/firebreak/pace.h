@@ -14,7 +14,9 @@
  *                     20/min, Tier 3 50/min (chat.update and methods not
  *                     in the table), Tier 4 100/min (views.*,
  *                     chat.postEphemeral), each with a short burst;
- *   Retry-After       a 429 holds that method only, in every mode.
+ *   Retry-After       a 429 holds that method only, in every mode; a 429
+ *                     on chat.postMessage holds that channel's posts only
+ *                     (its limit is per channel: fb_pace_hold_channel).
  * A token bucket per channel and per method (as a GCRA: one "theoretical
  * arrival time" per bucket).
  *
@@ -98,6 +100,10 @@ void fb_pace_done(fb_pace *p, int64_t id);
 void fb_pace_later(fb_pace *p, int64_t id, int64_t not_before);
 /* A 429 on method: nothing calls it before until (Retry-After). */
 void fb_pace_hold(fb_pace *p, const char *method, int64_t until);
+/* A 429 on method in one channel (chat.postMessage's per-channel limit):
+ * no call of method to that channel before until; other channels go on.
+ * An empty channel holds the method everywhere (fb_pace_hold). */
+void fb_pace_hold_channel(fb_pace *p, const char *method, const char *channel, int64_t until);
 /* The incident's card now exists (a ts is known) or is gone (deleted). */
 void fb_pace_card(fb_pace *p, const char *incident_id, int exists);
 /* Entries queued. */

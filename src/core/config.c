@@ -85,6 +85,8 @@ static const key_def keys[] = {
     {"slack", "post_interval_ms", K_LONG, F(slack.post_interval_ms)},
     {"slack", "ping_interval", K_DURATION, F(slack.ping_interval)},
     {"slack", "dead_after", K_DURATION, F(slack.dead_after)},
+    {"storm", "rate", K_LONG, F(storm.rate)},
+    {"storm", "window", K_DURATION, F(storm.window)},
     {"http", "listen", K_STR, F(http.listen)},
     {"api", "key", K_STR, F(api.key)},
     {"alertmanager", "token", K_STR, F(alertmanager.token)},
@@ -146,6 +148,8 @@ void fb_config_defaults(fb_config *cfg)
 	cfg->slack.post_interval_ms = -1; /* unset: Slack's published limits (pace.h) */
 	cfg->slack.ping_interval = 10;
 	cfg->slack.dead_after = 30;
+	cfg->storm.rate = 6;
+	cfg->storm.window = 120;
 	set_str(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");
 	cfg->engine.max_attempts = 3;
 	cfg->engine.retry_delay = 5;

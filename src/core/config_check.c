@@ -107,6 +107,7 @@ static const struct {
     {"engine.verify_delay", L(engine.verify_delay), "1s"},
     {"engine.verify_max_checks", L(engine.verify_max_checks), "1"},
     {"engine.repeat_note_interval", L(engine.repeat_note_interval), "1s"},
+    {"storm.window", L(storm.window), "1s"},
 };
 
 static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
@@ -119,6 +120,9 @@ static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
 	}
 	if (cfg->engine.cooldown < 0) /* 0 is fine: repeats fold only into open incidents */
 		fb_config_problem_key(ld, "engine.cooldown", "must not be negative");
+	if (cfg->storm.rate < 0)
+		fb_config_problem_key(ld, "storm.rate",
+		                      "must be 0 (off) or more incidents a minute");
 	/* a fix multiplies a limit by the factor: 1 or less would not raise it */
 	if (cfg->policy.memory_factor <= 1.0)
 		fb_config_problem_key(ld, "policy.memory_factor",

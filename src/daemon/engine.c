@@ -21,6 +21,7 @@
 #include "firebreak/report.h"
 #include "firebreak/source.h"
 #include "firebreak/stopper.h"
+#include "firebreak/stormcard.h"
 
 #define IDLE_WAIT_MS 200 /* signals and timers are noticed within this */
 #define BATCH_MAX 256
@@ -370,7 +371,9 @@ static void record_result(fb_engine *e, const fb_send_result *r)
 		rc = fb_store_outbox_done(e->store, r->id, names[r->status], r->error);
 		if (!rc && r->status == FB_SENT && !strcmp(r->method, "card") &&
 		    !strcmp(r->called, "chat.postMessage") && r->ts[0])
-			rc = fb_store_card_set(e->store, r->incident_id, r->channel, r->ts);
+			rc = strncmp(r->incident_id, "storm-", 6) /* a storm card: stormcard.h */
+			         ? fb_store_card_set(e->store, r->incident_id, r->channel, r->ts)
+			         : fb_stormcard_sent(e->store, r->incident_id, r->ts);
 	}
 	if (rc)
 		fb_log(FB_LOG_ERROR, "outbox.update_failed", "id=%lld error=\"%s\"",

@@ -26,6 +26,7 @@
 #include "firebreak/action.h"
 #include "firebreak/pace.h"
 #include "firebreak/lifecard.h"
+#include "firebreak/stormcard.h"
 #include "dispatch_int.h"
 
 #define TEXT_MAX (64u * 1024u) /* a pasted log, after unescaping */
@@ -163,12 +164,21 @@ static int card_due(fb_store *st, const fb_incident_row *row, const fb_state *st
 	return 0;
 }
 
+/* storm control (stormcard.h): the storm card's thread when this step's
+ * incident has its card there; set per step (engine thread only). */
+static char storm_thread[32];
+
 /* An outbox row of the incident, with its priority (pace.h). */
 static fb_err step_put(fb_dispatch *d, const fb_incident_row *row, const char *method,
                        const char *channel, cJSON *body)
 {
 	if (body)
 		cJSON_AddNumberToObject(body, "_priority", fb_pace_priority(row->severity));
+	/* its thread lines, and its card while not yet posted (an update
+	 * collapsed into the post must not take it out of the thread) */
+	if (body && storm_thread[0] &&
+	    (!strcmp(method, "thread") || (!strcmp(method, "card") && !row->card_ts[0])))
+		cJSON_AddStringToObject(body, "thread_ts", storm_thread);
 	return out_put(d, row->id, method, channel, body);
 }
 
@@ -219,6 +229,11 @@ fb_err fb_dispatch_on_step(void *ctx, fb_store *st, const fb_incident_row *row,
 	if (!strcmp(node, "collect") || !strcmp(state->result, "grouped"))
 		return FB_OK;
 	due = card_due(st, row, state, node);
+	int held = 0; /* storm control: a group or the digest holds its card */
+	if ((rc = fb_stormcard_step(d->env->cfg, d->tmpl, st, row, state, channel,
+	                            due && !row->card_ts[0], &held, storm_thread)) ||
+	    held)
+		return rc;
 	if (due && ((rc = fb_card_incident(d->tmpl, row, state, &card, &cut)) ||
 	            (rc = step_put(d, row, "card", channel, card))))
 		return rc;
@@ -529,6 +544,39 @@ static int may_open(fb_dispatch *d, const char *id, long version, const char *ac
 	return ok;
 }
 
+/* A member of a storm card, picked from its menu: the member's card goes
+ * into the storm card's thread, with its buttons (stormcard.h). */
+static fb_err storm_open(fb_dispatch *d, const char *value, const char *channel, const char *user)
+{
+	fb_incident_row *row = NULL;
+	fb_state *state = NULL;
+	cJSON *card = NULL;
+	char id[64], ts[32], storm[128];
+	long version;
+	int cut;
+	fb_err rc;
+
+	if (!parse_value(value, id, &version, storm, sizeof(storm)))
+		return FB_OK;
+	rc = fb_stormcard_open(d->env->store, storm, id, ts);
+	if (rc == FB_ENOTFOUND || rc == FB_ESTATE || rc == FB_ECONFLICT) {
+		fb_error_clear();
+		return ephemeral(d, channel, user,
+		                 rc == FB_ECONFLICT ? "storm_not_yet" : "storm_already_open",
+		                 vars1("id", id));
+	}
+	if (!rc && !(rc = fb_store_incident_get(d->env->store, id, &row)) &&
+	    !(rc = fb_state_parse(row->state, &state)) &&
+	    !(rc = fb_card_incident(d->tmpl, row, state, &card, &cut))) {
+		cJSON_AddStringToObject(card, "thread_ts", ts);
+		cJSON_AddNumberToObject(card, "_priority", FB_PACE_PRIO_PERSON);
+		rc = out_put(d, row->id, "card", channel, card);
+	}
+	fb_state_free(state);
+	fb_incident_row_free(row);
+	return rc;
+}
+
 static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 {
 	const cJSON *a = cJSON_GetArrayItem(fb_json_get(p, "actions"), 0);
@@ -541,6 +589,9 @@ static fb_err handle_click(fb_dispatch *d, const cJSON *p)
 
 	if (!*channel)
 		channel = fb_json_str(fb_json_get(p, "container"), "channel_id");
+	if (!strcmp(action, "storm_open") && *user) /* a storm card's menu */
+		return storm_open(d, fb_json_str(fb_json_get(a, "selected_option"), "value"),
+		                  channel, user);
 	if (!parse_value(fb_json_str(a, "value"), id, &version, NULL, 0) || !*user) {
 		fb_log(FB_LOG_INFO, "slack.unknown_action", "action=%.60s", action);
 		return FB_OK;

@@ -19,6 +19,7 @@
 
 #define MAX_CHANNELS 64
 #define MAX_METHODS 16
+#define MAX_HOLDS (MAX_METHODS + MAX_CHANNELS) /* per method, and per channel for posts */
 #define POST_INTERVAL_MS 1000 /* chat.postMessage: about one a second per channel */
 
 typedef struct {
@@ -35,7 +36,7 @@ typedef struct {
 } bucket;
 
 typedef struct {
-	char method[40];
+	char method[108]; /* a method, or "chat.postMessage#<channel>" */
 	int64_t until;
 } hold;
 
@@ -58,7 +59,7 @@ struct fb_pace {
 	entry *v;
 	size_t n, cap;
 	bucket chans[MAX_CHANNELS], methods[MAX_METHODS];
-	hold holds[MAX_METHODS];
+	hold holds[MAX_HOLDS];
 	seen *seen;
 	size_t seen_cap; /* a power of two, at least twice n */
 };
@@ -143,7 +144,7 @@ static bucket *bucket_of(fb_pace *p, const entry *e, const char *called, int cre
 static hold *hold_find(fb_pace *p, const char *method, int create)
 {
 	hold *oldest = &p->holds[0];
-	for (size_t i = 0; i < MAX_METHODS; i++) {
+	for (size_t i = 0; i < MAX_HOLDS; i++) {
 		if (p->holds[i].method[0] && !strcmp(p->holds[i].method, method))
 			return &p->holds[i];
 		if (p->holds[i].until < oldest->until)
@@ -174,9 +175,13 @@ static int64_t ready_at(fb_pace *p, const entry *e)
 	int64_t interval = rule(p, called, &burst);
 	const hold *h = hold_find(p, called, 0);
 	const bucket *b = interval ? bucket_of(p, e, called, 0) : NULL;
+	char key[sizeof(h->method)];
 
 	if (h && h->until > t)
 		t = h->until;
+	snprintf(key, sizeof(key), "%s#%s", called, e->channel);
+	if (!strcmp(called, "chat.postMessage") && (h = hold_find(p, key, 0)) && h->until > t)
+		t = h->until; /* a 429 on this channel's posts */
 	if (b && b->tat - (burst - 1) * interval > t)
 		t = b->tat - (burst - 1) * interval;
 	return t;
@@ -279,6 +284,18 @@ void fb_pace_hold(fb_pace *p, const char *method, int64_t until)
 	hold *h = hold_find(p, method, 1);
 	if (h->until < until)
 		h->until = until;
+}
+
+void fb_pace_hold_channel(fb_pace *p, const char *method, const char *channel, int64_t until)
+{
+	char key[sizeof(p->holds[0].method)];
+
+	if (!channel || !*channel) {
+		fb_pace_hold(p, method, until);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s#%s", method, channel);
+	fb_pace_hold(p, key, until);
 }
 
 void fb_pace_card(fb_pace *p, const char *incident_id, int exists)

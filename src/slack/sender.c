@@ -25,6 +25,7 @@
 #include "firebreak/queue.h"
 #include "firebreak/sender.h"
 #include "firebreak/slackapi.h"
+#include "firebreak/json.h"
 
 #define MAX_TRIES 12
 #define TRIGGER_WINDOW_MS 2500 /* views.open after this cannot succeed */
@@ -149,8 +150,8 @@ static char *build_call(fb_sender *s, item *it)
 	}
 	if (!strcmp(it->row->method, "card") && ts[0])
 		cJSON_AddStringToObject(args, "ts", ts);
-	else if (!strcmp(it->row->method, "thread"))
-		cJSON_AddStringToObject(args, "thread_ts", ts);
+	else if (!strcmp(it->row->method, "thread") && !fb_json_get(args, "thread_ts"))
+		cJSON_AddStringToObject(args, "thread_ts", ts); /* storm.c may name another */
 	json = cJSON_PrintUnformatted(args);
 	cJSON_Delete(args);
 	return json;
@@ -193,8 +194,12 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 		return;
 	}
 	it->row->attempts++;
-	if (res->http_status == 429) { /* this method waits; the others go on */
-		fb_pace_hold(s->pace, called, now + res->retry_after * 1000);
+	if (res->http_status == 429) { /* this method (a post: this channel) waits */
+		if (!strcmp(called, "chat.postMessage"))
+			fb_pace_hold_channel(s->pace, called, it->row->channel,
+			                     now + res->retry_after * 1000);
+		else
+			fb_pace_hold(s->pace, called, now + res->retry_after * 1000);
 		fb_log(FB_LOG_INFO, "slack.rate_limited", "method=%s retry_after=%ld", called,
 		       res->retry_after);
 	} else {
@@ -266,10 +271,26 @@ static int priority_of(const fb_outbox_row *row)
 	body = cJSON_Parse(row->body);
 	p = cJSON_GetObjectItemCaseSensitive(body, "_priority");
 	if (cJSON_IsNumber(p) && p->valueint >= FB_PACE_PRIO_LOW &&
-	    p->valueint <= FB_PACE_PRIO_CRITICAL)
+	    p->valueint <= FB_PACE_PRIO_PERSON) /* a storm card: PERSON (storm.c) */
 		v = p->valueint;
 	cJSON_Delete(body);
 	return v;
+}
+
+/* A storm card (stormcard.c) is no incident's: its ts, once known, rides
+ * in its body as "_card_ts", so an update after a restart is an update. */
+static void storm_ts(fb_outbox_row *row)
+{
+	cJSON *body;
+	const cJSON *ts;
+
+	if (row->card_ts[0] || strncmp(row->incident_id, "storm-", 6))
+		return;
+	body = cJSON_Parse(row->body);
+	ts = cJSON_GetObjectItemCaseSensitive(body, "_card_ts");
+	if (cJSON_IsString(ts))
+		snprintf(row->card_ts, sizeof(row->card_ts), "%s", ts->valuestring);
+	cJSON_Delete(body);
 }
 
 static void append(fb_sender *s, fb_outbox_row *row)
@@ -281,6 +302,7 @@ static void append(fb_sender *s, fb_outbox_row *row)
 	}
 	it->row = row;
 	it->submitted = fb_mono_ms();
+	storm_ts(row);
 	fb_pace_req req = {.id = row->id,
 	                   .incident_id = row->incident_id,
 	                   .method = row->method,

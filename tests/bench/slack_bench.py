@@ -243,8 +243,11 @@ def start_daemon(work, sim, repo, strace_out=None):
     cfg = os.path.join(work, "bench.yaml")
     with open(cfg, "w") as f:
         # pacing off: the benchmark measures firebreak, not Slack's 1 msg/s;
-        # a free port for the HTTP server, next to other runs on this host
-        f.write(f"log_level: warn\nslack:\n  post_interval_ms: 0\nhttp:\n  listen: 127.0.0.1:{free_port()}\n")
+        # storm control off: every incident's own card is what is timed
+        # (storms: storm_bench.sh); a free port for the HTTP server, next to
+        # other runs on this host
+        f.write(f"log_level: warn\nslack:\n  post_interval_ms: 0\nstorm:\n  rate: 0\n"
+                f"http:\n  listen: 127.0.0.1:{free_port()}\n")
     env = dict(os.environ, SLACK_APP_TOKEN=APP_TOKEN, SLACK_BOT_TOKEN=BOT_TOKEN,
                SLACK_API_URL=sim.api_url, SLACK_CHANNEL="C1", FIREBREAK_DB=os.path.join(work, "db"),
                GITOPS_REPO=repo, FIREBREAK_CONFIG="")

@@ -65,10 +65,13 @@ class Sim:
         return self._req("/_sim/slash", self._opt(command=command, text=text, user_id=user_id,
                                                   channel_id=channel_id, envelope_id=envelope_id))
 
-    def click(self, channel, ts, action_id, user_id="U2", envelope_id=None, value=None):
+    def click(self, channel, ts, action_id, user_id="U2", envelope_id=None, value=None,
+              option=None):
+        """A button (value: a forged button value), or (option: the value
+        picked) a static_select menu."""
         return self._req("/_sim/click", self._opt(channel=channel, ts=ts, action_id=action_id,
                                                   user_id=user_id, envelope_id=envelope_id,
-                                                  value=value))
+                                                  value=value, option=option))
 
     def click_stale(self, channel, ts, version, action_id, user_id="U2"):
         return self._req("/_sim/click_stale", dict(channel=channel, ts=ts, version=version,

@@ -18,7 +18,13 @@ written to the "violations" list as "<kind>: <detail>", so a test can
 assert that the list stays empty.
 
 Run:  /usr/bin/python3 tests/fakes/slack_sim.py --port-file FILE [--port 0]
-          [--app-token xapp-1-SIM] [--bot-token xoxb-SIM]
+          [--app-token xapp-1-SIM] [--bot-token xoxb-SIM] [--limits]
+With --limits the Web API enforces Slack's published rate limits
+(slack.md 2.5, LIMITS below): chat.postMessage about one a second per
+channel with a short burst, the other methods by tier per method; a call
+over its limit gets 429 with Retry-After (whole seconds), and a call
+before that Retry-After has passed is a violation.  Every call is recorded
+with its time ("t"), channel, and any Retry-After it got.
 The chosen port is written to FILE (via FILE.tmp + rename) once the socket
 is bound.  Logs go to stderr, one line per request or event.  Only the
 Python standard library and aiohttp are used.
@@ -46,6 +52,14 @@ ACK_DEADLINE_MS = 3000.0      # slack.md 1.6: ack within 3 s
 TRIGGER_TTL = 3.0             # slack.md 2.3: triggers expire in three seconds
 TEXT_LIMIT = 40000            # slack.md 4: top-level text truncated above this
 BLOCKS_TEXT_LIMIT = 12000     # slack.md 4: msg_blocks_too_long at ~11-13k chars
+# --limits: (seconds between calls, burst).  chat.postMessage is per
+# channel ("1 per second per channel, short bursts allowed"); the tiers are
+# per method: Tier 2 20/min, Tier 3 50/min, Tier 4 100/min.
+LIMITS = {"chat.postMessage": (1.0, 4), "chat.update": (60 / 50, 5), "chat.delete": (60 / 50, 5),
+          "chat.postEphemeral": (60 / 100, 10), "views.open": (60 / 100, 10),
+          "views.update": (60 / 100, 10), "conversations.history": (60 / 50, 5),
+          "conversations.info": (60 / 50, 5)}
+LIMIT_SLACK = 0.05            # network jitter: a call this early is still in time
 DISCONNECT_REASONS = ("warning", "refresh_requested", "link_disabled", "too_many_websockets")
 
 
@@ -285,7 +299,8 @@ class Conn:
 
 
 class SlackSim:
-    def __init__(self, app_token, bot_token):
+    def __init__(self, app_token, bot_token, limits=False):
+        self.limits = limits
         self.tokens = {app_token: "app", bot_token: "bot"}
         self.port, self.view_seq, self.conn_seq, self.last_ts_us = 0, 0, 0, 0
         self.messages, self.by_ts = [], {}  # all messages; (channel, ts) -> message
@@ -307,6 +322,7 @@ class SlackSim:
         self.calls, self.counters = [], defaultdict(int)
         self.violations, self.acks = [], []
         self.faults, self.rl_until = [], {}
+        self.tat = {}                       # --limits: rate key -> theoretical arrival time
 
     def violation(self, kind, detail=""):
         v = f"{kind}: {detail}" if detail else kind
@@ -329,7 +345,7 @@ class SlackSim:
     async def api(self, request):
         method = request.match_info["method"]
         call = {"method": method, "t": now(), "status": 200, "error": None,
-                "token_kind": None, "body": None}
+                "token_kind": None, "body": None, "channel": None, "retry_after": None}
         self.calls.append(call)
         self.counters[method] += 1
         resp = await self.api_inner(request, method, call)
@@ -340,15 +356,23 @@ class SlackSim:
     async def api_inner(self, request, method, call):
         t = call["t"]
         raw = await request.read()
+        call["channel"] = self.channel_of(raw)
         # A method under a 429 must not be called again before Retry-After
-        # has elapsed (slack.md 2.5); other methods are unaffected.
-        until = self.rl_until.get(method)
-        if until is not None and t < until - 0.02:
-            self.violation("retry_after_ignored",
-                           f"{method} called {until - t:.2f}s before Retry-After elapsed")
-        out = self.outage_response(request, method, call)
+        # has elapsed (slack.md 2.5); other methods are unaffected, and
+        # chat.postMessage's limit is per channel.
+        for key in {method, self.rate_key(method, call["channel"])}:
+            until = self.rl_until.get(key)
+            if until is not None and t < until - 0.02:
+                self.violation("retry_after_ignored",
+                               f"{key} called {until - t:.2f}s before Retry-After elapsed")
+                call["early"] = True
+        out = self.outage_response(request, method, call)  # down: nothing counts
         if out is not None:
             return out
+        if self.limits:
+            limited = self.over_limit(method, call)
+            if limited is not None:
+                return limited
         fault = self.take_fault(method)
         if fault:
             return self.fault_response(method, fault, call)
@@ -404,6 +428,41 @@ class SlackSim:
         self.violation("not_json_body", f"{method} sent with content type '{ct}'")
         return {}, "invalid_form_data"
 
+    @staticmethod
+    def channel_of(raw):
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            return None
+        ch = body.get("channel") if isinstance(body, dict) else None
+        return ch if isinstance(ch, str) else None
+
+    @staticmethod
+    def rate_key(method, channel):
+        return f"{method}#{channel}" if method == "chat.postMessage" and channel else method
+
+    def over_limit(self, method, call):
+        """--limits: a GCRA per rate key; over it, 429 with Retry-After."""
+        rule = LIMITS.get(method)
+        if not rule:
+            return None
+        interval, burst = rule
+        key, t = self.rate_key(method, call["channel"]), call["t"]
+        tat = max(self.tat.get(key, t), t)
+        allowed_at = tat - (burst - 1) * interval
+        if t + LIMIT_SLACK < allowed_at:
+            ra = max(1, int(allowed_at - t + 0.999))
+            return self.too_many(key, ra, call)
+        self.tat[key] = tat + interval
+        return None
+
+    def too_many(self, key, ra, call):
+        self.rl_until[key] = max(self.rl_until.get(key, 0), call["t"] + ra)
+        call["error"], call["retry_after"] = "ratelimited", ra
+        self.counters["429"] += 1
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                 headers={"Retry-After": str(ra)})
+
     def take_fault(self, method):
         for f in self.faults:
             if f["method"] in (method, "*") and f["count"] > 0:
@@ -415,12 +474,9 @@ class SlackSim:
 
     def fault_response(self, method, f, call):
         status = int(f.get("status") or 200)
-        if status == 429:
-            ra = int(f.get("retry_after", 1))
-            self.rl_until[method] = call["t"] + ra
-            call["error"] = "ratelimited"
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(ra)})
+        if status == 429:  # per channel for chat.postMessage, as its limit is
+            return self.too_many(self.rate_key(method, call["channel"]),
+                                 int(f.get("retry_after", 1)), call)
         if status >= 300:
             call["error"] = f"http_{status}"
             return web.Response(status=status, text="internal error")
@@ -860,7 +916,7 @@ class SlackSim:
             els = b.get("elements", []) if b.get("type") == "actions" else \
                 [b.get("accessory")] if b.get("type") == "section" else []
             for el in els:
-                if isinstance(el, dict) and el.get("type") == "button" \
+                if isinstance(el, dict) and el.get("type") in ("button", "static_select") \
                         and el.get("action_id") == action_id:
                     return b.get("block_id"), el
         return None, None
@@ -890,6 +946,13 @@ class SlackSim:
         action.update({k: el[k] for k in ("value", "style") if k in el})
         if "value" in b:  # a forged or mangled button value, as a hostile client sends
             action["value"] = b["value"]
+        if el["type"] == "static_select":  # a menu: "option" is the value picked
+            opt = next((o for o in el.get("options", []) if o.get("value") == b.get("option")), None)
+            if opt is None:
+                return self.err(404, "no_such_option")
+            action = {"type": "static_select", "action_id": el["action_id"], "block_id": block_id,
+                      "selected_option": opt, "placeholder": el.get("placeholder"),
+                      "action_ts": f"{time.time():.6f}"}
         payload = {"type": "block_actions", "user": self.user(uid),
                    "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "api_app_id": APP_ID,
                    "token": "SIMVERIFICATION",
@@ -1038,7 +1101,7 @@ class SlackSim:
         return web.json_response({
             "now": now(), "port": self.port,
             "messages": [{k: m[k] for k in ("channel", "ts", "thread_ts", "text", "blocks",
-                                            "history")} for m in self.messages],
+                                            "history", "posted_at")} for m in self.messages],
             "ephemerals": self.ephemerals, "views": list(self.views.values()), "calls": self.calls,
             "envelopes": [{"id": e["id"], "type": e["type"], "kind": e["kind"],
                            "sent_at": e["sent_at"], "queued": e["id"] in self.pending,
@@ -1087,7 +1150,7 @@ def make_app(sim):
 
 
 async def serve(args):
-    sim = SlackSim(args.app_token, args.bot_token)
+    sim = SlackSim(args.app_token, args.bot_token, limits=args.limits)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
@@ -1115,6 +1178,8 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--app-token", default="xapp-1-SIM")
     p.add_argument("--bot-token", default="xoxb-SIM")
+    p.add_argument("--limits", action="store_true",
+                   help="enforce Slack's published rate limits (429 with Retry-After)")
     asyncio.run(serve(p.parse_args()))
 
 

@@ -190,6 +190,60 @@ static void a_429_holds_its_method_only(void **s)
 	fb_pace_free(p, NULL);
 }
 
+/* chat.postMessage's limit is per channel: a 429 on one channel's posts
+ * holds those only (storm control, issue 10). */
+static void a_429_on_posts_holds_that_channel_only(void **s)
+{
+	fb_pace *p = NULL;
+	fb_pace_pick pk;
+	(void)s;
+	assert_int_equal(fb_pace_new(-1, &p), FB_OK);
+	add(p, "", "chat.postMessage", "C1", FB_PACE_PRIO_LOW, 0);
+	add(p, "", "chat.postMessage", "C2", FB_PACE_PRIO_LOW, 0);
+	fb_pace_hold_channel(p, "chat.postMessage", "C1", 5000);
+	assert_int_equal(fb_pace_next(p, 0, &pk), FB_PACE_SEND);
+	assert_int_equal(pk.id, next_id - 1); /* C2's */
+	fb_pace_done(p, pk.id);
+	assert_int_equal(fb_pace_next(p, 1, &pk), FB_PACE_WAIT);
+	assert_int_equal(pk.wait_ms, 4999);
+	assert_int_equal(fb_pace_next(p, 4999, &pk), FB_PACE_WAIT);
+	assert_int_equal(fb_pace_next(p, 5000, &pk), FB_PACE_SEND);
+	assert_int_equal(pk.id, next_id - 2);
+	fb_pace_done(p, pk.id);
+	/* no channel: the method everywhere */
+	add(p, "", "chat.postMessage", "C3", FB_PACE_PRIO_LOW, 0);
+	fb_pace_hold_channel(p, "chat.postMessage", "", 9000);
+	assert_int_equal(fb_pace_next(p, 6000, &pk), FB_PACE_WAIT);
+	assert_int_equal(pk.wait_ms, 3000);
+	fb_pace_free(p, NULL);
+}
+
+/* Once a queue forms: a storm card (PERSON), then critical, warning, info;
+ * the oldest first within one. */
+static void severity_orders_the_queue(void **s)
+{
+	fb_pace *p = NULL;
+	int64_t at[16], ids[16];
+	(void)s;
+	assert_int_equal(fb_pace_new(-1, &p), FB_OK);
+	for (int i = 0; i < FB_PACE_POST_BURST; i++) /* the burst is spent */
+		add(p, "", "chat.postMessage", "C1", FB_PACE_PRIO_LOW, 0);
+	assert_int_equal(drain(p, 0, 0, at, ids, 16), FB_PACE_POST_BURST);
+	int64_t first = next_id;
+	add(p, "incident-i", "card", "C1", fb_pace_priority("info"), 0);
+	add(p, "incident-w", "card", "C1", fb_pace_priority("warning"), 0);
+	add(p, "incident-c", "card", "C1", fb_pace_priority("critical"), 0);
+	add(p, "incident-w2", "card", "C1", fb_pace_priority("warning"), 0);
+	add(p, "storm-C1-1", "card", "C1", FB_PACE_PRIO_PERSON, 0);
+	assert_int_equal(drain(p, 1, 10000, at, ids, 16), 5);
+	assert_int_equal(ids[0], first + 4); /* the storm card */
+	assert_int_equal(ids[1], first + 2); /* critical */
+	assert_int_equal(ids[2], first + 1); /* warning, the older */
+	assert_int_equal(ids[3], first + 3);
+	assert_int_equal(ids[4], first + 0); /* info */
+	fb_pace_free(p, NULL);
+}
+
 static void three_updates_of_one_card_make_one_call(void **s)
 {
 	fb_pace *p = NULL;
@@ -369,6 +423,8 @@ int main(void)
 	    cmocka_unit_test(two_channels_do_not_wait_for_each_other),
 	    cmocka_unit_test(methods_follow_their_tiers),
 	    cmocka_unit_test(a_429_holds_its_method_only),
+	    cmocka_unit_test(a_429_on_posts_holds_that_channel_only),
+	    cmocka_unit_test(severity_orders_the_queue),
 	    cmocka_unit_test(three_updates_of_one_card_make_one_call),
 	    cmocka_unit_test(a_post_takes_the_newest_card_and_keeps_its_place),
 	    cmocka_unit_test(critical_incidents_go_first_when_a_queue_forms),
