@@ -3,6 +3,7 @@
  * it is stored, shown, logged or sent anywhere.  A secret's value is
  * replaced by [MASKED:<kind>]; the context around it (the key name, the
  * URL's user and host) is kept because it is evidence.  Idempotent.
+ * The text is bytes: it need not be valid UTF-8, and may hold NULs.
  */
 #ifndef FIREBREAK_MASK_H
 #define FIREBREAK_MASK_H
@@ -14,5 +15,8 @@
 fb_err fb_mask(const char *text, size_t len, char **out);
 /* The same for a C string; NULL only when out of memory. */
 char *fb_mask_str(const char *s);
+/* 1 when text[0..len) holds something the masker would mask (or the
+ * masker failed), 0 when it is clean: for refusing a value outright. */
+int fb_mask_finds(const char *text, size_t len);
 
 #endif
