@@ -18,5 +18,10 @@ char *fb_mask_str(const char *s);
 /* 1 when text[0..len) holds something the masker would mask (or the
  * masker failed), 0 when it is clean: for refusing a value outright. */
 int fb_mask_finds(const char *text, size_t len);
+/* 1 when url would carry credentials in clear over the network: an
+ * http:// URL whose host is not loopback (localhost, 127.0.0.0/8, ::1).
+ * Whatever sends a token, a password or basic auth refuses such a URL
+ * (httpc.c, the git credentials callback, check-config). */
+int fb_mask_url_in_clear(const char *url);
 
 #endif

@@ -19,10 +19,13 @@
  * masked as the header), key=value forms before bare token formats.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "firebreak/buf.h"
 #include "firebreak/mask.h"
@@ -247,4 +250,44 @@ int fb_mask_finds(const char *text, size_t len)
 	found = strlen(out) != len || memcmp(out, text, len) != 0;
 	free(out);
 	return found;
+}
+
+/* Is the host (n bytes, brackets stripped) this machine's loopback? */
+static int loopback(const char *host, size_t n)
+{
+	char h[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(h))
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (!strcasecmp(h, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+int fb_mask_url_in_clear(const char *url)
+{
+	const char *host, *end, *at, *hend;
+
+	if (!url || strncasecmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + 7;
+	end = host + strcspn(host, "/?#");
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
+	host = at; /* after the last @ of the authority */
+	if (*host == '[') {
+		hend = memchr(host, ']', (size_t)(end - host));
+		return !hend || !loopback(host + 1, (size_t)(hend - host - 1));
+	}
+	hend = memchr(host, ':', (size_t)(end - host));
+	return !loopback(host, (size_t)((hend ? hend : end) - host));
 }
