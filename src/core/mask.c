@@ -183,25 +183,19 @@ static fb_err mask_one(const secret *s, const char *in, size_t len, fb_buf *out,
 	return rc;
 }
 
-/* Runs one step (a scanner when s is NULL) from cur into cur. */
-static fb_err step(fb_buf *cur, const secret *s,
-                   fb_err (*scan)(const char *, size_t, fb_buf *, int *), pcre2_match_data *md)
+/* Keeps next as the text when the step changed it, else drops it. */
+static fb_err keep(fb_buf *cur, fb_buf *next, fb_err rc, int changed)
 {
-	fb_buf next;
-	int changed = 0;
-	fb_err rc;
-
-	fb_buf_init(&next, MASK_MAX);
-	rc = s ? mask_one(s, fb_buf_str(cur), cur->len, &next, md, &changed)
-	       : scan(fb_buf_str(cur), cur->len, &next, &changed);
 	if (rc || !changed) {
-		fb_buf_free(&next);
+		fb_buf_free(next);
 		return rc;
 	}
 	fb_buf_free(cur);
-	*cur = next;
+	*cur = *next;
 	return FB_OK;
 }
+
+typedef fb_err (*scanner)(const char *, size_t, fb_buf *, int *);
 
 fb_err fb_mask(const char *text, size_t len, char **out)
 {
@@ -218,12 +212,21 @@ fb_err fb_mask(const char *text, size_t len, char **out)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	fb_buf_init(&cur, MASK_MAX);
 	rc = fb_buf_add(&cur, text, len);
-	if (!rc)
-		rc = step(&cur, NULL, fb_mask_scan_pem, md);
-	if (!rc)
-		rc = step(&cur, NULL, fb_mask_scan_k8s, md);
-	for (size_t i = 0; i < NSECRETS && !rc; i++)
-		rc = step(&cur, &secrets[i], NULL, md);
+	static const scanner scanners[] = {fb_mask_scan_pem, fb_mask_scan_k8s};
+	for (size_t i = 0; i < 2 && !rc; i++) { /* bytes first, then patterns */
+		fb_buf next;
+		int changed = 0;
+		fb_buf_init(&next, MASK_MAX);
+		rc = scanners[i](fb_buf_str(&cur), cur.len, &next, &changed);
+		rc = keep(&cur, &next, rc, changed);
+	}
+	for (size_t i = 0; i < NSECRETS && !rc; i++) {
+		fb_buf next;
+		int changed = 0;
+		fb_buf_init(&next, MASK_MAX);
+		rc = mask_one(&secrets[i], fb_buf_str(&cur), cur.len, &next, md, &changed);
+		rc = keep(&cur, &next, rc, changed);
+	}
 	pcre2_match_data_free(md);
 	if (rc) {
 		fb_buf_free(&cur);
