@@ -3,7 +3,8 @@
  * it is stored, shown, logged or sent anywhere.  A secret's value is
  * replaced by [MASKED:<kind>]; the context around it (the key name, the
  * URL's user and host) is kept because it is evidence.  Idempotent.
- * The text is bytes: it need not be valid UTF-8, and may hold NULs.
+ * The text is bytes: it need not be valid UTF-8 (a PEM block with a
+ * Latin-1 byte is masked whole).
  */
 #ifndef FIREBREAK_MASK_H
 #define FIREBREAK_MASK_H
