@@ -42,7 +42,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	python3 python3-aiohttp python3-pytest \
 	clang-format cppcheck valgrind prometheus prometheus-alertmanager
 
-.PHONY: all deps check check-tsan check-chaos unit integration demo bench install lint clean
+.PHONY: all deps check check-tsan check-chaos unit integration demo bench bench-mask install lint clean
 
 all: build/firebreak
 
@@ -107,6 +107,14 @@ demo: build/firebreak
 
 bench: build/firebreak
 	@tests/bench.sh
+
+# The masker's throughput over a 1 MB log (tests/bench/mask_bench.c).
+bench-mask: build/bench/mask_bench
+	@build/bench/mask_bench
+
+build/bench/mask_bench: tests/bench/mask_bench.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
 install: build/firebreak
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/firebreak/blocks

@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "config_int.h"
+#include "firebreak/mask.h"
 
 int fb_config_slack_user_id(const char *s)
 {
@@ -92,6 +93,29 @@ static void check_web_url(fb_config_loader *ld, const char *key, const char *url
 	check_url(ld, key, url, 1);
 }
 
+/* A token or a password that would go over plain http to another host
+ * is an error (mask.h): loopback is the one exception. */
+static void check_in_clear(fb_config_loader *ld, const char *key, const char *url, int creds)
+{
+	if (creds && fb_mask_url_in_clear(url))
+		fb_config_problem_key(ld, key,
+		                      "a token or password would go in clear over http:// to "
+		                      "another host: use https:// (plain http only to loopback)");
+}
+
+static void check_tokens_in_clear(fb_config_loader *ld, const fb_config *cfg)
+{
+	const char *remote = cfg->gitops.remote;
+	check_in_clear(ld, "slack.api_url", cfg->slack.api_url, 1);
+	check_in_clear(ld, "loki.url", cfg->loki.url,
+	               cfg->loki.token[0] || cfg->loki.username[0] || cfg->loki.password[0]);
+	check_in_clear(ld, "argocd.url", cfg->argocd.url, cfg->argocd.token[0] != '\0');
+	check_in_clear(ld, "gitops.forge", cfg->gitops.forge.api_url,
+	               cfg->gitops.forge.token[0] != '\0');
+	check_in_clear(ld, "gitops.url", cfg->gitops.url, cfg->gitops.token[0] != '\0');
+	check_in_clear(ld, "gitops.remote", remote, cfg->gitops.token[0] != '\0');
+}
+
 #define L(field) offsetof(fb_config, field)
 
 /* Numbers that must be at least 1 (seconds for durations). */
@@ -149,6 +173,7 @@ void fb_config_check(fb_config_loader *ld, const fb_config *cfg)
 	check_url(ld, "gitops.forge", cfg->gitops.forge.api_url, 1);
 	check_url(ld, "gitops.forge", cfg->gitops.forge.web_url, 1);
 	check_web_url(ld, "links.grafana", cfg->links.grafana);
+	check_tokens_in_clear(ld, cfg);
 }
 
 /* --- duplicate keys --- */

@@ -94,6 +94,9 @@ static fb_err first_state(const fb_signal *sig, const char *id, fb_state **out)
 	if (sig->decision) {
 		st->decision = *sig->decision;
 		st->decision.present = 1;
+		char *note = fb_mask_str(st->decision.note); /* typed with --yes */
+		fb_state_copy(st->decision.note, sizeof(st->decision.note), note ? note : "");
+		free(note);
 	}
 	for (size_t i = 0; i < sig->n_overrides && !rc; i++)
 		rc = fb_state_override_set(st, sig->overrides[i].key, sig->overrides[i].value);
@@ -696,6 +699,13 @@ static fb_err check_edit(const fb_graph_env *env, const fb_state *state, const f
 		if (!proposed_path(state, paths[i]))
 			return fb_error_set(FB_EINVAL, "%s is not one of the proposed values",
 			                    paths[i]);
+		/* an edit goes into a commit: never a secret, even a typed one */
+		if (fb_mask_finds(d->sets[i], strlen(d->sets[i])))
+			return fb_error_set(
+			    FB_EINVAL,
+			    "the value for %s looks like a secret (a token, key or "
+			    "password); secrets do not go into the GitOps repository",
+			    paths[i]);
 		fb_err rc = fb_action_validate(env->cfg, NULL, paths[i], eq + 1);
 		if (rc)
 			return rc;
@@ -741,7 +751,9 @@ static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_d
 {
 	char reason[1024], detail[1200];
 
-	snprintf(reason, sizeof(reason), "%s", fb_error_last());
+	char *masked = fb_mask_str(fb_error_last()); /* it may quote what was typed */
+	snprintf(reason, sizeof(reason), "%s", masked ? masked : "refused");
+	free(masked);
 	snprintf(detail, sizeof(detail), "%s refused: %s", d->action, reason);
 	if (fb_store_event_add(env->store,
 	                       &(fb_event){.incident_id = id,
@@ -756,7 +768,23 @@ static fb_err record_refusal(const fb_graph_env *env, const char *id, const fb_d
 	return fb_error_set(why, "%s", reason);
 }
 
+static fb_err decide(const fb_graph_env *env, const char *id, const fb_decision *d);
+
+/* The one way a decision enters: its note, what a person typed, is
+ * masked first (mask.h), for SQLite, the card, the thread and the API. */
 fb_err fb_graph_decide(const fb_graph_env *env, const char *id, const fb_decision *d)
+{
+	fb_decision md = *d;
+	char *note = d->note ? fb_mask_str(d->note) : NULL;
+	if (d->note && !note)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	md.note = note;
+	fb_err rc = decide(env, id, &md);
+	free(note);
+	return rc;
+}
+
+static fb_err decide(const fb_graph_env *env, const char *id, const fb_decision *d)
 {
 	fb_incident_row *row = NULL;
 	fb_state *state = NULL;

@@ -14,6 +14,7 @@
 #include "firebreak/ingest.h"
 #include "firebreak/json.h"
 #include "firebreak/log.h"
+#include "firebreak/mask.h"
 #include "firebreak/stopper.h"
 
 #define DOWN_AFTER 3          /* failed polls in a row before /health says so */
@@ -199,8 +200,14 @@ static fb_err resolve(const fb_graph_env *env, const char *source, const fb_sour
 		                                                .actor = source,
 		                                                .kind = FB_EV_SIGNAL_RESOLVED,
 		                                                .detail = s->ends_at});
-	if (!rc && env->on_step)
-		rc = env->on_step(env->hook_ctx, env->store, row, state, "resolved", s->text);
+	if (!rc && env->on_step) { /* the alert's text may quote a log: masked */
+		char *masked = NULL;
+		rc = fb_mask(s->text ? s->text : "", s->text ? s->len : 0, &masked);
+		if (!rc)
+			rc =
+			    env->on_step(env->hook_ctx, env->store, row, state, "resolved", masked);
+		free(masked);
+	}
 	res->resolved += !rc;
 out:
 	fb_state_free(state);

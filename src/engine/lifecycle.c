@@ -19,6 +19,7 @@
 
 #include "firebreak/lifecycle.h"
 #include "firebreak/log.h"
+#include "firebreak/mask.h"
 
 #define COPY(dst, s) fb_state_copy((dst), sizeof(dst), (s))
 #define SNOOZE_MAX_MS (30LL * 24 * 3600 * 1000) /* a month at most */
@@ -404,7 +405,23 @@ static fb_err load(const fb_graph_env *env, const char *id, fb_incident_row **ro
 	return FB_OK;
 }
 
+static fb_err life_do(const fb_graph_env *env, const fb_life_op *in);
+
+/* The one way a lifecycle step enters: its note, what a person typed, is
+ * masked first (mask.h), for SQLite, the timeline, the thread and the API. */
 fb_err fb_lifecycle_do(const fb_graph_env *env, const fb_life_op *in)
+{
+	fb_life_op op = *in;
+	char *note = in->note ? fb_mask_str(in->note) : NULL;
+	if (in->note && !note)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	op.note = note;
+	fb_err rc = life_do(env, &op);
+	free(note);
+	return rc;
+}
+
+static fb_err life_do(const fb_graph_env *env, const fb_life_op *in)
 {
 	fb_life_op op = *in;
 	fb_incident_row *row = NULL;

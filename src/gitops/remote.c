@@ -7,11 +7,13 @@
  */
 #include <git2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
 
 #include "firebreak/buf.h"
+#include "firebreak/mask.h"
 #include "gitops_int.h"
 
 int fb_gitops_credentials_(git_credential **out, const char *url, const char *user_from_url,
@@ -19,10 +21,21 @@ int fb_gitops_credentials_(git_credential **out, const char *url, const char *us
 {
 	fb_gitops_cred *p = payload;
 	const fb_config *cfg = p->cfg;
-	(void)url;
 
 	if (++p->tries > 3)
 		return GIT_EUSER; /* wrong credentials: stop instead of looping */
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0] &&
+	    fb_mask_url_in_clear(url)) { /* never the token in clear (mask.h) */
+		char *shown = fb_mask_str(url);
+		char msg[1200];
+		snprintf(msg, sizeof(msg),
+		         "refusing to send GITOPS_TOKEN in clear to %.1000s: use an https:// URL "
+		         "(plain http:// only to loopback: localhost, 127.0.0.1, ::1)",
+		         shown ? shown : "an http:// remote");
+		free(shown);
+		git_error_set_str(GIT_ERROR_NET, msg);
+		return GIT_EUSER;
+	}
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
 		return git_credential_userpass_plaintext_new(
 		    out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);

@@ -33,6 +33,8 @@ struct fb_httpc {
 	long retry_after;
 	fb_stopper *stopper;
 	char errbuf[CURL_ERROR_SIZE];
+	int creds_headers; /* a bearer token or a credential header is set */
+	int creds_basic;   /* basic auth is set */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -152,6 +154,9 @@ static fb_err build_headers(fb_httpc *c, const char *token)
 		curl_slist_free_all(lists[1]);
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	}
+	c->creds_headers = token && *token;
+	for (int k = 0; k < FB_HTTPC_HEADERS && c->extra[k]; k++) /* PRIVATE-TOKEN: ... */
+		c->creds_headers |= fb_mask_finds(c->extra[k], strlen(c->extra[k]));
 	curl_slist_free_all(c->plain); /* the old token goes with them */
 	curl_slist_free_all(c->json);
 	c->plain = lists[0];
@@ -182,6 +187,7 @@ static void set_options(fb_httpc *c, const fb_httpc_opts *o)
 	if (o->ca_file && *o->ca_file)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->ca_file);
 	if (o->user && *o->user) {
+		c->creds_basic = 1;
 		curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c->curl, CURLOPT_USERNAME, o->user);
 		curl_easy_setopt(c->curl, CURLOPT_PASSWORD, o->password ? o->password : "");
@@ -292,6 +298,24 @@ static fb_err transfer_error(fb_httpc *c, CURLcode cc, const char *method, const
 	return rc;
 }
 
+/* Credentials never go over plain http, except to loopback (mask.h):
+ * the token, the basic auth password or a user:password@ in the URL. */
+static fb_err refuse_in_clear(const fb_httpc *c, const char *url)
+{
+	const char *auth = strstr(url, "://");
+	size_t n = auth ? strcspn(auth + 3, "/?#") : 0;
+	int userinfo = auth && memchr(auth + 3, '@', n) != NULL;
+	char where[512];
+
+	if (!(c->creds_headers || c->creds_basic || userinfo) || !fb_mask_url_in_clear(url))
+		return FB_OK;
+	fb_httpc_redact_url(url, where, sizeof(where));
+	return fb_error_set(FB_EINVAL,
+	                    "refusing to send credentials in clear to %s: use https:// (plain "
+	                    "http:// only to loopback: localhost, 127.0.0.1, ::1)",
+	                    where);
+}
+
 fb_err fb_httpc_request(fb_httpc *c, const char *method, const char *target, const char *json,
                         fb_httpc_result *res)
 {
@@ -306,6 +330,10 @@ fb_err fb_httpc_request(fb_httpc *c, const char *method, const char *target, con
 	if ((rc = join_url(c, target, &url)) != FB_OK) {
 		fb_buf_free(&url);
 		return rc == FB_ETOOBIG ? fb_error_set(rc, "the URL is too long") : rc;
+	}
+	if ((rc = refuse_in_clear(c, fb_buf_str(&url))) != FB_OK) {
+		fb_buf_free(&url);
+		return rc;
 	}
 	fb_buf_reset(&c->rx);
 	c->over = 0;

@@ -23,6 +23,7 @@
 #include "firebreak/dispatch.h"
 #include "firebreak/ingest.h"
 #include "firebreak/log.h"
+#include "firebreak/mask.h"
 #include "firebreak/action.h"
 #include "firebreak/pace.h"
 #include "firebreak/lifecard.h"
@@ -403,8 +404,8 @@ static fb_err slash_list(fb_dispatch *d, const char *arg, cJSON **reply)
 
 /* Stores feedback, with a timeline entry and a line in the card's thread.
  * FB_ENOTFOUND for no such incident. */
-static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
-                              const char *why)
+static fb_err store_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
+                             const char *why)
 {
 	fb_incident_row *row = NULL;
 	fb_err rc;
@@ -435,6 +436,19 @@ static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, 
 		cJSON_Delete(v);
 	}
 	fb_incident_row_free(row);
+	return rc;
+}
+
+/* The one way feedback enters: what a person typed is masked first
+ * (mask.h), for SQLite, the thread and the API alike. */
+static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
+                              const char *why)
+{
+	char *masked = fb_mask_str(why ? why : "");
+	if (!masked)
+		return fb_error_set(FB_ENOMEM, "out of memory");
+	fb_err rc = store_feedback(d, id, user, verdict, masked);
+	free(masked);
 	return rc;
 }
 

@@ -15,17 +15,33 @@
 
 #define CORPUS "tests/data/mask/cases.txt"
 
+/* "\xHH" at p: the byte, else -1. */
+static int hexbyte(const char *p)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *h, *l;
+	if (p[0] != '\\' || p[1] != 'x' || !p[2] || !p[3] || !(h = strchr(hex, p[2])) ||
+	    !(l = strchr(hex, p[3])))
+		return -1;
+	return (int)((h - hex) * 16 + (l - hex));
+}
+
 /* Builds the masker's input and the expected output of one case:
  * {{kind:secret}} is the secret in one and [MASKED:kind] in the other;
- * "\n" is a newline in both. */
+ * "\n" is a newline in both, "\xHH" the byte HH (upper-case hex). */
 static int expand(const char *text, fb_buf *in, fb_buf *want)
 {
 	const char *p = text;
 	while (*p) {
+		int x = hexbyte(p);
 		if (p[0] == '\\' && p[1] == 'n') {
 			fb_buf_addc(in, '\n');
 			fb_buf_addc(want, '\n');
 			p += 2;
+		} else if (x >= 0) {
+			fb_buf_addc(in, (char)x);
+			fb_buf_addc(want, (char)x);
+			p += 4;
 		} else if (*p == '~') { /* see cases.txt: dropped */
 			p++;
 		} else if (p[0] == '{' && p[1] == '{') {
@@ -37,6 +53,9 @@ static int expand(const char *text, fb_buf *in, fb_buf *want)
 				if (q[0] == '\\' && q[1] == 'n') {
 					fb_buf_addc(in, '\n');
 					q++;
+				} else if (hexbyte(q) >= 0) {
+					fb_buf_addc(in, (char)hexbyte(q));
+					q += 3;
 				} else if (*q == '~') {
 					/* a break that keeps token scanners off the
 					 * corpus: the secret is read without it */
@@ -52,6 +71,11 @@ static int expand(const char *text, fb_buf *in, fb_buf *want)
 	}
 	return 0;
 }
+
+/* The corpus's inputs, kept for the idempotence property below. */
+#define MAX_INPUTS 512
+static char *inputs[MAX_INPUTS];
+static int ninputs;
 
 static char *mask(const char *s)
 {
@@ -86,6 +110,8 @@ static int run_case(int lineno, const char *kind, const char *text, int *masks)
 		goto out;
 	}
 	*masks += is_mask;
+	if (ninputs < MAX_INPUTS)
+		inputs[ninputs++] = strdup(fb_buf_str(&in));
 	char *once = mask(fb_buf_str(&in)), *twice = mask(once);
 	const char *expected = is_mask ? fb_buf_str(&want) : fb_buf_str(&in);
 	if (strcmp(once, expected)) {
@@ -172,11 +198,77 @@ static void edges(void **s)
 	free(out);
 }
 
+/* mask(mask(x)) == mask(x) beyond the corpus: texts glued from random
+ * pieces of the corpus's inputs and of the masks, with the characters
+ * the patterns care about between them (a fixed seed: repeatable). */
+static void idempotent_on_mixtures(void **s)
+{
+	static const char *const glue[] = {" ", "=",        ": ", "\"",  "'",  "\n",   "@", "\t",
+	                                   ";", "[MASKED:", "]",  "://", "-p", "\xE9", ""};
+	unsigned seed = 12345;
+	int bad = 0;
+	(void)s;
+	assert_true(ninputs > 50); /* the corpus ran first */
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 8) & 0xffffff)
+	for (int i = 0; i < 4000 && bad < 5; i++) {
+		fb_buf t;
+		fb_buf_init(&t, 0);
+		for (int k = (int)(RND() % 4) + 1; k > 0; k--) {
+			const char *x = inputs[RND() % (unsigned)ninputs];
+			size_t n = strlen(x), a = RND() % (n + 1), b = a + RND() % (n - a + 1);
+			fb_buf_add(&t, x + a, b - a);
+			fb_buf_addstr(&t, glue[RND() % (sizeof(glue) / sizeof(glue[0]))]);
+		}
+		char *once = mask(fb_buf_str(&t)), *twice = mask(once);
+		if (strcmp(once, twice)) {
+			print_message("not idempotent:\n  in:    %s\n  once:  %s\n  twice: %s\n",
+			              fb_buf_str(&t), once, twice);
+			bad++;
+		}
+		free(once);
+		free(twice);
+		fb_buf_free(&t);
+	}
+#undef RND
+	for (int i = 0; i < ninputs; i++)
+		free(inputs[i]);
+	ninputs = 0;
+	assert_int_equal(bad, 0);
+}
+
+/* A PEM block with a byte that is not UTF-8, cut and uncut, in a JSON
+ * string, next to a certificate that must stay. */
+static void pem_on_bytes(void **s)
+{
+	char *out;
+	(void)s;
+	out = mask("a\n-----BEGIN PRIVATE KEY-----\nMII\xe9\xff\x80"
+	           "abc\n-----END PRIVATE KEY-----\nb");
+	assert_string_equal(out, "a\n[MASKED:private_key]\nb");
+	free(out);
+	out = mask("-----BEGIN CERTIFICATE-----\nMII\xe9\n-----END CERTIFICATE-----\n"
+	           "-----BEGIN EC PRIVATE KEY-----\nMHc\xe9\n-----END EC PRIVATE KEY-----");
+	assert_string_equal(out, "-----BEGIN CERTIFICATE-----\nMII\xe9\n-----END CERTIFICATE-----\n"
+	                         "[MASKED:private_key]");
+	free(out);
+	out = mask("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\xe9\xe9\n");
+	assert_string_equal(out, "[MASKED:private_key]");
+	free(out);
+	/* after an invalid byte, the rest of the text is still masked */
+	out = mask("caf\xe9 password=hunter2 \xff token=abc");
+	assert_string_equal(out, "caf\xe9 password=[MASKED:password] \xff token=[MASKED:password]");
+	free(out);
+	assert_int_equal(fb_mask_finds("ghp_16C7e42F292c6912E7710c838347Ae178B4a", 40), 1);
+	assert_int_equal(fb_mask_finds("2Gi", 3), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(the_corpus),
+	    cmocka_unit_test(idempotent_on_mixtures),
 	    cmocka_unit_test(edges),
+	    cmocka_unit_test(pem_on_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
