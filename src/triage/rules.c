@@ -605,7 +605,9 @@ void fb_rules_signature(const char *line, size_t len, char *out, size_t outsz)
 				digit |= isdigit((unsigned char)line[j]) != 0;
 				j++;
 			}
-			size_t ndig = strspn(line + i, "0123456789");
+			size_t ndig = 0; /* within the word: line need not end in a NUL */
+			while (i + ndig < j && isdigit((unsigned char)line[i + ndig]))
+				ndig++;
 			if (ndig >= j - i)
 				fb_buf_addc(&b, '#');
 			else if (is_hexish(line + i, j - i) ||

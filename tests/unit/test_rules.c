@@ -43,6 +43,22 @@ static void signatures_ignore_what_varies(void **s)
 	assert_non_null(strstr(a, "OOMKilled"));
 }
 
+/* issue 10: a line that ends in digits, in a buffer without a NUL after
+ * it (a slice of a bigger text), is read only up to len (ASan). */
+static void signature_reads_only_len(void **s)
+{
+	static const char line[] = "retry 12345";
+	char *exact = malloc(sizeof(line) - 1), out[64];
+	(void)s;
+	assert_non_null(exact);
+	memcpy(exact, line, sizeof(line) - 1);
+	fb_rules_signature(exact, sizeof(line) - 1, out, sizeof(out));
+	assert_string_equal(out, "retry #");
+	fb_rules_signature(exact, 8, out, sizeof(out)); /* "retry 12" */
+	assert_string_equal(out, "retry #");
+	free(exact);
+}
+
 static void root_cause_outranks_symptom(void **s)
 {
 	fb_rules *r = NULL;
@@ -122,6 +138,7 @@ int main(void)
 	    cmocka_unit_test(pod_names_reduce_to_workloads),
 	    cmocka_unit_test(rules_file_problems_say_where),
 	    cmocka_unit_test(signatures_ignore_what_varies),
+	    cmocka_unit_test(signature_reads_only_len),
 	    cmocka_unit_test(root_cause_outranks_symptom),
 	    cmocka_unit_test(bad_rules_report_lines),
 	    cmocka_unit_test(hostile_input_is_survived),
