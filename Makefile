@@ -40,6 +40,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 # without main).  The rules are at the end.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
 FUZZ_FLAGS   = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
@@ -132,11 +133,11 @@ fuzz-build: $(FUZZ_BINS)
 
 .SECONDARY: $(FUZZ_OBJS)
 
-# make fuzz FUZZ_SECONDS=300: every harness for that long over its corpus
+# make fuzz FUZZ_SECONDS=300 [FUZZ_JOBS=2]: every harness for that long over its corpus
 # (build/fuzz/corpus/<name>, seeded by tests/fuzz/seed.sh); a summary per
 # harness (executions, coverage, crashes); fails when any harness crashed.
 fuzz: $(FUZZ_BINS)
-	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # The default rules are compiled into the binary so that a bare
 # `firebreak` (and `make demo`) works with no files installed.
