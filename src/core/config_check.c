@@ -106,7 +106,6 @@ static const struct {
     {"engine.retry_delay", L(engine.retry_delay), "1s"},
     {"engine.verify_delay", L(engine.verify_delay), "1s"},
     {"engine.verify_max_checks", L(engine.verify_max_checks), "1"},
-    {"engine.cooldown", L(engine.cooldown), "1s"},
     {"engine.repeat_note_interval", L(engine.repeat_note_interval), "1s"},
 };
 
@@ -118,6 +117,8 @@ static void check_numbers(fb_config_loader *ld, const fb_config *cfg)
 			fb_config_problem_key(ld, positive[i].key, "must be at least %s",
 			                      positive[i].unit);
 	}
+	if (cfg->engine.cooldown < 0) /* 0 is fine: repeats fold only into open incidents */
+		fb_config_problem_key(ld, "engine.cooldown", "must not be negative");
 	/* a fix multiplies a limit by the factor: 1 or less would not raise it */
 	if (cfg->policy.memory_factor <= 1.0)
 		fb_config_problem_key(ld, "policy.memory_factor",

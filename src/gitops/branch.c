@@ -17,58 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firebreak/buf.h"
 #include "gitops_int.h"
 
 #define UPSTREAM "refs/firebreak/upstream/"
 
-typedef struct {
-	const fb_config *cfg;
-	int tries;
-	char rejected[256];
-} remote_ctx;
-
-/* The same credentials push.c gives: a token for https, a key or the
- * agent for ssh; wrong ones stop after three rounds. */
-static int credentials(git_credential **out, const char *url, const char *user_from_url,
-                       unsigned int allowed, void *payload)
+/* pull-request mode pushes a branch: it needs somewhere to push it. */
+static fb_err need_remote(fb_gitops *g)
 {
-	remote_ctx *p = payload;
-	const fb_config *cfg = p->cfg;
-	(void)url;
-
-	if (++p->tries > 3)
-		return GIT_EUSER;
-	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && cfg->gitops.token[0])
-		return git_credential_userpass_plaintext_new(
-		    out, user_from_url ? user_from_url : "x-access-token", cfg->gitops.token);
-	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && cfg->gitops.ssh_key[0])
-		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
-		                                  cfg->gitops.ssh_key, NULL);
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out,
-		                                         user_from_url ? user_from_url : "git");
-	return GIT_PASSTHROUGH;
-}
-
-static int push_ref(const char *refname, const char *status, void *payload)
-{
-	remote_ctx *p = payload;
-	if (status)
-		snprintf(p->rejected, sizeof(p->rejected), "%s: %s", refname, status);
-	return 0;
-}
-
-static fb_err open_remote(fb_gitops *g, git_remote **out)
-{
-	const char *r = g->cfg->gitops.remote;
-	int url = strstr(r, "://") || r[0] == '/' || (strchr(r, '@') && strchr(r, ':'));
-
-	if (!*r)
+	if (!g->cfg->gitops.remote[0])
 		return fb_error_set(FB_ESTATE, "pull-request mode needs gitops.remote");
-	if ((url ? git_remote_create_anonymous(out, g->repo, r)
-	         : git_remote_lookup(out, g->repo, r)) < 0)
-		return fb_gitops_fail_("finding the GitOps remote");
 	return FB_OK;
 }
 
@@ -80,25 +37,35 @@ void fb_gitops_pr_branch(const char *incident_id, int step, char *out, size_t ou
 		snprintf(out, outsz, "firebreak/%s", incident_id);
 }
 
-/* Fetches gitops.branch and the fix's branch into refs/firebreak/upstream/. */
-static fb_err fetch(fb_gitops *g, git_remote *remote, const char *topic)
+/* Fetches gitops.branch and the fix's branch into refs/firebreak/upstream/,
+ * with remote.c's remote and credentials (masked in every message). */
+static fb_err fetch(fb_gitops *g, const char *topic)
 {
 	git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
-	remote_ctx ctx = {.cfg = g->cfg};
-	char a[600], b[600];
+	fb_gitops_cred cred = {.cfg = g->cfg};
+	git_remote *remote = NULL;
+	char a[600], b[600], shown[FB_CFG_STR];
 	char *specs[2] = {a, b};
 	git_strarray arr = {specs, 2};
+	fb_err rc;
 
+	if ((rc = need_remote(g)) || (rc = fb_gitops_remote_(g, 0, &remote)))
+		return rc;
 	snprintf(a, sizeof(a), "+refs/heads/%s:" UPSTREAM "%s", g->cfg->gitops.branch,
 	         g->cfg->gitops.branch);
 	snprintf(b, sizeof(b), "+refs/heads/%s:" UPSTREAM "%s", topic, topic);
-	opts.callbacks.credentials = credentials;
-	opts.callbacks.payload = &ctx;
+	opts.callbacks.credentials = fb_gitops_credentials_;
+	opts.callbacks.payload = &cred;
+	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	opts.update_fetchhead = 0;
-	if (git_remote_fetch(remote, &arr, &opts, "firebreak: fetch") < 0)
-		return fb_gitops_fail_(ctx.tries > 3 ? "fetching (credentials refused)"
-		                                     : "fetching");
-	return FB_OK;
+	if (git_remote_fetch(remote, &arr, &opts, "firebreak: fetch") < 0) {
+		fb_gitops_mask_url(g->cfg->gitops.remote, shown, sizeof(shown));
+		rc = fb_gitops_remote_fail_(
+		    g->cfg, FB_EIO, cred.tries > 3 ? "credentials refused by" : "fetching from",
+		    shown);
+	}
+	git_remote_free(remote);
+	return rc;
 }
 
 /*
@@ -110,40 +77,23 @@ static fb_err fetch(fb_gitops *g, git_remote *remote, const char *topic)
  */
 static void follow(fb_gitops *g)
 {
-	git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-	git_reference *ref = NULL;
-	git_commit *c = NULL;
-	git_oid local, up;
-	char base_ref[600];
+	char ref[600], tip[41];
+	git_oid up;
 
-	snprintf(base_ref, sizeof(base_ref), UPSTREAM "%s", g->cfg->gitops.branch);
-	if (git_reference_name_to_id(&up, g->repo, base_ref) < 0 ||
-	    git_reference_name_to_id(&local, g->repo, g->ref) < 0 || git_oid_equal(&local, &up) ||
-	    git_graph_descendant_of(g->repo, &up, &local) != 1) {
+	snprintf(ref, sizeof(ref), UPSTREAM "%s", g->cfg->gitops.branch);
+	if (git_reference_name_to_id(&up, g->repo, ref) < 0) {
 		git_error_clear();
 		return;
 	}
-	opts.checkout_strategy = GIT_CHECKOUT_SAFE;
-	if (git_commit_lookup(&c, g->repo, &up) < 0 ||
-	    (fb_gitops_worktree_on_branch_(g) &&
-	     git_checkout_tree(g->repo, (const git_object *)c, &opts) < 0) ||
-	    git_reference_create(&ref, g->repo, g->ref, &up, 1, "firebreak: follow the remote") < 0)
-		git_error_clear(); /* the next apply tries again */
-	git_reference_free(ref);
-	git_commit_free(c);
+	git_oid_tostr(tip, sizeof(tip), &up);
+	if (fb_gitops_follow(g, tip, NULL) != FB_OK)
+		fb_error_clear(); /* a person's commits or edits: the next apply tries again */
 }
 
 fb_err fb_gitops_branch_follow(fb_gitops *g)
 {
-	git_remote *remote = NULL;
-	char topic[256];
-	fb_err rc;
+	fb_err rc = fetch(g, g->cfg->gitops.branch);
 
-	snprintf(topic, sizeof(topic), "%s", g->cfg->gitops.branch);
-	if ((rc = open_remote(g, &remote)))
-		return rc;
-	rc = fetch(g, remote, topic);
-	git_remote_free(remote);
 	if (!rc)
 		follow(g);
 	return rc;
@@ -153,25 +103,16 @@ fb_err fb_gitops_branch_follow(fb_gitops *g)
 static int ends_with_fix(fb_gitops *g, const char *ref, const fb_commit_info *info, git_oid *out)
 {
 	git_commit *c = NULL;
-	git_message_trailer_array tr = {0};
-	int id = 0, step = 1;
+	int yes;
 
 	if (git_reference_name_to_id(out, g->repo, ref) < 0 ||
 	    git_commit_lookup(&c, g->repo, out) < 0) {
 		git_error_clear();
 		return 0;
 	}
-	if (git_message_trailers(&tr, git_commit_message(c)) == 0) {
-		for (size_t i = 0; i < tr.count; i++) {
-			if (!strcmp(tr.trailers[i].key, "Incident-Id"))
-				id = !strcmp(tr.trailers[i].value, info->incident_id);
-			if (!strcmp(tr.trailers[i].key, "Incident-Step"))
-				step = (int)strtol(tr.trailers[i].value, NULL, 10);
-		}
-		git_message_trailer_array_free(&tr);
-	}
+	yes = fb_gitops_is_fix_commit_(c, info->incident_id, info->step);
 	git_commit_free(c);
-	return id && step == (info->step > 1 ? info->step : 1);
+	return yes;
 }
 
 /* Each change's file on the base is the one it was proposed against. */
@@ -195,89 +136,19 @@ static fb_err check_bases(fb_gitops *g, git_tree *tree, const fb_change *c, size
 	return FB_OK;
 }
 
-static void message(fb_buf *m, const fb_commit_info *info)
-{
-	fb_buf_printf(m, "%s\n\n", info->subject);
-	if (info->body && *info->body)
-		fb_buf_printf(m, "%s\n\n", info->body);
-	fb_buf_printf(m, "Incident-Id: %s\n", info->incident_id);
-	if (info->step > 1)
-		fb_buf_printf(m, "Incident-Step: %d\n", info->step);
-	fb_buf_printf(m, "Category: %s\n", info->category);
-	fb_buf_printf(m, "Approved-By: %s\n", info->approved_by);
-	if (info->slack_thread && *info->slack_thread)
-		fb_buf_printf(m, "Slack-Thread: %s\n", info->slack_thread);
-}
-
-/* The base's tree with the changes, as a commit on top of base. */
+/* The changes as a commit on top of base (the remote's tip), after
+ * checking each file is still the one proposed against. */
 static fb_err build(fb_gitops *g, git_commit *base, const fb_change *c, size_t n,
                     const fb_commit_info *info, git_oid *out)
 {
-	git_tree_update up[64];
-	git_tree *tree = NULL, *next = NULL;
-	git_signature *sig = NULL;
-	const git_commit *parents[1] = {base};
-	git_oid blobs[64], tree_id;
-	fb_buf m;
-	fb_err rc = FB_OK;
+	git_tree *tree = NULL;
+	fb_err rc;
 
-	if (n > 64)
-		return fb_error_set(FB_ETOOBIG, "more than 64 files in one fix");
 	if (git_commit_tree(&tree, base) < 0)
 		return fb_gitops_fail_("reading the remote's tree");
-	if ((rc = check_bases(g, tree, c, n)))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		memset(&up[i], 0, sizeof(up[i]));
-		up[i].path = c[i].path;
-		up[i].action = c[i].content ? GIT_TREE_UPDATE_UPSERT : GIT_TREE_UPDATE_REMOVE;
-		up[i].filemode = GIT_FILEMODE_BLOB;
-		if (c[i].content &&
-		    git_blob_create_from_buffer(&blobs[i], g->repo, c[i].content, c[i].len) < 0) {
-			rc = fb_gitops_fail_("staging a file");
-			goto out;
-		}
-		if (c[i].content)
-			git_oid_cpy(&up[i].id, &blobs[i]);
-	}
-	if (git_tree_create_updated(&tree_id, g->repo, tree, n, up) < 0 ||
-	    git_tree_lookup(&next, g->repo, &tree_id) < 0) {
-		rc = fb_gitops_fail_("writing the tree");
-		goto out;
-	}
-	fb_buf_init(&m, 64 * 1024);
-	message(&m, info);
-	if (git_signature_now(&sig, g->cfg->gitops.author_name, g->cfg->gitops.author_email) < 0 ||
-	    git_commit_create(out, g->repo, NULL, sig, sig, "UTF-8", fb_buf_str(&m), next, 1,
-	                      parents) < 0)
-		rc = fb_gitops_fail_("committing");
-	fb_buf_free(&m);
-out:
-	git_signature_free(sig);
-	git_tree_free(next);
+	rc = check_bases(g, tree, c, n);
 	git_tree_free(tree);
-	return rc;
-}
-
-static fb_err push(fb_gitops *g, git_remote *remote, const char *topic)
-{
-	git_push_options opts = GIT_PUSH_OPTIONS_INIT;
-	remote_ctx ctx = {.cfg = g->cfg};
-	char spec[600];
-	char *specs[1] = {spec};
-	git_strarray arr = {specs, 1};
-
-	snprintf(spec, sizeof(spec), "refs/heads/%s:refs/heads/%s", topic, topic);
-	opts.callbacks.credentials = credentials;
-	opts.callbacks.push_update_reference = push_ref;
-	opts.callbacks.payload = &ctx;
-	if (git_remote_push(remote, &arr, &opts) < 0)
-		return fb_gitops_fail_(ctx.tries > 3 ? "pushing the branch (credentials refused)"
-		                                     : "pushing the branch");
-	if (ctx.rejected[0])
-		return fb_error_set(FB_ECONFLICT, "the remote rejected the branch (%s)",
-		                    ctx.rejected);
-	return FB_OK;
+	return rc ? rc : fb_gitops_commit_onto_(g, base, c, n, info, out);
 }
 
 /* The fix's commit: the one the branch (local, else the remote's) ends
@@ -315,22 +186,20 @@ fb_err fb_gitops_branch_apply(fb_gitops *g, const fb_change *c, size_t n,
                               const fb_commit_info *info, char branch[256], char hex[41],
                               int *pushed)
 {
-	git_remote *remote = NULL;
+	char ref[300];
 	git_oid id;
 	fb_err rc;
 
 	*pushed = 0;
 	fb_gitops_pr_branch(info->incident_id, info->step, branch, 256);
-	if ((rc = open_remote(g, &remote)))
-		return rc;
-	rc = fetch(g, remote, branch);
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	rc = fetch(g, branch);
 	if (!rc)
 		follow(g);
 	if (!rc)
 		rc = fix_commit(g, branch, c, n, info, &id);
 	if (!rc)
-		rc = push(g, remote, branch);
-	git_remote_free(remote);
+		rc = fb_gitops_push_ref_(g, ref);
 	if (rc)
 		return rc;
 	git_oid_tostr(hex, 41, &id);

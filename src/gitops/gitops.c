@@ -736,12 +736,13 @@ static fb_err tree_with(fb_gitops *g, git_tree *tree, const char *path, const gi
 
 /* The tip's tree with the changes: a tree builder per directory on the
  * changed paths, instead of an index of the whole tree. */
-static fb_err build_tree(fb_gitops *g, const fb_change *c, size_t n, git_oid *tree_oid)
+static fb_err build_tree(fb_gitops *g, git_tree *base, const fb_change *c, size_t n,
+                         git_oid *tree_oid)
 {
 	git_tree *cur = NULL;
 	fb_err rc = FB_OK;
 
-	if (git_tree_dup(&cur, g->tip_tree) < 0)
+	if (git_tree_dup(&cur, base) < 0)
 		return fb_gitops_fail_("preparing the commit");
 	for (size_t i = 0; !rc && i < n; i++) {
 		git_oid blob, next;
@@ -778,7 +779,7 @@ static void message(fb_buf *m, const fb_commit_info *info)
 }
 
 static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
-                     const fb_commit_info *info, git_oid *out)
+                     const fb_commit_info *info, const char *ref, git_oid *out)
 {
 	git_signature *sig = NULL;
 	git_tree *tree = NULL;
@@ -790,7 +791,7 @@ static fb_err commit(fb_gitops *g, git_commit *tip, const git_oid *tree_oid,
 	message(&m, info);
 	if (git_signature_now(&sig, g->cfg->gitops.author_name, g->cfg->gitops.author_email) < 0 ||
 	    git_tree_lookup(&tree, g->repo, tree_oid) < 0 ||
-	    git_commit_create(out, g->repo, g->ref, sig, sig, "UTF-8", fb_buf_str(&m), tree, 1,
+	    git_commit_create(out, g->repo, ref, sig, sig, "UTF-8", fb_buf_str(&m), tree, 1,
 	                      parents) < 0)
 		rc = fb_gitops_fail_("committing");
 	git_tree_free(tree);
@@ -831,9 +832,9 @@ fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
 	if (!rc && wt)
 		checked = (rc = fb_gitops_check_worktree_(g, changes, n)) == FB_OK;
 	if (!rc)
-		rc = build_tree(g, changes, n, &tree_oid);
+		rc = build_tree(g, g->tip_tree, changes, n, &tree_oid);
 	if (!rc)
-		rc = commit(g, g->tip, &tree_oid, info, &oid);
+		rc = commit(g, g->tip, &tree_oid, info, g->ref, &oid);
 	if (rc)
 		return rc;
 	git_oid_tostr(hex, 41, &oid);
@@ -842,6 +843,20 @@ fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
 	if (checked)
 		fb_gitops_committed_clean_(g, &tree_oid);
 	return FB_OK;
+}
+
+fb_err fb_gitops_commit_onto_(fb_gitops *g, git_commit *base, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, git_oid *out)
+{
+	git_tree *tree = NULL;
+	git_oid tree_oid;
+	fb_err rc;
+
+	if (git_commit_tree(&tree, base) < 0)
+		return fb_gitops_fail_("reading the base's tree");
+	rc = build_tree(g, tree, changes, n, &tree_oid);
+	git_tree_free(tree);
+	return rc ? rc : commit(g, base, &tree_oid, info, NULL, out);
 }
 
 fb_err fb_gitops_apply(fb_gitops *g, const fb_change *changes, size_t n, const fb_commit_info *info,

@@ -71,6 +71,10 @@ void fb_gitops_save_clean_(fb_gitops *g);
 fb_err fb_gitops_commit_(fb_gitops *g, const fb_change *changes, size_t n,
                          const fb_commit_info *info, char hex[41]);
 int fb_gitops_is_fix_commit_(git_commit *c, const char *incident_id, int step);
+/* A commit of the changes on top of base, with the incident's message and
+ * trailers, that no ref points to yet (pull-request mode's branch). */
+fb_err fb_gitops_commit_onto_(fb_gitops *g, git_commit *base, const fb_change *changes, size_t n,
+                              const fb_commit_info *info, git_oid *out);
 /* The checked-out files of the changes' paths made the branch tip's. */
 fb_err fb_gitops_sync_worktree_(fb_gitops *g, const fb_change *c, size_t n);
 /* Takes a fresh snapshot of the repository's config. */
@@ -96,5 +100,7 @@ fb_err fb_gitops_clone_(const fb_config *cfg);
  * remote refused it (not a fast-forward, or a hook), FB_EIO when it could
  * not be reached. */
 fb_err fb_gitops_push_(fb_gitops *g);
+/* The same for any local ref (refs/heads/...), pushed to the same name. */
+fb_err fb_gitops_push_ref_(fb_gitops *g, const char *ref);
 
 #endif

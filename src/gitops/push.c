@@ -25,6 +25,11 @@ static int push_ref(const char *refname, const char *status, void *payload)
 
 fb_err fb_gitops_push_(fb_gitops *g)
 {
+	return fb_gitops_push_ref_(g, g->ref);
+}
+
+fb_err fb_gitops_push_ref_(fb_gitops *g, const char *ref)
+{
 	git_remote *remote = NULL;
 	git_push_options opts = GIT_PUSH_OPTIONS_INIT;
 	push_ctx ctx = {.cred = {.cfg = g->cfg}};
@@ -34,7 +39,7 @@ fb_err fb_gitops_push_(fb_gitops *g)
 	fb_err rc;
 	int err;
 
-	snprintf(spec, sizeof(spec), "%s:%s", g->ref, g->ref);
+	snprintf(spec, sizeof(spec), "%s:%s", ref, ref);
 	if ((rc = fb_gitops_remote_(g, 1, &remote)))
 		return rc;
 	fb_gitops_mask_url(g->cfg->gitops.remote, shown, sizeof(shown));

@@ -8,7 +8,8 @@
  * The words live in the message catalogs, not here (msg.h): the root
  * cause is the catalog key "cause_<category>" and the suggestions are
  * "suggest_<category>_1", "_2", ... (a resource_exhausted excerpt about
- * disk space uses "<category>_disk"), rendered with the facts below as
+ * disk space uses "<category>_disk", a JVM's OutOfMemoryError
+ * "oom_jvm_heap" or "oom_jvm"), rendered with the facts below as
  * parameters.  The analysis stores the English rendering (the CLI, the
  * API, commit bodies) and the key with its parameters (the card renders
  * them in the locale's catalog).
@@ -84,7 +85,8 @@ static void alert_params(fb_msg *m, const fb_classification *cls)
 /* The facts every template may use (see the comment at the top). */
 static void params(fb_msg *m, const fb_classification *cls, const char *app)
 {
-	static const char *const facts[] = {"limit", "image", "key", "path", "host", "exit_code"};
+	static const char *const facts[] = {"limit", "image",     "key",    "path",
+	                                    "host",  "exit_code", "jvm_oom"};
 	const char *container = fact(cls, "container"), *rc = fact(cls, "restart_count");
 	const char *code = fact(cls, "exit_code");
 
@@ -97,6 +99,20 @@ static void params(fb_msg *m, const fb_classification *cls, const char *app)
 	fb_msg_set(m, "sigkill", code && !strcmp(code, "137") ? "1" : NULL);
 	fb_msg_set(m, "restarts", rc && strcmp(rc, "0") != 0 ? rc : NULL);
 	alert_params(m, cls);
+}
+
+/* An OOM that a JVM reported: "_jvm_heap" when its heap filled (a heap
+ * raise), "_jvm" for what a bigger heap does not help (Metaspace, direct
+ * buffers, native threads); "" otherwise (the container's limit). */
+static const char *jvm_family(const fb_classification *cls)
+{
+	const char *what = fb_classification_fact(cls, "jvm_oom");
+
+	if (strcmp(cls->category, "oom") != 0 || !what)
+		return "";
+	return !strcmp(what, "Java heap space") || !strcmp(what, "GC overhead limit exceeded")
+	           ? "_jvm_heap"
+	           : "_jvm";
 }
 
 /* m's English; "" when the catalog has no such key. */
@@ -115,7 +131,7 @@ fb_err fb_analyze(const fb_classification *cls, const char *app, cJSON **out)
 
 	if (!o)
 		return fb_error_set(FB_ENOMEM, "out of memory");
-	snprintf(family, sizeof(family), "%s%s", cat, disk ? "_disk" : "");
+	snprintf(family, sizeof(family), "%s%s", cat, disk ? "_disk" : jvm_family(cls));
 	snprintf(key, sizeof(key), "cause_%s_alert", family);
 	fb_msg_init(&m, key);
 	params(&m, cls, app);

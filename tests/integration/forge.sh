@@ -8,9 +8,6 @@
 # state, a rate limit waits and asks again, merge -> verify on the merge
 # commit -> resolved, closed unmerged -> rejected with who (TAP).
 . "$(dirname "$0")/lib.sh"
-# full stacks, so that forge.lsan can name libgit2's own leak
-export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0
-export LSAN_OPTIONS=suppressions=$top/tests/integration/forge.lsan
 OOM=$top/tests/data/demo/oom.log
 TOKEN=forge-token-$$
 sed 's/grafana/api/g' "$OOM" >"$work/api.log"

@@ -21,7 +21,6 @@ from simclient import start_fake, start_sim, stop_sim  # noqa: E402
 from verify_fix import pod  # noqa: E402
 
 TOKEN = "ghp-forge-serve"
-LSAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forge.lsan")
 
 
 def main():
@@ -39,9 +38,7 @@ def main():
     with open(token, "w") as f:
         f.write("k8s-1\n")
     d = t.Daemon(work, sim, "forge", repo=clone, extra_env={
-        "ARGOCD_TOKEN": "argo-1", "FIREBREAK_FORGE_TOKEN": TOKEN, "GITOPS_REMOTE": "origin",
-        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0",
-        "LSAN_OPTIONS": "suppressions=" + LSAN})
+        "ARGOCD_TOKEN": "argo-1", "FIREBREAK_FORGE_TOKEN": TOKEN, "GITOPS_REMOTE": "origin"})
     with open(d.cfg, "a") as f:
         f.write(f"""  verify_delay: 1s
   verify_max_checks: 60

@@ -345,8 +345,10 @@ def run_all(work, sim):
         check(view["callback_id"] == "reject", view)
         r = sim.submit(view["id"], {"reason": {"value": "not now, freeze"}}, user_id="U2", wait=5)
         check(r.get("ack") is not None, r)
-        st = sim.wait_for(lambda s: (lambda c: s if c and "Rejected" in card_text(c) else None)(card_for(s, iid)),
-                          what="the rejected card")
+        # "Rejected" shows while the graph ends (no buttons), then Reopen
+        st = sim.wait_for(lambda s: (lambda c: s if c and "Rejected" in card_text(c)
+                                     and buttons(c) else None)(card_for(s, iid)),
+                          what="the finished rejected card")
         check(buttons(card_for(st, iid)) == ["life_reopen"], "decision buttons left")
         check(git(d.repo, "rev-parse", "HEAD") == head, "a commit was made")
         check("not now, freeze" in card_text(card_for(st, iid)), "the reason is not shown")

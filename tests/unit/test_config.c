@@ -140,7 +140,7 @@ static const struct {
     {"engine:\n  retry_delay: 0s\n", 2, "engine.retry_delay: must be at least 1s"},
     {"engine:\n  verify_delay: 0s\n", 2, "engine.verify_delay: must be at least 1s"},
     {"engine:\n  verify_max_checks: 0\n", 2, "engine.verify_max_checks: must be at least 1"},
-    {"engine:\n  cooldown: 0m\n", 2, "engine.cooldown: must be at least 1s"},
+    {"engine:\n  repeat_note_interval: 0m\n", 2, "engine.repeat_note_interval: must be at least 1s"},
     {"engine:\n  repeat_note_interval: 0\n", 2, "engine.repeat_note_interval: must be at least 1s"},
     {"engine:\n  workers: 0\n", 2, "engine.workers: must be from 1 to 64"},
     {"engine:\n  max_attempts: 0\n", 2, "engine.max_attempts: must be at least 1"},

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "firebreak/analyze.h"
+#include "firebreak/json.h"
 #include "firebreak/rules.h"
 
 static void pod_names_reduce_to_workloads(void **s)
@@ -79,6 +81,35 @@ static void root_cause_outranks_symptom(void **s)
 	fb_rules_free(r);
 }
 
+/* A JVM's full heap is said to be the heap, not the container's limit;
+ * Metaspace is said to be neither. */
+static void jvm_heap_root_cause_names_the_heap(void **s)
+{
+	fb_rules *r = NULL;
+	char *errors = NULL;
+	fb_classification o;
+	cJSON *an = NULL;
+	const char *heap =
+	    "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n"
+	    "\tat com.acme.payments.Ledger.load(Ledger.java:88)\n";
+	const char *meta = "java.lang.OutOfMemoryError: Metaspace\n";
+	(void)s;
+	assert_int_equal(fb_rules_load(NULL, &r, &errors), FB_OK);
+	assert_int_equal(fb_rules_classify(r, heap, strlen(heap), &o), FB_OK);
+	assert_string_equal(o.category, "oom");
+	assert_int_equal(fb_analyze(&o, "payments", &an), FB_OK);
+	assert_non_null(strstr(fb_json_str(an, "root_cause"), "heap is full"));
+	assert_string_equal(fb_json_str(fb_json_get(an, "root_cause_msg"), "key"),
+	                    "cause_oom_jvm_heap");
+	cJSON_Delete(an);
+	assert_int_equal(fb_rules_classify(r, meta, strlen(meta), &o), FB_OK);
+	assert_int_equal(fb_analyze(&o, "payments", &an), FB_OK);
+	assert_non_null(
+	    strstr(fb_json_str(an, "root_cause"), "`Metaspace`, which is not the heap"));
+	cJSON_Delete(an);
+	fb_rules_free(r);
+}
+
 static void bad_rules_report_lines(void **s)
 {
 	fb_rules *r = NULL;
@@ -137,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(pod_names_reduce_to_workloads),
 	    cmocka_unit_test(rules_file_problems_say_where),
+	    cmocka_unit_test(jvm_heap_root_cause_names_the_heap),
 	    cmocka_unit_test(signatures_ignore_what_varies),
 	    cmocka_unit_test(signature_reads_only_len),
 	    cmocka_unit_test(root_cause_outranks_symptom),
