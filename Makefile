@@ -7,6 +7,7 @@
 #   make check-chaos the store and Slack chaos tests with Slack down for minutes (OUTAGE_S=180)
 #   make demo     offline end-to-end run on a scratch GitOps repo
 #   make lint     clang-format check, cppcheck, banned-call grep
+#   make fuzz     libFuzzer harnesses (clang), each run FUZZ_SECONDS (60)
 #   make install  PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -36,13 +37,28 @@ SAN_LIB   = $(filter-out build/san/cli/main.o,$(SAN_OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
 
+# Fuzzing: the harnesses and the objects they test are built with clang,
+# libFuzzer, ASan and UBSan, apart from the gcc build (build/fuzz/obj/...,
+# without main).  The rules are at the end.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_FLAGS   = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -Wno-unknown-warning-option -Wno-format-nonliteral
+FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJS    = $(filter-out build/fuzz/obj/cli/main.o,$(SRCS:src/%.c=build/fuzz/obj/%.o)) \
+	build/fuzz/obj/embedded_rules.o build/fuzz/obj/embedded_blocks.o
+
+
 DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	libwebsockets-dev libcurl4-openssl-dev libcjson-dev libgit2-dev \
 	libyaml-dev libsqlite3-dev libpcre2-dev libssl-dev libcmocka-dev sqlite3 \
 	python3 python3-aiohttp python3-pytest \
-	clang-format cppcheck valgrind prometheus prometheus-alertmanager
+	clang-format cppcheck valgrind prometheus prometheus-alertmanager \
+	clang libclang-rt-dev
 
-.PHONY: all deps check check-tsan check-chaos unit integration demo bench bench-mask install lint clean
+.PHONY: all deps check check-tsan check-chaos unit integration demo bench bench-mask install lint clean fuzz fuzz-build
 
 all: build/firebreak
 
@@ -99,7 +115,7 @@ deps:
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing
 
-check: build/firebreak build/firebreak-san build/firebreak-tsan $(UNIT_BINS)
+check: build/firebreak build/firebreak-san build/firebreak-tsan $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run.sh $(UNIT_BINS)
 
 demo: build/firebreak
@@ -128,7 +144,32 @@ lint:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(wildcard build/tsan/*/*.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(wildcard build/tsan/*/*.d)
+
+# ---- fuzzing (README "Fuzzing") ----
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iinclude $(PKG_CFLAGS) \
+		-MMD -MP -c -o $@ $<
+
+build/fuzz/obj/embedded_%.o: build/gen/embedded_%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
+	@echo "$(FUZZ_CC) -fsanitize=fuzzer -o $@ $< (build/fuzz/obj/...)"
+	@$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Itests/fuzz \
+		$(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+.SECONDARY: $(FUZZ_OBJS)
+
+# make fuzz FUZZ_SECONDS=300 [FUZZ_JOBS=2]: every harness for that long over its corpus
+# (build/fuzz/corpus/<name>, seeded by tests/fuzz/seed.sh); a summary per
+# harness (executions, coverage, crashes); fails when any harness crashed.
+fuzz: $(FUZZ_BINS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # The default rules are compiled into the binary so that a bare
 # `firebreak` (and `make demo`) works with no files installed.

@@ -38,7 +38,12 @@ fb_err fb_buf_read_file(fb_buf *b, const char *path);
 fb_err fb_buf_read_fd(fb_buf *b, int fd);
 
 /* Copies s into a bounded field (dstsz bytes with the NUL), cut at a
- * character boundary when too long; s NULL copies "". */
+ * character boundary when too long; s NULL copies "".  A byte that is not
+ * part of valid UTF-8 (Latin-1, a cut sequence, a surrogate) becomes
+ * U+FFFD, so what is copied is text Slack and JSON readers accept. */
 void fb_copy_utf8(char *dst, size_t dstsz, const char *s);
+/* The same, whole: a malloc'd copy of s (NULL: "") with U+FFFD for each
+ * byte that is not valid UTF-8; NULL when out of memory. */
+char *fb_utf8_clean(const char *s);
 
 #endif

@@ -24,7 +24,8 @@ char *fb_card_text_code(const char *s);
 
 /* The diff without git's per-file header lines (diff --git, index,
  * ---, +++, mode lines): hunks only.  With more than one file, each
- * file's hunks are led by one line naming it.  Caller frees. */
+ * file's hunks are led by one line naming it; a byte that is not UTF-8
+ * becomes U+FFFD.  Caller frees. */
 char *fb_card_text_diff(const char *diff);
 
 #endif

@@ -12,10 +12,13 @@
 
 #define COPY(dst, s) fb_copy_utf8((dst), sizeof(dst), (s))
 
+/* A number member, 0 when missing; within +-9e18, so that the integer
+ * fields it fills can hold it (a stored 1e300 is no UB). */
 static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = fb_json_get(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	return d != d ? 0 : d > 9e18 ? 9e18 : d < -9e18 ? -9e18 : d;
 }
 
 static char *dup_str(const char *s)

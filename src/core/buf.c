@@ -151,19 +151,51 @@ fb_err fb_buf_read_file(fb_buf *b, const char *path)
 	return FB_OK;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	size_t n = p[0] < 0x80           ? 1
+	           : (p[0] >> 5) == 0x06 ? 2
+	           : (p[0] >> 4) == 0x0e ? 3
+	           : (p[0] >> 3) == 0x1e ? 4
+	                                 : 0;
+	if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+		return 0; /* overlong, or a UTF-16 surrogate */
+	if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
 void fb_copy_utf8(char *dst, size_t dstsz, const char *s)
 {
-	size_t n;
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
 
 	if (!dstsz)
 		return;
-	s = s ? s : "";
-	n = strnlen(s, dstsz);
-	if (n >= dstsz) { /* too long: cut, and never inside a UTF-8 sequence */
-		n = dstsz - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		const char *put = n ? (const char *)p : "\xef\xbf\xbd"; /* U+FFFD */
+		size_t putlen = n ? n : 3;
+		if (o + putlen >= dstsz)
+			break; /* too long: cut, never inside a character */
+		memcpy(dst + o, put, putlen);
+		o += putlen;
+		p += n ? n : 1;
 	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
+	dst[o] = '\0';
+}
+
+char *fb_utf8_clean(const char *s)
+{
+	size_t len = strlen(s ? s : "");
+	char *out = malloc(len * 3 + 1);
+	if (out)
+		fb_copy_utf8(out, len * 3 + 1, s);
+	return out;
 }

@@ -65,10 +65,13 @@ void fb_state_copy(char *dst, size_t dstsz, const char *s)
 	fb_copy_utf8(dst, dstsz, s);
 }
 
+/* A number member, 0 when missing; within +-9e18, so that the integer
+ * fields it fills can hold it (a stored 1e300 is no UB). */
 static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = fb_json_get(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	return d != d ? 0 : d > 9e18 ? 9e18 : d < -9e18 ? -9e18 : d;
 }
 
 static int truth(const cJSON *o, const char *k)
@@ -78,7 +81,7 @@ static int truth(const cJSON *o, const char *k)
 
 static char *dup_str(const char *s)
 {
-	return strdup(s ? s : "");
+	return fb_utf8_clean(s); /* the excerpt: as fb_state_copy, text only */
 }
 
 /* ---- reading ---- */

@@ -206,5 +206,7 @@ void fb_forge_copy_(char *dst, size_t dstsz, const cJSON *o, const char *key)
 long fb_forge_long_(const cJSON *o, const char *key)
 {
 	const cJSON *v = fb_json_get(o, key);
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+	double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	/* a forge's 1e300 or NaN is 0, not undefined behaviour */
+	return d == d && d > -9e18 && d < 9e18 ? (long)d : 0;
 }

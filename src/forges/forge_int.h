@@ -50,7 +50,7 @@ fb_err fb_forge_repo_path_(fb_buf *b, const char *repo);
 
 /* A string member copied into dst (cut), "" when missing. */
 void fb_forge_copy_(char *dst, size_t dstsz, const cJSON *o, const char *key);
-/* A number member, 0 when missing. */
+/* A number member, 0 when missing or beyond what a long holds. */
 long fb_forge_long_(const cJSON *o, const char *key);
 
 #endif

@@ -213,7 +213,7 @@ static void committed_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, c
 
 	if (!ap->present)
 		return;
-	snprintf(hash, sizeof(hash), "%.7s", ap->commit);
+	fb_copy_utf8(hash, 8, ap->commit); /* 7 bytes, never half a character */
 	put(vars, "commit", hash);
 	put(vars, "branch", ap->branch);
 	char *p = ap->pushed ? fb_tmpl_format(t, "status_pushed", vars, 1) : strdup("");
@@ -245,7 +245,9 @@ static void verify_line(const fb_tmpl *t, fb_buf *b, const fb_state *state, cJSO
 	if (!vf->present)
 		return;
 	char *word = label(t, "verify", vf->result), *why = verify_reason(t, vf->reason);
-	snprintf(res, sizeof(res), "%s%s%.370s", word, *why ? ": " : "", why);
+	char cut[371];
+	fb_copy_utf8(cut, sizeof(cut), why); /* 370 bytes, never half a character */
+	snprintf(res, sizeof(res), "%s%s%s", word, *why ? ": " : "", cut);
 	free(word);
 	free(why);
 	put(vars, "result", res);
@@ -352,7 +354,7 @@ static void pr_and_links(const fb_tmpl *t, const fb_state *state, cJSON *vars, f
 		fb_buf_printf(&md, "<%s|#%ld>", pr->url, pr->number);
 		put(v, "pr_md", *pr->url && !strpbrk(pr->url, "|<> ") ? fb_buf_str(&md) : "");
 		fb_buf_free(&md);
-		snprintf(hash, sizeof(hash), "%.7s", pr->merge_commit);
+		fb_copy_utf8(hash, 8, pr->merge_commit);
 		put(v, "commit", hash);
 		put(v, "branch", pr->branch);
 		put(v, "who", pr->closed_by);
@@ -772,6 +774,11 @@ fb_err fb_card_modal_edit(const fb_tmpl *t, const fb_state *state, const char *m
 	/* edits in the order of the diff: the memory limit first for an OOM */
 	edits = cJSON_AddArrayToObject(vars, "edits");
 	for (size_t i = 0; i < prop->n_edits; i++) {
+		/* the field's block_id is "set:<path>", at most 255 characters in
+		 * Block Kit: a longer path cannot be named there (it is cut nowhere
+		 * else, so it is left out of the form rather than misnamed) */
+		if (strlen(prop->edits[i].path) > 255 - 4)
+			continue;
 		cJSON *e = cJSON_CreateObject();
 		put(e, "path", prop->edits[i].path);
 		put(e, "old", prop->edits[i].old_value);

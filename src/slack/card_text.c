@@ -228,5 +228,8 @@ char *fb_card_text_diff(const char *diff)
 			fb_buf_add(&b, s, n + (nl ? 1 : 0));
 		s += n + (nl ? 1 : 0);
 	}
-	return fb_buf_take(&b);
+	/* a values file in Latin-1: the card shows U+FFFD, Slack takes it */
+	char *raw = fb_buf_take(&b), *clean = fb_utf8_clean(raw);
+	free(raw);
+	return clean;
 }

@@ -189,6 +189,10 @@ static void diff_loses_git_header_lines(void **s)
 	    "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n");
 	assert_string_equal(c, "@@ -3 +3 @@ x:\n-  m: 1\n+  m: 2\n"); /* the card names the file */
 	free(c);
+	/* issue 10 (fuzz_card): a Latin-1 comment in the values file */
+	c = fb_card_text_diff("@@ -1 +1 @@\n # caf\xe9\n-m: 1\n+m: 2\n");
+	assert_string_equal(c, "@@ -1 +1 @@\n # caf\xef\xbf\xbd\n-m: 1\n+m: 2\n");
+	free(c);
 
 	/* on the card */
 	fb_tmpl *t = NULL;
@@ -273,6 +277,55 @@ static void thread_lines_read_as_sentences(void **s)
 	assert_int_equal(fb_card_step_line(t, &row, st, "feedback", "a <b>", &msg), FB_OK);
 	assert_non_null(strstr(thread_fallback(msg), "a &lt;b&gt;"));
 	cJSON_Delete(msg);
+	fb_state_free(st);
+	fb_tmpl_free(t);
+}
+
+/* issue 10 (fuzz_card): the short commit on the card is 7 bytes cut at a
+ * character boundary, not in the middle of one (a hostile stored state). */
+static void short_commit_is_never_half_a_character(void **s)
+{
+	fb_tmpl *t = NULL;
+	fb_state *st = story_state("oom", "Reason: OOMKilled", "grafana");
+	cJSON *card = NULL;
+	int cut = 0;
+	(void)s;
+	decide(st, "approve", "");
+	st->apply.present = 1;
+	snprintf(st->apply.commit, sizeof(st->apply.commit), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	snprintf(st->apply.branch, sizeof(st->apply.branch), "main");
+	fb_incident_row row = story_row("running", "verify", st);
+	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
+	assert_int_equal(fb_card_incident(t, &row, st, &card, &cut), FB_OK);
+	char *json = cJSON_PrintUnformatted(card);
+	assert_non_null(strstr(json, "`\xc3\xa9\xc3\xa9\xc3\xa9`"));
+	free(json);
+	cJSON_Delete(card);
+	fb_state_free(st);
+	fb_tmpl_free(t);
+}
+
+/* issue 10 (fuzz_card): an edit whose path would make a block_id over
+ * Block Kit's 255 characters is left out of the edit form. */
+static void edit_form_leaves_out_paths_too_long_to_name(void **s)
+{
+	fb_tmpl *t = NULL;
+	fb_state *st = NULL;
+	cJSON *view = NULL;
+	(void)s;
+	assert_int_equal(fb_state_new(&st), FB_OK);
+	st->proposal.n_edits = 2;
+	memset(st->proposal.edits[0].path, 'a', 252);
+	st->proposal.edits[0].path[252] = '\0';
+	snprintf(st->proposal.edits[1].path, sizeof(st->proposal.edits[1].path), "%s",
+	         "resources.limits.memory");
+	assert_int_equal(fb_tmpl_load("en", &t), FB_OK);
+	assert_int_equal(fb_card_modal_edit(t, st, "incident-20261121000000-abcd|1|C1", &view), FB_OK);
+	char *json = cJSON_PrintUnformatted(view);
+	assert_non_null(strstr(json, "\"set:resources.limits.memory\""));
+	assert_null(strstr(json, "set:aaaa"));
+	free(json);
+	cJSON_Delete(view);
 	fb_state_free(st);
 	fb_tmpl_free(t);
 }
@@ -425,6 +478,8 @@ int main(void)
 	    cmocka_unit_test(diff_loses_git_header_lines),
 	    cmocka_unit_test(thread_lines_read_as_sentences),
 	    cmocka_unit_test(unknown_app_is_told_how_to_name_it_in_slack),
+	    cmocka_unit_test(short_commit_is_never_half_a_character),
+	    cmocka_unit_test(edit_form_leaves_out_paths_too_long_to_name),
 	    cmocka_unit_test(messages_have_sections_and_english_for_the_cli),
 		cmocka_unit_test(the_fullest_card_fits_block_kit),
 	};

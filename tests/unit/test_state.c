@@ -129,6 +129,47 @@ static void stored_state_is_kept_key_for_key(const char *file)
 	fb_state_free(st);
 }
 
+/* issue 10 (fuzz_card): bytes that are not UTF-8 in a stored state (a
+ * Latin-1 log line, a hostile row) become U+FFFD when read, so the card
+ * holds only text Slack accepts; valid text, cut or not, is unchanged. */
+static void text_that_is_not_utf8_is_replaced(void **s)
+{
+	fb_state *st = NULL;
+	char small[5];
+	(void)s;
+	assert_int_equal(fb_state_parse("{\"excerpt\":\"caf\xe9 \xc3\xa9t\xc3\xa9\","
+	                                 "\"analysis\":{\"actions\":[\"s\xa0\x85x\"]},"
+	                                 "\"proposal\":{\"summary\":\"from 512Mi t\x9a\xdf\"}}",
+	                                 &st),
+	                 FB_OK);
+	assert_string_equal(st->excerpt, "caf\xef\xbf\xbd \xc3\xa9t\xc3\xa9");
+	assert_int_equal(st->analysis.n_actions, 1);
+	assert_string_equal(st->analysis.actions[0], "s\xef\xbf\xbd\xef\xbf\xbdx");
+	assert_string_equal(st->proposal.summary, "from 512Mi t\xef\xbf\xbd\xef\xbf\xbd");
+	fb_state_set_excerpt(st, "\xed\xa0\x80 \xf0\x9f\x94\xa5");
+	assert_string_equal(st->excerpt, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x94\xa5");
+	fb_state_copy(small, sizeof(small), "ab\xc3\xa9\xc3\xa9");
+	assert_string_equal(small, "ab\xc3\xa9");
+	fb_state_copy(small, sizeof(small), "abc\xc3\xa9");
+	assert_string_equal(small, "abc");
+	fb_state_free(st);
+}
+
+/* issue 10 (fuzz_card): a number too big for its integer field is held
+ * at +-9e18 (converting 1e300 to an integer is undefined behaviour). */
+static void numbers_beyond_their_fields_are_held(void **s)
+{
+	fb_state *st = NULL;
+	(void)s;
+	assert_int_equal(fb_state_parse("{\"repeats\":1e300,\"last_seen\":-1e300,"
+	                                 "\"decisions\":[{\"action\":\"approve\",\"at\":1.8e86}]}",
+	                                 &st),
+	                 FB_OK);
+	assert_true(st->repeats == (long)9e18);
+	assert_true(st->last_seen == (int64_t)-9e18);
+	fb_state_free(st);
+}
+
 static void real_states_round_trip(void **s)
 {
 	(void)s;
@@ -446,6 +487,8 @@ int main(void)
 	    cmocka_unit_test(too_many_items_are_bounded),
 	    cmocka_unit_test(converters_read_module_output),
 	    cmocka_unit_test(nodes_change_the_typed_state),
+	    cmocka_unit_test(text_that_is_not_utf8_is_replaced),
+	    cmocka_unit_test(numbers_beyond_their_fields_are_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
