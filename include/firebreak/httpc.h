@@ -68,6 +68,9 @@ fb_err fb_httpc_set_bearer(fb_httpc *c, const char *token);
 fb_err fb_httpc_request(fb_httpc *c, const char *method, const char *target, const char *json,
                         fb_httpc_result *res);
 
+/* The base URL relative targets are joined to ("" when none). */
+const char *fb_httpc_base(const fb_httpc *c);
+
 /* Copies the last answer's header name (case-insensitive) into out;
  * returns out, or NULL when the answer had no such header. */
 const char *fb_httpc_header(fb_httpc *c, const char *name, char *out, size_t outsz);

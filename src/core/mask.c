@@ -59,7 +59,8 @@ static secret secrets[] = {
      NULL},
     /* scheme://user:password@host: everything up to the last @ */
     {"password", 2,
-     "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[\\]\"'<>]*:)" FRESH "(?!\\*+@)([^\\s/\"'<>`]+)(@)",
+     "(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s:@\\[\\]\"'<>]*:)" FRESH
+     "(?!\\*+@)((?:(?!\\[MASKED:)[^\\s/\"'<>`])+)(@)", /* never across a mask: idempotent */
      NULL},
     {"aws_secret", 3,
      "(?i)\\b(aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|"
@@ -197,11 +198,46 @@ static fb_err keep(fb_buf *cur, fb_buf *next, fb_err rc, int changed)
 
 typedef fb_err (*scanner)(const char *, size_t, fb_buf *, int *);
 
+/* One pass of every scanner and pattern over cur; *any says whether it
+ * changed anything. */
+static fb_err mask_pass(fb_buf *cur, pcre2_match_data *md, int *any)
+{
+	static const scanner scanners[] = {fb_mask_scan_pem, fb_mask_scan_k8s};
+	fb_err rc = FB_OK;
+
+	*any = 0;
+	for (size_t i = 0; i < 2 && !rc; i++) { /* bytes first, then patterns */
+		fb_buf next;
+		int changed = 0;
+		fb_buf_init(&next, MASK_MAX);
+		rc = scanners[i](fb_buf_str(cur), cur->len, &next, &changed);
+		*any |= changed;
+		rc = keep(cur, &next, rc, changed);
+	}
+	for (size_t i = 0; i < NSECRETS && !rc; i++) {
+		fb_buf next;
+		int changed = 0;
+		fb_buf_init(&next, MASK_MAX);
+		rc = mask_one(&secrets[i], fb_buf_str(cur), cur->len, &next, md, &changed);
+		*any |= changed;
+		rc = keep(cur, &next, rc, changed);
+	}
+	return rc;
+}
+
+/* The most passes: a pass that masks something may expose a shape a
+ * pattern earlier in the table now sees (a mask closing a URL's userinfo,
+ * a Secret's line read as a block scalar), so passes repeat until one
+ * changes nothing -- mask(mask(x)) == mask(x).  Text with nothing to mask
+ * costs one pass. */
+#define MASK_PASSES 6
+
 fb_err fb_mask(const char *text, size_t len, char **out)
 {
 	fb_buf cur;
 	pcre2_match_data *md;
 	fb_err rc;
+	int any = 1;
 
 	*out = NULL;
 	pthread_once(&once, compile_all);
@@ -212,21 +248,8 @@ fb_err fb_mask(const char *text, size_t len, char **out)
 		return fb_error_set(FB_ENOMEM, "out of memory");
 	fb_buf_init(&cur, MASK_MAX);
 	rc = fb_buf_add(&cur, text, len);
-	static const scanner scanners[] = {fb_mask_scan_pem, fb_mask_scan_k8s};
-	for (size_t i = 0; i < 2 && !rc; i++) { /* bytes first, then patterns */
-		fb_buf next;
-		int changed = 0;
-		fb_buf_init(&next, MASK_MAX);
-		rc = scanners[i](fb_buf_str(&cur), cur.len, &next, &changed);
-		rc = keep(&cur, &next, rc, changed);
-	}
-	for (size_t i = 0; i < NSECRETS && !rc; i++) {
-		fb_buf next;
-		int changed = 0;
-		fb_buf_init(&next, MASK_MAX);
-		rc = mask_one(&secrets[i], fb_buf_str(&cur), cur.len, &next, md, &changed);
-		rc = keep(&cur, &next, rc, changed);
-	}
+	for (int pass = 0; pass < MASK_PASSES && any && !rc; pass++)
+		rc = mask_pass(&cur, md, &any);
 	pcre2_match_data_free(md);
 	if (rc) {
 		fb_buf_free(&cur);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "firebreak/json.h"
@@ -76,7 +77,23 @@ static long rate_limited(fb_httpc *h, const fb_httpc_result *r, const cJSON *j)
 	return -1; /* a 403 about permissions */
 }
 
-/* <URL>; rel="next" out of a Link header. */
+/* The length of url's scheme://host[:port]. */
+static size_t origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+	return p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : 0;
+}
+
+/* Does url go where the forge's base URL goes?  A next page elsewhere
+ * would carry the token to another host. */
+static int same_origin(fb_httpc *h, const char *url, size_t len)
+{
+	const char *base = fb_httpc_base(h);
+	size_t n = origin_len(base);
+	return n && len > n && !strncasecmp(url, base, n) && strchr("/?#", url[n]);
+}
+
+/* <URL>; rel="next" out of a Link header, when it stays on the forge. */
 static void next_link(fb_httpc *h, char *out, size_t outsz)
 {
 	char link[2048];
@@ -94,7 +111,8 @@ static void next_link(fb_httpc *h, char *out, size_t outsz)
 		char pbuf[256];
 		snprintf(pbuf, sizeof(pbuf), "%.*s", (int)plen, params);
 		if (strstr(pbuf, "rel=\"next\"") || strstr(pbuf, "rel=next")) {
-			snprintf(out, outsz, "%.*s", (int)(end - p - 1), p + 1);
+			if (same_origin(h, p + 1, (size_t)(end - p - 1)))
+				snprintf(out, outsz, "%.*s", (int)(end - p - 1), p + 1);
 			return;
 		}
 		p = end;

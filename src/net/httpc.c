@@ -243,6 +243,11 @@ fb_err fb_httpc_set_bearer(fb_httpc *c, const char *token)
 	return build_headers(c, token);
 }
 
+const char *fb_httpc_base(const fb_httpc *c)
+{
+	return c->base;
+}
+
 static fb_err join_url(const fb_httpc *c, const char *target, fb_buf *url)
 {
 	if (!strncmp(target, "http://", 7) || !strncmp(target, "https://", 8))

@@ -4,11 +4,8 @@
 # `make fuzz` (README "Fuzzing").
 . "$(dirname "$0")/lib.sh"
 secs=${FUZZ_CHECK_SECONDS:-3}
-# The masker is not yet idempotent on every input (the "mask" work of
-# issue 10 makes it so; tests/fuzz/seeds/mask/not-idempotent-url is one):
-# until it lands, the short run checks the masker's other properties only.
-# `make fuzz` checks idempotence too (FUZZ_MASK_IDEMPOTENT=1, the default).
-export FUZZ_MASK_IDEMPOTENT=${FUZZ_MASK_IDEMPOTENT:-0}
+# The masker's idempotence is checked too (FUZZ_MASK_IDEMPOTENT=1, the
+# default; the seeds not-idempotent-* are inputs that once broke it).
 for bin in "$top"/build/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin" | sed 's/^fuzz_//')
