@@ -331,7 +331,7 @@ static void record_result(fb_engine *e, const fb_send_result *r)
 	} else {
 		rc = fb_store_outbox_done(e->store, r->id, names[r->status], r->error);
 		if (!rc && r->status == FB_SENT && !strcmp(r->method, "card") &&
-		    !strcmp(r->called, "chat.postMessage") && r->ts[0])
+		    (!strcmp(r->called, "chat.postMessage") || r->adopted) && r->ts[0])
 			rc = fb_store_card_set(e->store, r->incident_id, r->channel, r->ts);
 	}
 	if (rc)

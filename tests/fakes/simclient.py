@@ -87,6 +87,10 @@ class Sim:
         """e.g. fault(method="chat.postMessage", status=429, retry_after=2, count=5)"""
         return self._req("/_sim/fault", kw)
 
+    def config(self, **kw):
+        """e.g. config(scopes=["chat:write"], not_member=["C9"], missing_channels=["C8"])"""
+        return self._req("/_sim/config", kw)
+
     def disconnect(self, reason, close_after=None):
         return self._req("/_sim/disconnect", self._opt(reason=reason, close_after=close_after))
 
