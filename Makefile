@@ -40,7 +40,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	python3 python3-aiohttp python3-pytest \
 	clang-format cppcheck valgrind prometheus prometheus-alertmanager
 
-.PHONY: all deps check unit integration demo bench install lint clean
+.PHONY: all deps check unit integration demo chaos bench install lint clean
 
 all: build/firebreak
 
@@ -77,6 +77,11 @@ deps:
 
 check: build/firebreak build/firebreak-san $(UNIT_BINS)
 	@tests/run.sh $(UNIT_BINS)
+
+# 20 rounds of kill -9 during bursts of triggers and approvals
+# (tests/integration/once.sh; `make check` runs 3).
+chaos: build/firebreak build/firebreak-san
+	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} sh tests/integration/once.sh
 
 demo: build/firebreak
 	@tests/demo.sh
