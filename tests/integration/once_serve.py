@@ -183,6 +183,43 @@ def crash_tests(work, sim):
             d3.stop()
 
 
+APPS = 160
+
+
+def many_apps_repo(path):
+    """The demo repository plus APPS copies of grafana (gf1..), each in its
+    own namespace, so that every trigger has a fix of its own to approve."""
+    ss.new_repo(path)
+    top = os.path.join(path, "apps", "grafana.yaml")
+    with open(top) as f:
+        app = f.read()
+    with open(os.path.join(path, "helm-values", "grafana", "values.yaml")) as f:
+        values = f.read()
+    for i in range(1, APPS + 1):
+        name = f"gf{i}"
+        with open(os.path.join(path, "apps", name + ".yaml"), "w") as f:
+            f.write(app.replace("name: grafana", f"name: {name}")
+                    .replace("releaseName: grafana", f"releaseName: {name}")
+                    .replace("helm-values/grafana/", f"helm-values/{name}/")
+                    .replace("namespace: monitoring", f"namespace: ns-{name}"))
+        os.makedirs(os.path.join(path, "helm-values", name))
+        with open(os.path.join(path, "helm-values", name, "values.yaml"), "w") as f:
+            f.write(values)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "Many grafanas")
+    return path
+
+
+_app = [0]
+
+
+def app_trigger_env(sim):
+    _app[0] += 1
+    name = f"gf{_app[0]}"
+    text = ss.OOM_LOG.replace("grafana", name).replace("monitoring", f"ns-{name}")
+    return sim.slash(text="trigger " + text, user_id="U1")
+
+
 class Burst:
     """Triggers every ~0.3 s and approve clicks on every card with buttons."""
 
@@ -195,8 +232,8 @@ class Burst:
         i = 0
         while not self.stop.is_set():
             try:
-                if i % 2 == 0:
-                    self.triggers.append(trigger_env(self.sim))
+                if i % 2 == 0 and _app[0] < APPS:
+                    self.triggers.append(app_trigger_env(self.sim))
                 st = self.sim.state()
                 for m in st["messages"]:
                     iid, key = meta_of(m)
@@ -212,7 +249,7 @@ class Burst:
 
 
 def chaos(work, sim, rounds):
-    d = daemon(work, sim, "chaos")
+    d = daemon(work, sim, "chaos", repo=many_apps_repo(os.path.join(work, "chaos-repo")))
     rnd = random.Random(int(os.environ.get("CHAOS_SEED", "0")) or None)
     bursts = []
 
@@ -302,6 +339,9 @@ def chaos(work, sim, rounds):
             check("Approved-By: U2" in body, f"{i}: no Approved-By trailer in {body!r}")
         check(not [v for v in sim.state()["violations"] if "retry_after" in v], "Retry-After ignored")
         print(f"# chaos: {len(approved)} approvals acked, {log.count('Incident-Id:')} commits")
+        print(f"# chaos: after the kills, {d.log().count('key=card found=yes')} cards and "
+              f"{d.log().count('found=yes') - d.log().count('key=card found=yes')} thread posts "
+              "found in the history instead of posted again")
         d.stop()
 
 
