@@ -55,7 +55,7 @@ typedef struct fb_action_input {
 		const char *missing_key; /* the configuration key or secret not found */
 		const char *path;        /* a file system path (disk full) */
 		const char *exit_code;
-		const char *jvm_oom; /* a JVM OutOfMemoryError's kind ("Metaspace") */
+		const char *jvm_oom;    /* a JVM OutOfMemoryError's kind ("Metaspace") */
 		const char *claim;      /* persistentvolumeclaim (a volume alert) */
 		const char *autoscaler; /* horizontalpodautoscaler (an HPA alert) */
 	} facts;
