@@ -85,6 +85,69 @@ def daemon(work, sim, name, **kw):
     return d
 
 
+def web_api(sim, method, args, get=False):
+    """A Web API call to the simulator as an app makes it (bot token)."""
+    import urllib.parse
+    import urllib.request
+    url = sim.api_url + method
+    data = None
+    if get:
+        url += "?" + urllib.parse.urlencode(args)
+    else:
+        data = json.dumps(args).encode()
+    req = urllib.request.Request(url, data=data, method="GET" if get else "POST",
+                                 headers={"Authorization": "Bearer " + ss.BOT_TOKEN,
+                                          "Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def sim_history_tests(sim):
+    @test("simulator: conversations.history newest first, oldest/inclusive, cursor pages, metadata")
+    def _():
+        ch = "C7"
+        ts = [web_api(sim, "chat.postMessage", {"channel": ch, "text": f"m{i}", "metadata": {
+            "event_type": EVENT, "event_payload": {"incident_id": f"i{i}", "post_key": "card"}}})["ts"]
+            for i in range(5)]
+        web_api(sim, "chat.postMessage", {"channel": ch, "text": "reply", "thread_ts": ts[0]})
+        seen, cursor, pages = [], None, 0
+        while True:
+            args = {"channel": ch, "limit": 2, "include_all_metadata": "true", "oldest": ts[1],
+                    "inclusive": "true"}
+            if cursor:
+                args["cursor"] = cursor
+            r = web_api(sim, "conversations.history", args, get=True)
+            check(r["ok"], r)
+            seen += r["messages"]
+            pages += 1
+            cursor = (r.get("response_metadata") or {}).get("next_cursor")
+            check(bool(cursor) == r["has_more"], r)
+            if not cursor:
+                break
+        check([m["ts"] for m in seen] == ts[:0:-1], [m["ts"] for m in seen])
+        check(pages == 2 and seen[0]["metadata"]["event_payload"]["incident_id"] == "i4", seen[0])
+        r = web_api(sim, "conversations.history", {"channel": ch, "oldest": ts[3]}, get=True)
+        check([m["ts"] for m in r["messages"]] == [ts[4]] and "metadata" not in r["messages"][0], r)
+        r = web_api(sim, "conversations.replies", {"channel": ch, "ts": ts[0],
+                                                    "include_all_metadata": "true"}, get=True)
+        check([m["text"] for m in r["messages"]] == ["m0", "reply"], r)
+        r = web_api(sim, "conversations.history", {"channel": ch, "cursor": "bm9wZQ=="}, get=True)
+        check(r.get("error") == "invalid_cursor", r)
+        sim.config(not_member=["C8"], missing_channels=["C9"], scopes=["chat:write"])
+        try:
+            r = web_api(sim, "conversations.history", {"channel": ch}, get=True)
+            check(r.get("error") == "missing_scope" and r.get("needed") == "channels:history", r)
+            r = web_api(sim, "conversations.history", {"channel": "G1"}, get=True)
+            check(r.get("needed") == "groups:history", r)
+            sim.config(scopes=["chat:write", "channels:history", "groups:history"])
+            for c, e in (("C8", "not_in_channel"), ("C9", "channel_not_found")):
+                r = web_api(sim, "conversations.history", {"channel": c}, get=True)
+                check(r.get("error") == e, r)
+        finally:
+            sim.config(not_member=[], missing_channels=[])
+        check(not sim.state()["violations"], sim.state()["violations"])
+
+
 def crash_tests(work, sim):
     d = daemon(work, sim, "crash", extra_env={"FIREBREAK_CRASH_AFTER": "slack.card"})
     box = {}
@@ -100,6 +163,8 @@ def crash_tests(work, sim):
         st = sim.state()
         check(len(cards_of(st, iid)) == 1, "the card was not posted before the crash")
         before = len([c for c in st["calls"] if c["method"] == "conversations.history"])
+        for i in range(450):  # the card is now on the history's third page
+            web_api(sim, "chat.postMessage", {"channel": CHANNEL, "text": f"chatter {i}"})
         del d.env["FIREBREAK_CRASH_AFTER"]
         d.start()
         st = sim.wait_for(lambda s: (lambda c: s if c and "approve" in buttons(c) else None)(
@@ -110,6 +175,7 @@ def crash_tests(work, sim):
         q = hist[0]["body"]
         check(q.get("include_all_metadata") == "true" and q.get("channel") == CHANNEL and
               q.get("oldest"), q)
+        check(len(hist) >= 3 and hist[-1]["body"].get("cursor"), f"{len(hist)} pages")
         check(not st["violations"], st["violations"])
         box["card"] = (iid, one_card(st, iid)["ts"])
 
@@ -351,6 +417,7 @@ def main():
     work = tempfile.mkdtemp(prefix="fb-once.")
     proc, sim = ss.start_sim(work)
     try:
+        sim_history_tests(sim)
         crash_tests(work, sim)
         chaos(work, sim, ROUNDS)
     finally:
