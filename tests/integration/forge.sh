@@ -90,7 +90,7 @@ links:
   grafana: https://grafana.example.com
 engine:
   retry_delay: 1s
-  cooldown: 0s
+  cooldown: 1s
 EOF
 	export FIREBREAK_FORGE_TOKEN=$TOKEN
 	DB=$work/$kind.db
