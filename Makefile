@@ -58,7 +58,7 @@ DEB_PACKAGES = build-essential pkg-config git ca-certificates \
 	clang-format cppcheck valgrind prometheus prometheus-alertmanager \
 	clang libclang-rt-dev
 
-.PHONY: all deps check check-tsan check-chaos unit integration demo bench bench-mask install lint clean fuzz fuzz-build
+.PHONY: all deps check check-tsan check-chaos chaos unit integration demo bench bench-mask install lint clean fuzz fuzz-build
 
 all: build/firebreak
 
@@ -117,6 +117,11 @@ deps:
 
 check: build/firebreak build/firebreak-san build/firebreak-tsan $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run.sh $(UNIT_BINS)
+
+# 20 rounds of kill -9 during bursts of triggers and approvals
+# (tests/integration/once.sh; `make check` runs 3).
+chaos: build/firebreak build/firebreak-san
+	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} sh tests/integration/once.sh
 
 demo: build/firebreak
 	@tests/demo.sh

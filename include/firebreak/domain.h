@@ -96,7 +96,8 @@ typedef struct {
 	char channel[64];
 	char card_ts[32];
 	long attempts;
-	char *body; /* owned: the JSON arguments */
+	int64_t created_ms; /* when the row was written (wall clock, ms) */
+	char *body;         /* owned: the JSON arguments */
 } fb_outbox_row;
 
 /* Aggregates for /metrics, computed from the record's columns. */

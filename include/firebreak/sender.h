@@ -13,6 +13,9 @@
  *              pending card rows of one incident collapse into the
  *              newest (the older ones come back FB_SUPERSEDED);
  *   "thread" - chat.postMessage in the card's thread (thread_ts added).
+ * Card and thread posts carry Slack message metadata naming them; a post
+ * that may have gone out before a restart is looked for in the channel's
+ * history first and its ts adopted (adopt.c): posted exactly once.
  * Keys of a body that start with "_" are for firebreak, not Slack: they
  * are stripped before sending ("_notify_user", "_notify_channel": whom to
  * tell when the call fails, e.g. a form that could not be opened;
@@ -38,6 +41,8 @@ typedef struct {
 	char error[160];
 	char notify_user[32]; /* from the row's "_notify_user": who to tell on failure */
 	int64_t latency_ms;   /* from submit to Slack's answer */
+	int adopted;          /* a card post found in the channel's history (posted
+	                       * before a restart): ts is the card's, to be stored */
 } fb_send_result;
 
 typedef struct {
@@ -47,6 +52,10 @@ typedef struct {
 	/* sender thread: hands over a heap result (the callee frees it) */
 	void (*on_result)(void *ctx, fb_send_result *res);
 	void *ctx;
+	/* test hook (FIREBREAK_CRASH_AFTER): "slack.card" or "slack.thread"
+	 * _exit(137)s right after Slack answered such a chat.postMessage, before
+	 * the engine could commit its ts; NULL = none */
+	const char *crash_after;
 } fb_sender_opts;
 
 typedef struct fb_sender fb_sender;

@@ -38,6 +38,14 @@ void fb_slackapi_free(fb_slackapi *api);
  */
 fb_err fb_slackapi_call(fb_slackapi *api, const char *method, const char *json,
                         fb_slack_result *res);
+/*
+ * GETs base_url + method + "?" + query (already percent-encoded; never the
+ * token) for the read methods that take no JSON body
+ * (conversations.history, conversations.replies).  Answers as
+ * fb_slackapi_call.
+ */
+fb_err fb_slackapi_get(fb_slackapi *api, const char *method, const char *query,
+                       fb_slack_result *res);
 void fb_slack_result_free(fb_slack_result *res);
 
 /* True for the error codes that mean the token itself is bad: retrying

@@ -370,7 +370,7 @@ static void record_result(fb_engine *e, const fb_send_result *r)
 	} else {
 		rc = fb_store_outbox_done(e->store, r->id, names[r->status], r->error);
 		if (!rc && r->status == FB_SENT && !strcmp(r->method, "card") &&
-		    !strcmp(r->called, "chat.postMessage") && r->ts[0])
+		    (!strcmp(r->called, "chat.postMessage") || r->adopted) && r->ts[0])
 			rc = strncmp(r->incident_id, "storm-", 6) /* a storm card: stormcard.h */
 			         ? fb_store_card_set(e->store, r->incident_id, r->channel, r->ts)
 			         : fb_stormcard_sent(e->store, r->incident_id, r->ts);

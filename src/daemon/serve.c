@@ -198,6 +198,7 @@ static int start_threads(fb_engine *s)
 	const fb_config *cfg = &s->cfg->cfg;
 	fb_sender_opts so = {cfg->slack.api_url, cfg->slack.bot_token, cfg->slack.post_interval_ms,
 	                     fb_engine_on_result, s};
+	so.crash_after = cfg->crash_after[0] ? cfg->crash_after : NULL;
 	fb_socket_opts ko = {
 	    .api_url = cfg->slack.api_url,
 	    .app_token = cfg->slack.app_token,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include <pthread.h>
 
@@ -27,12 +28,16 @@
 #include "firebreak/slackapi.h"
 #include "firebreak/json.h"
 
+#include "adopt_int.h"
+
 #define MAX_TRIES 12
 #define TRIGGER_WINDOW_MS 2500 /* views.open after this cannot succeed */
 
 typedef struct {
 	fb_outbox_row *row;
 	int64_t submitted;
+	int64_t maybe_sent_ms; /* a thread post that may be in Slack already: since */
+	int adopted;           /* the card was found in the history (adopt.c) */
 } item;
 
 typedef struct {
@@ -52,6 +57,8 @@ struct fb_sender {
 	fb_pace *pace;
 	card_ref *cards;
 	size_t n_cards, cap_cards;
+	fb_adopt *adopt;    /* exactly-once posts (adopt.c) */
+	int64_t started_ms; /* wall clock: rows older than this may have been sent */
 };
 
 static card_ref *card_find(fb_sender *s, const char *id)
@@ -104,6 +111,7 @@ static void report(fb_sender *s, item *it, fb_send_status st, const char *called
 	snprintf(res->ts, sizeof(res->ts), "%s", ts ? ts : "");
 	snprintf(res->error, sizeof(res->error), "%s", error ? error : "");
 	res->latency_ms = fb_mono_ms() - it->submitted;
+	res->adopted = it->adopted;
 	cJSON *body = cJSON_Parse(it->row->body);
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(body, "_notify_user");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "_notify_channel");
@@ -131,6 +139,127 @@ static void finish(fb_sender *s, item *it)
 	item_free(it);
 }
 
+/* ---- exactly-once posts (adopt.c) ---- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The metadata naming a card post (not an update) or a thread post. */
+static void tag_post(const item *it, cJSON *args, int has_ts)
+{
+	char key[48];
+	if (!it->row->incident_id[0])
+		return;
+	if (!strcmp(it->row->method, "card") && !has_ts) {
+		fb_adopt_tag(args, it->row->incident_id, FB_ADOPT_CARD_KEY);
+	} else if (!strcmp(it->row->method, "thread")) {
+		fb_adopt_thread_key(it->row->id, key, sizeof(key));
+		fb_adopt_tag(args, it->row->incident_id, key);
+	}
+}
+
+/* A row written before this process started may have been sent by the
+ * one before it (Slack answered, the ts was never committed). */
+static void note_restart(fb_sender *s, item *it)
+{
+	const fb_outbox_row *r = it->row;
+	if (r->created_ms > s->started_ms || !r->incident_id[0])
+		return;
+	if (!strcmp(r->method, "card") && !card_ts(s, r)[0])
+		fb_adopt_card_unsure(s->adopt, r->incident_id, r->created_ms);
+	else if (!strcmp(r->method, "thread"))
+		it->maybe_sent_ms = r->created_ms;
+}
+
+/* What to look for before posting; 0: nothing (surely not sent). */
+static int adopt_query(fb_sender *s, item *it, fb_adopt_query *q, char *key, size_t keysz)
+{
+	q->channel = it->row->channel;
+	q->thread_ts = "";
+	q->incident_id = it->row->incident_id;
+	if (!strcmp(it->row->method, "card")) {
+		q->post_key = FB_ADOPT_CARD_KEY;
+		return fb_adopt_card_is_unsure(s->adopt, q->incident_id, &q->since_ms);
+	}
+	if (strcmp(it->row->method, "thread") || !it->maybe_sent_ms)
+		return 0;
+	fb_adopt_thread_key(it->row->id, key, keysz);
+	q->thread_ts = card_ts(s, it->row);
+	q->post_key = key;
+	q->since_ms = it->maybe_sent_ms;
+	return 1;
+}
+
+/* Before a post that may have gone out already: look for it in the
+ * channel's history.  A card found becomes an update of that message; a
+ * thread post found is done.  1 when the item was dealt with (or waits). */
+static int adopt_first(fb_sender *s, item *it, const char **called)
+{
+	int card = !strcmp(it->row->method, "card");
+	fb_adopt_query q;
+	char key[48], ts[32] = "";
+	int64_t wait = 0;
+
+	if (strcmp(*called, "chat.postMessage") || !adopt_query(s, it, &q, key, sizeof(key)))
+		return 0;
+	fb_adopt_what w = fb_adopt_find(s->adopt, s->api, &q, fb_mono_ms(), ts, &wait);
+	if (w == FB_ADOPT_WAIT) {
+		fb_pace_later(s->pace, it->row->id, fb_mono_ms() + wait);
+		return 1;
+	}
+	fb_log(FB_LOG_INFO, "slack.adopt", "outbox=%lld incident=%s key=%s found=%s%s",
+	       (long long)it->row->id, q.incident_id, q.post_key,
+	       w == FB_ADOPT_FOUND    ? "yes ts="
+	       : w == FB_ADOPT_ABSENT ? "no"
+	                              : "unknown",
+	       ts);
+	if (card)
+		fb_adopt_card_settle(s->adopt, q.incident_id);
+	it->maybe_sent_ms = 0;
+	if (w != FB_ADOPT_FOUND)
+		return 0;
+	if (!card) {
+		report(s, it, FB_SENT, "conversations.replies", ts, "");
+		finish(s, it);
+		return 1;
+	}
+	card_remember(s, q.incident_id, it->row->channel, ts);
+	fb_pace_card(s->pace, q.incident_id, 1);
+	it->adopted = 1; /* the newest card goes to the message found */
+	*called = "chat.update";
+	return 0;
+}
+
+/* After a card or thread chat.postMessage: the tests' crash hook; and a
+ * post that failed in transport may have reached Slack all the same. */
+static void after_post(fb_sender *s, item *it, const char *called, fb_err rc,
+                       const fb_slack_result *res)
+{
+	int card = !strcmp(it->row->method, "card");
+	if (strcmp(called, "chat.postMessage") || (!card && strcmp(it->row->method, "thread")))
+		return;
+	if (!rc && res->ok && s->o.crash_after &&
+	    !strcmp(s->o.crash_after, card ? "slack.card" : "slack.thread")) {
+		fb_log(FB_LOG_WARN, "test.crash", "after=%s outbox=%lld", s->o.crash_after,
+		       (long long)it->row->id);
+		_exit(137);
+	}
+	if (!rc || res->http_status == 429)
+		return;
+	int64_t since = wall_ms() - 60000; /* within the client's timeout */
+	if (card) {
+		fb_adopt_card_unsure(s->adopt, it->row->incident_id, since);
+		fb_adopt_forget(s->adopt, it->row->channel, "");
+	} else {
+		it->maybe_sent_ms = since;
+		fb_adopt_forget(s->adopt, it->row->channel, card_ts(s, it->row));
+	}
+}
+
 /* Builds the arguments: the row's body without our "_" keys, plus the
  * card's ts (an update) or thread_ts (a thread line). */
 static char *build_call(fb_sender *s, item *it)
@@ -152,6 +281,7 @@ static char *build_call(fb_sender *s, item *it)
 		cJSON_AddStringToObject(args, "ts", ts);
 	else if (!strcmp(it->row->method, "thread") && !fb_json_get(args, "thread_ts"))
 		cJSON_AddStringToObject(args, "thread_ts", ts); /* storm.c may name another */
+	tag_post(it, args, ts[0] != '\0');
 	json = cJSON_PrintUnformatted(args);
 	cJSON_Delete(args);
 	return json;
@@ -222,17 +352,20 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 
 static void send_one(fb_sender *s, item *it, const char *called)
 {
-	char *json = build_call(s, it);
+	char *json;
 	fb_slack_result res;
 	fb_err rc;
 
-	if (!json) {
+	if (adopt_first(s, it, &called))
+		return;
+	if (!(json = build_call(s, it))) {
 		report(s, it, FB_SEND_FAILED, it->row->method, NULL, "unreadable outbox body");
 		finish(s, it);
 		return;
 	}
 	rc = fb_slackapi_call(s->api, called, json, &res);
 	free(json);
+	after_post(s, it, called, rc, &res);
 	handle_answer(s, it, called, rc, &res);
 	fb_slack_result_free(&res);
 }
@@ -303,6 +436,7 @@ static void append(fb_sender *s, fb_outbox_row *row)
 	it->row = row;
 	it->submitted = fb_mono_ms();
 	storm_ts(row);
+	note_restart(s, it);
 	fb_pace_req req = {.id = row->id,
 	                   .incident_id = row->incident_id,
 	                   .method = row->method,
@@ -346,12 +480,13 @@ fb_err fb_sender_start(const fb_sender_opts *o, fb_sender **out)
 	snprintf(s->api_url, sizeof(s->api_url), "%s", o->api_url);
 	snprintf(s->token, sizeof(s->token), "%s", o->bot_token);
 	if ((rc = fb_queue_new(65536, &s->in)) ||
-	    (rc = fb_pace_new(o->post_interval_ms, &s->pace)) ||
+	    (rc = fb_pace_new(o->post_interval_ms, &s->pace)) || (rc = fb_adopt_new(&s->adopt)) ||
 	    (rc = fb_slackapi_new(s->api_url, s->token, &s->api))) {
 		fb_sender_stop(s);
 		return rc;
 	}
 	explicit_bzero(s->token, sizeof(s->token));
+	s->started_ms = wall_ms();
 	if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
 		fb_sender_stop(s);
 		return fb_error_set(FB_ERR, "cannot start the sender thread");
@@ -388,6 +523,7 @@ void fb_sender_stop(fb_sender *s)
 	/* what is still queued is pending in the outbox: sent after restart */
 	fb_pace_free(s->pace, item_free);
 	free(s->cards);
+	fb_adopt_free(s->adopt);
 	explicit_bzero(s->token, sizeof(s->token));
 	free(s);
 }

@@ -139,3 +139,23 @@ fb_err fb_slackapi_call(fb_slackapi *api, const char *method, const char *json,
 	res->http_status = r.status;
 	return interpret(&r, method, res);
 }
+
+fb_err fb_slackapi_get(fb_slackapi *api, const char *method, const char *query,
+                       fb_slack_result *res)
+{
+	char target[2048];
+	fb_httpc_result r;
+	fb_err rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((size_t)snprintf(target, sizeof(target), "%s?%s", method, query) >= sizeof(target)) {
+		snprintf(res->error, sizeof(res->error), "query_too_long");
+		return fb_error_set(FB_EINVAL, "%s: the query is too long", method);
+	}
+	if ((rc = fb_httpc_request(api->http, "GET", target, NULL, &r)) != FB_OK) {
+		snprintf(res->error, sizeof(res->error), "%s", fb_error_last());
+		return fb_error_wrap(rc, "%s", method);
+	}
+	res->http_status = r.status;
+	return interpret(&r, method, res);
+}

@@ -101,7 +101,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_OUT_ADD] = "INSERT INTO outbox (incident_id, method, channel, body, created_at) "
                   "VALUES (?1,?2,?3,?4,?5)",
     [S_OUT_PENDING] = "SELECT o.id, o.incident_id, o.method, o.channel, o.body, o.attempts, "
-                      "COALESCE(i.card_ts,'') FROM outbox o LEFT JOIN incidents i "
+                      "COALESCE(i.card_ts,''), o.created_at FROM outbox o LEFT JOIN incidents i "
                       "ON i.id=o.incident_id WHERE o.status='pending' AND o.id > ?1 ORDER BY o.id",
     [S_OUT_DONE] = "UPDATE outbox SET status=?2, result=?3, attempts=attempts+1, sent_at=?4 "
                    "WHERE id=?1",
@@ -638,6 +638,7 @@ static fb_err sq_outbox_pending(fb_store_conn *c, int64_t after, fb_outbox_row *
 		col_copy(s, 3, o->channel, sizeof(o->channel));
 		o->attempts = (long)sqlite3_column_int64(s, 5);
 		col_copy(s, 6, o->card_ts, sizeof(o->card_ts));
+		o->created_ms = sqlite3_column_int64(s, 7);
 		if (!(o->body = col_dup(s, 4, "{}")))
 			break;
 		len++;

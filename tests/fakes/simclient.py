@@ -95,6 +95,10 @@ class Sim:
         """Every Web API call answers status (or, mode="refuse", is dropped) for seconds."""
         return self._req("/_sim/outage", {"seconds": seconds, "status": status, "mode": mode})
 
+    def config(self, **kw):
+        """e.g. config(scopes=["chat:write"], not_member=["C9"], missing_channels=["C8"])"""
+        return self._req("/_sim/config", kw)
+
     def disconnect(self, reason, close_after=None):
         return self._req("/_sim/disconnect", self._opt(reason=reason, close_after=close_after))
 

@@ -32,6 +32,7 @@ Python standard library and aiohttp are used.
 
 import argparse
 import asyncio
+import base64
 import copy
 import json
 import os
@@ -61,6 +62,12 @@ LIMITS = {"chat.postMessage": (1.0, 4), "chat.update": (60 / 50, 5), "chat.delet
           "conversations.info": (60 / 50, 5)}
 LIMIT_SLACK = 0.05            # network jitter: a call this early is still in time
 DISCONNECT_REASONS = ("warning", "refresh_requested", "link_disabled", "too_many_websockets")
+# Read methods outside Slack's "Methods supporting JSON POSTs": arguments as
+# a query string (GET) or a form body (slack.md 2.1).
+READ_METHODS = ("conversations.history", "conversations.replies")
+ALL_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",
+              "groups:history", "im:history", "mpim:history")
+METADATA_MAX = 8000           # serialized metadata kept per message (bytes)
 
 
 def log(msg):
@@ -313,6 +320,9 @@ class SlackSim:
         self.conns, self.disconnects = [], []
         self.no_pong, self.reject = False, {"count": 0, "status": 500}
         self.outage = None                  # /_sim/outage: {"until", "status", "mode", "calls"}
+        # /_sim/config: the token's scopes, channels that do not exist, and
+        # channels the bot is not a member of (for conversations.*).
+        self.scopes, self.missing_channels, self.not_member = set(ALL_SCOPES), set(), set()
         self.reset()
 
     def reset(self):
@@ -355,8 +365,8 @@ class SlackSim:
 
     async def api_inner(self, request, method, call):
         t = call["t"]
-        raw = await request.read()
-        call["channel"] = self.channel_of(raw)
+        raw = await request.read() if request.method == "POST" else b""
+        call["channel"] = self.channel_of(raw) if raw else request.query.get("channel")
         # A method under a 429 must not be called again before Retry-After
         # has elapsed (slack.md 2.5); other methods are unaffected, and
         # chat.postMessage's limit is per channel.
@@ -376,7 +386,16 @@ class SlackSim:
         fault = self.take_fault(method)
         if fault:
             return self.fault_response(method, fault, call)
-        body, err = self.parse_body(method, request, raw)
+        if request.method == "GET":
+            body, err = {k: v for k, v in request.query.items()}, None
+            if method not in READ_METHODS:
+                self.violation("get_write_method", f"{method} called with GET")
+        else:
+            body, err = self.parse_body(method, request, raw)
+        if method in READ_METHODS and request.content_type == "application/json" and raw:
+            # Not a JSON-POST method: Slack does not read a JSON body's arguments.
+            self.violation("json_body_unsupported", f"{method} sent a JSON body")
+            body = {}
         call["body"] = body
         if err:
             return self.reply(call, fail(err))
@@ -421,7 +440,7 @@ class SlackSim:
                 return {}, "json_not_object"
             return body, None
         if ct in ("", "application/x-www-form-urlencoded"):
-            if method != "apps.connections.open":
+            if method != "apps.connections.open" and method not in READ_METHODS:
                 self.violation("not_json_body", f"{method} sent with content type '{ct}'")
             form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
             return {k: v[-1] for k, v in form.items()}, None
@@ -510,7 +529,8 @@ class SlackSim:
         return {"apps.connections.open": self.m_connections_open, "auth.test": self.m_auth_test,
                 "chat.postMessage": self.m_post, "chat.update": self.m_update,
                 "chat.postEphemeral": self.m_ephemeral, "views.open": self.m_views_open,
-                "views.update": self.m_views_update}
+                "views.update": self.m_views_update,
+                "conversations.history": self.m_history, "conversations.replies": self.m_replies}
 
     def m_connections_open(self, body):
         ticket = str(uuid.uuid4())
@@ -569,11 +589,15 @@ class SlackSim:
         blocks, err = self.check_message_blocks(body, "chat.postMessage")
         if err:
             return err
+        metadata, err = self.check_metadata(body)
+        if err:
+            return err
         if isinstance(text, str) and len(text) > TEXT_LIMIT:
             text, warn = text[:TEXT_LIMIT], "message_truncated"
         ts = self.new_ts()
         msg = {"channel": ch, "ts": ts, "thread_ts": thread_ts, "text": text or "",
-               "blocks": with_block_ids(blocks), "history": [], "posted_at": now()}
+               "blocks": with_block_ids(blocks), "history": [], "posted_at": now(),
+               "metadata": metadata}
         self.messages.append(msg)
         self.by_ts[(ch, ts)] = msg
         out = {"ok": True, "channel": ch, "ts": ts, "message": self.message_json(msg)}
@@ -584,14 +608,36 @@ class SlackSim:
                 "The `text` field accepts up to 40,000 characters."]}
         return out
 
-    def message_json(self, msg):
-        m = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "team": TEAM_ID,
-             "ts": msg["ts"], "text": msg["text"]}
+    def message_json(self, msg, metadata=True):
+        m = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "app_id": APP_ID,
+             "team": TEAM_ID, "ts": msg["ts"], "text": msg["text"]}
         if msg["blocks"] is not None:
             m["blocks"] = msg["blocks"]
         if msg["thread_ts"]:
             m["thread_ts"] = msg["thread_ts"]
+        if metadata and msg.get("metadata"):
+            m["metadata"] = msg["metadata"]
         return m
+
+    @staticmethod
+    def check_metadata(body):
+        """chat.postMessage/chat.update "metadata": an object (or its JSON
+        string in a form post) with a string event_type and an object
+        event_payload.  Returns (metadata or None, error dict or None)."""
+        md = body.get("metadata")
+        if md is None:
+            return None, None
+        if isinstance(md, str):
+            try:
+                md = json.loads(md)
+            except ValueError:
+                return None, fail("invalid_metadata_format")
+        if not isinstance(md, dict) or not isinstance(md.get("event_type"), str) \
+                or not md["event_type"] or not isinstance(md.get("event_payload"), dict):
+            return None, fail("invalid_metadata_schema")
+        if len(json.dumps(md)) > METADATA_MAX:
+            return None, fail("metadata_too_large")
+        return {"event_type": md["event_type"], "event_payload": md["event_payload"]}, None
 
     def m_update(self, body):
         ch, ts = body.get("channel"), self.ts_arg(body, "ts", "chat.update")
@@ -605,9 +651,14 @@ class SlackSim:
         blocks, err = self.check_message_blocks(body, "chat.update")
         if err:
             return err
+        metadata, err = self.check_metadata(body)
+        if err:
+            return err
         text = body.get("text")
         if isinstance(text, str) and len(text) > TEXT_LIMIT:
             return fail("msg_too_long")
+        if metadata is not None:  # omitted metadata is kept, as Slack does
+            msg["metadata"] = metadata
         msg["history"].append({"text": msg["text"], "blocks": msg["blocks"], "replaced_at": now()})
         if text is not None:
             msg["text"] = text
@@ -615,6 +666,97 @@ class SlackSim:
             msg["blocks"] = with_block_ids(blocks)
         return {"ok": True, "channel": ch, "ts": ts, "text": msg["text"],
                 "message": self.message_json(msg)}
+
+    # -- conversations.history / conversations.replies (channels:history and
+    # friends; Tier 3).  Cursors are opaque to the app; like Slack's they are
+    # base64 of "next_ts:<ts>".
+
+    def conversation_check(self, ch):
+        """None when the bot may read channel ch, else the error dict."""
+        if not ch or ch in self.missing_channels:
+            return fail("channel_not_found")
+        needed = {"G": "groups:history", "D": "im:history"}.get(ch[0], "channels:history")
+        if needed not in self.scopes:
+            return fail("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+        if ch in self.not_member:
+            return fail("not_in_channel")
+        return None
+
+    @staticmethod
+    def ts_key(ts):
+        try:
+            sec, _, frac = str(ts).partition(".")
+            return (int(sec), int((frac + "000000")[:6]))
+        except ValueError:
+            return None
+
+    def window(self, body, msgs, newest_first, default_limit, max_limit):
+        """oldest/latest/inclusive/limit/cursor over msgs -> (page, next cursor) or error."""
+        oldest = self.ts_key(body.get("oldest") or "0")
+        latest = self.ts_key(body.get("latest")) if body.get("latest") else (1 << 62, 0)
+        if oldest is None or latest is None:
+            return None, None, fail("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
+        inclusive = str(body.get("inclusive", "")).lower() in ("1", "true")
+        try:
+            limit = int(body.get("limit") or default_limit)
+        except ValueError:
+            return None, None, fail("invalid_limit")
+        limit = max(1, min(limit, max_limit))
+        sel = [m for m in msgs if (oldest <= self.ts_key(m["ts"]) <= latest if inclusive
+                                   else oldest < self.ts_key(m["ts"]) < latest)]
+        sel.sort(key=lambda m: self.ts_key(m["ts"]), reverse=newest_first)
+        cur = body.get("cursor")
+        if cur:
+            try:
+                tag, _, ts = base64.b64decode(cur, validate=True).decode().partition(":")
+                start = self.ts_key(ts)
+                if tag != "next_ts" or start is None:
+                    raise ValueError(cur)
+            except (ValueError, UnicodeDecodeError):
+                return None, None, fail("invalid_cursor")
+            sel = [m for m in sel if (self.ts_key(m["ts"]) <= start if newest_first
+                                      else self.ts_key(m["ts"]) >= start)]
+        page, rest = sel[:limit], sel[limit:]
+        nxt = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode() if rest else None
+        return page, nxt, None
+
+    def m_history(self, body):
+        ch = body.get("channel")
+        err = self.conversation_check(ch)
+        if err:
+            return err
+        msgs = [m for m in self.messages if m["channel"] == ch and not m["thread_ts"]]
+        page, nxt, err = self.window(body, msgs, True, 100, 999)
+        if err:
+            return err
+        md = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = {"ok": True, "messages": [self.message_json(m, md) for m in page],
+               "has_more": nxt is not None, "pin_count": 0}
+        if nxt:
+            out["response_metadata"] = {"next_cursor": nxt}
+        return out
+
+    def m_replies(self, body):
+        ch, ts = body.get("channel"), body.get("ts")
+        err = self.conversation_check(ch)
+        if err:
+            return err
+        if not ts:
+            return fail("invalid_arguments")
+        parent = self.by_ts.get((ch, ts))
+        if parent is None or parent["thread_ts"]:
+            return fail("thread_not_found")
+        replies = [m for m in self.messages if m["channel"] == ch and m["thread_ts"] == ts]
+        page, nxt, err = self.window(body, replies, False, 1000, 1000)
+        if err:
+            return err
+        md = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        first = [] if body.get("cursor") else [parent]  # the parent leads the first page
+        out = {"ok": True, "messages": [self.message_json(m, md) for m in first + page],
+               "has_more": nxt is not None}
+        if nxt:
+            out["response_metadata"] = {"next_cursor": nxt}
+        return out
 
     def m_ephemeral(self, body):
         ch, user = body.get("channel"), body.get("user")
@@ -1076,6 +1218,18 @@ class SlackSim:
         self.reject = {"count": int(b.get("count", 1)), "status": int(b.get("status", 500))}
         return web.json_response({"ok": True, **self.reject})
 
+    async def ctl_config(self, request):
+        """{"scopes": [...], "missing_channels": [...], "not_member": [...]};
+        keys left out keep their value."""
+        b = await self.body_of(request)
+        if "scopes" in b:
+            self.scopes = set(b["scopes"])
+        if "missing_channels" in b:
+            self.missing_channels = set(b["missing_channels"])
+        if "not_member" in b:
+            self.not_member = set(b["not_member"])
+        return web.json_response({"ok": True, "scopes": sorted(self.scopes)})
+
     async def ctl_reset(self, request):
         self.reset()
         log("reset")
@@ -1100,8 +1254,9 @@ class SlackSim:
     async def ctl_state(self, request):
         return web.json_response({
             "now": now(), "port": self.port,
-            "messages": [{k: m[k] for k in ("channel", "ts", "thread_ts", "text", "blocks",
-                                            "history", "posted_at")} for m in self.messages],
+            "messages": [{k: m.get(k) for k in ("channel", "ts", "thread_ts", "text", "blocks",
+                                                "history", "posted_at", "metadata")}
+                         for m in self.messages],
             "ephemerals": self.ephemerals, "views": list(self.views.values()), "calls": self.calls,
             "envelopes": [{"id": e["id"], "type": e["type"], "kind": e["kind"],
                            "sent_at": e["sent_at"], "queued": e["id"] in self.pending,
@@ -1128,6 +1283,7 @@ async def log_control(request, handler):
 def make_app(sim):
     app = web.Application(middlewares=[log_control], client_max_size=8 * 1024 * 1024)
     app.router.add_post("/api/{method}", sim.api)
+    app.router.add_get("/api/{method}", sim.api)
     app.router.add_get("/link/", sim.link)
     app.router.add_get("/link", sim.link)
     for name, fn in (("fault", sim.ctl_fault), ("slash", sim.ctl_slash),
@@ -1136,7 +1292,8 @@ def make_app(sim):
                      ("submit", sim.ctl_submit), ("redeliver", sim.ctl_redeliver),
                      ("disconnect", sim.ctl_disconnect), ("close", sim.ctl_close),
                      ("no_pong", sim.ctl_no_pong), ("reject_connections", sim.ctl_reject),
-                     ("reset", sim.ctl_reset), ("outage", sim.ctl_outage)):
+                     ("reset", sim.ctl_reset), ("outage", sim.ctl_outage),
+                     ("config", sim.ctl_config)):
         app.router.add_post("/_sim/" + name, fn)
     app.router.add_get("/_sim/state", sim.ctl_state)
 
