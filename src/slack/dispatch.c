@@ -402,78 +402,6 @@ static fb_err slash_list(fb_dispatch *d, const char *arg, cJSON **reply)
 	return rc;
 }
 
-/* Stores feedback, with a timeline entry and a line in the card's thread.
- * FB_ENOTFOUND for no such incident. */
-static fb_err store_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
-                             const char *why)
-{
-	fb_incident_row *row = NULL;
-	fb_err rc;
-
-	if (!valid_id(id) || fb_store_incident_get(d->env->store, id, &row) != FB_OK) {
-		fb_incident_row_free(row);
-		return fb_error_set(FB_ENOTFOUND, "no incident %.64s", id);
-	}
-	rc = fb_store_feedback_add(d->env->store, id, user, verdict, why);
-	if (!rc)
-		rc = fb_store_event_add(d->env->store, &(fb_event){.incident_id = id,
-		                                                   .actor = user,
-		                                                   .kind = FB_EV_FEEDBACK,
-		                                                   .outcome = verdict,
-		                                                   .detail = verdict});
-	if (!rc && row->card_channel[0]) {
-		cJSON *v = vars1("verdict", verdict), *line = NULL;
-		char *who = fb_card_who(user), *text_line;
-		char sep[8 + 1000];
-		snprintf(sep, sizeof(sep), "%s%.1000s", *why ? ": " : "", why);
-		cJSON_AddStringToObject(v, "who_md", who);
-		cJSON_AddStringToObject(v, "reason", sep);
-		text_line = fb_tmpl_format(d->tmpl, "feedback_line", v, 1); /* keeps who_md */
-		if (fb_card_thread_md(d->tmpl, "feedback", text_line, &line) == FB_OK)
-			rc = out_put(d, id, "thread", row->card_channel, line);
-		free(text_line);
-		free(who);
-		cJSON_Delete(v);
-	}
-	fb_incident_row_free(row);
-	return rc;
-}
-
-/* The one way feedback enters: what a person typed is masked first
- * (mask.h), for SQLite, the thread and the API alike. */
-static fb_err record_feedback(fb_dispatch *d, const char *id, const char *user, const char *verdict,
-                              const char *why)
-{
-	char *masked = fb_mask_str(why ? why : "");
-	if (!masked)
-		return fb_error_set(FB_ENOMEM, "out of memory");
-	fb_err rc = store_feedback(d, id, user, verdict, masked);
-	free(masked);
-	return rc;
-}
-
-static fb_err slash_feedback(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply)
-{
-	char id[64] = "", verdict[16] = "";
-	const char *reason = "";
-	int used = 0;
-	fb_err rc;
-
-	if (sscanf(text, "%63s %15s %n", id, verdict, &used) < 2 ||
-	    (strcmp(verdict, "good") && strcmp(verdict, "bad")))
-		return reply_key(d, "feedback_usage", NULL, reply);
-	if (used > 0 && (size_t)used <= strlen(text))
-		reason = text + used;
-	char *why = unescape(reason);
-	rc = record_feedback(d, id, fb_json_str(p, "user_id"), verdict, why);
-	free(why);
-	if (rc == FB_ENOTFOUND) {
-		fb_error_clear();
-		return reply_key(d, "not_found", vars1("id", id), reply);
-	}
-	return rc ? rc : reply_key(d, "feedback_thanks", vars1("id", id), reply);
-}
-
 static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
 {
 	const char *cmd = fb_json_str(p, "command"), *text = fb_json_str(p, "text");
@@ -483,7 +411,7 @@ static fb_err handle_slash(fb_dispatch *d, const cJSON *p, cJSON **reply)
 	while (isspace((unsigned char)*text))
 		text++;
 	if (strstr(cmd, "feedback"))
-		return slash_feedback(d, p, text, reply);
+		return fb_dispatch_feedback_slash(d, p, text, reply);
 	sscanf(text, "%31s %95s", word, arg);
 	rest = text + strlen(word);
 	while (isspace((unsigned char)*rest))
@@ -869,31 +797,13 @@ fb_err fb_dispatch_notify(fb_dispatch *d, const char *channel, const char *user,
 	return rc;
 }
 
-/* ---- the HTTP API ---- */
+/* ---- for dispatch_life.c and dispatch_feedback.c (dispatch_int.h) ---- */
 
-fb_err fb_dispatch_api_feedback(fb_dispatch *d, const char *id, const char *body, size_t len)
+fb_err fb_dispatch_out_put(fb_dispatch *d, const char *incident, const char *method,
+                           const char *channel, cJSON *body)
 {
-	cJSON *j = cJSON_ParseWithLength(body, len);
-	const char *verdict = fb_json_str(j, "verdict"), *user = fb_json_str(j, "user");
-	fb_err rc;
-
-	if (strcmp(verdict, "good") && strcmp(verdict, "bad")) {
-		cJSON_Delete(j);
-		return fb_error_set(FB_EINVAL, "\"verdict\" must be \"good\" or \"bad\"");
-	}
-	rc = fb_store_begin(d->env->store);
-	if (!rc)
-		rc =
-		    record_feedback(d, id, *user ? user : "api", verdict, fb_json_str(j, "reason"));
-	if (!rc)
-		rc = fb_store_commit(d->env->store);
-	if (rc)
-		fb_store_rollback(d->env->store);
-	cJSON_Delete(j);
-	return rc;
+	return out_put(d, incident, method, channel, body);
 }
-
-/* ---- for dispatch_life.c (dispatch_int.h) ---- */
 
 fb_err fb_dispatch_ephemeral(fb_dispatch *d, const char *channel, const char *user, const char *key,
                              cJSON *vars)

@@ -1,6 +1,7 @@
 /*
  * dispatch_int.h - what dispatch.c shares with dispatch_life.c (the
- * lifecycle's buttons, modals and /incidents sub-commands).  Engine
+ * lifecycle's buttons, modals and /incidents sub-commands) and
+ * dispatch_feedback.c (/feedback and the API's feedback).  Engine
  * thread only, inside the envelope's transaction.
  */
 #ifndef FIREBREAK_DISPATCH_INT_H
@@ -20,6 +21,13 @@ fb_err fb_dispatch_reply(fb_dispatch *d, const char *key, cJSON *vars, cJSON **r
 int fb_dispatch_valid_id(const char *s);
 /* Slack's &amp; &lt; &gt; back to characters (malloc'd). */
 char *fb_dispatch_unescape(const char *s);
+
+/* An outbox row (takes body; adds the channel). */
+fb_err fb_dispatch_out_put(fb_dispatch *d, const char *incident, const char *method,
+                           const char *channel, cJSON *body);
+
+/* dispatch_feedback.c: /feedback ID good|bad [why]. */
+fb_err fb_dispatch_feedback_slash(fb_dispatch *d, const cJSON *p, const char *text, cJSON **reply);
 
 /* dispatch_life.c */
 int fb_dispatch_life_word(const char *word);
