@@ -210,7 +210,7 @@ static const char *parse_double(const char *s, double *out)
 }
 
 /* Durations: "90", "30s", "5m", "24h", "1h30m", "7d". */
-static const char *parse_duration(const char *s, long *out)
+const char *fb_config_parse_duration(const char *s, long *out)
 {
 	long total = 0;
 	const char *p = s;
@@ -492,120 +492,6 @@ static void load_auto_apply(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb
 	}
 }
 
-/* --- gitops.forge and pull-request mode (README "Pull-request mode") --- */
-
-static int is_http_url(const char *s)
-{
-	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
-}
-
-static void load_forge_labels(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_config *cfg)
-{
-	cfg->gitops.forge.n_labels = 0;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		problem(ld, v, "gitops.forge.labels: expected a list of label names");
-		return;
-	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *item = yaml_document_get_node(doc, *it);
-		const char *s = scalar(item);
-		if (!s || !*s || strlen(s) >= 64 || strchr(s, ',')) {
-			problem(ld, item,
-			        "gitops.forge.labels: each item is a label name (no comma, "
-			        "under 64 bytes)");
-		} else if (cfg->gitops.forge.n_labels == FB_FORGE_LABELS_MAX) {
-			problem(ld, item, "gitops.forge.labels: more than %d labels",
-			        FB_FORGE_LABELS_MAX);
-			return;
-		} else {
-			set_str(cfg->gitops.forge.labels[cfg->gitops.forge.n_labels++], 64, s);
-		}
-	}
-}
-
-/* One scalar key of gitops.forge; NULL or a message. */
-static const char *forge_scalar(fb_config *cfg, const char *k, const char *s)
-{
-	struct {
-		const char *key;
-		char *dst;
-		size_t size;
-	} strs[] = {
-	    {"kind", cfg->gitops.forge.kind, sizeof(cfg->gitops.forge.kind)},
-	    {"api_url", cfg->gitops.forge.api_url, sizeof(cfg->gitops.forge.api_url)},
-	    {"repo", cfg->gitops.forge.repo, sizeof(cfg->gitops.forge.repo)},
-	    {"token", cfg->gitops.forge.token, sizeof(cfg->gitops.forge.token)},
-	    {"web_url", cfg->gitops.forge.web_url, sizeof(cfg->gitops.forge.web_url)},
-	    {"ca_file", cfg->gitops.forge.ca_file, sizeof(cfg->gitops.forge.ca_file)},
-	};
-	if (!strcmp(k, "poll_interval")) {
-		const char *m = parse_duration(s, &cfg->gitops.forge.poll_interval);
-		return m ? m : cfg->gitops.forge.poll_interval < 1 ? "at least 1s" : NULL;
-	}
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strcmp(k, strs[i].key))
-			continue;
-		if (strlen(s) >= strs[i].size)
-			return "value too long";
-		if (!strcmp(k, "kind") && strcmp(s, "github") && strcmp(s, "gitlab") &&
-		    strcmp(s, "gitea") && strcmp(s, "forgejo"))
-			return "expected github, gitlab, gitea or forgejo";
-		if ((!strcmp(k, "api_url") || !strcmp(k, "web_url")) && *s && !is_http_url(s))
-			return "must be an http:// or https:// URL";
-		if (!strcmp(k, "repo") && *s &&
-		    (!strchr(s, '/') || s[0] == '/' || s[strlen(s) - 1] == '/' ||
-		     strpbrk(s, " ?#%")))
-			return "expected owner/name (GitLab: group/subgroup/project)";
-		set_str(strs[i].dst, strs[i].size, s);
-		return NULL;
-	}
-	return "unknown key";
-}
-
-static void load_forge(loader *ld, yaml_document_t *doc, yaml_node_t *v, fb_config *cfg)
-{
-	if (v->type != YAML_MAPPING_NODE) {
-		problem(ld, v, "gitops.forge: expected a mapping {kind, api_url, repo, ...}");
-		return;
-	}
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-		yaml_node_t *val = yaml_document_get_node(doc, p->value);
-		const char *ks = scalar(k), *vs = scalar(val), *m;
-		if (ks && !strcmp(ks, "labels")) {
-			load_forge_labels(ld, doc, val, cfg);
-		} else if (!ks || !vs) {
-			problem(ld, k, "gitops.forge: expected scalar keys and values");
-		} else if ((m = forge_scalar(cfg, ks, vs))) {
-			problem(ld, !strcmp(m, "unknown key") ? k : val, "gitops.forge.%s: %s", ks,
-			        m);
-		}
-	}
-	if (!cfg->gitops.forge.kind[0])
-		problem(ld, v, "gitops.forge.kind: required (github, gitlab, gitea or forgejo)");
-	if (!cfg->gitops.forge.repo[0])
-		problem(ld, v, "gitops.forge.repo: required (owner/name)");
-}
-
-/* After the environment: pull_request mode needs a forge and a remote. */
-static void validate_pull_request(loader *ld, fb_config *cfg)
-{
-	const char *why = NULL;
-
-	if (!strcmp(cfg->gitops.mode, "push"))
-		return;
-	if (!cfg->gitops.forge.kind[0])
-		why = "needs gitops.forge (kind, repo, token)";
-	else if (!cfg->gitops.remote[0])
-		why = "needs gitops.remote (or GITOPS_REMOTE): the branch is pushed there";
-	else if (!cfg->gitops.forge.token[0])
-		why = "needs gitops.forge.token or FIREBREAK_FORGE_TOKEN";
-	if (why)
-		fb_config_problem_key(ld, "gitops.mode", "pull_request %s", why);
-}
-
 static const char *store_scalar(const key_def *kd, const char *s, fb_config *cfg)
 {
 	char *field = (char *)cfg + kd->off;
@@ -637,7 +523,7 @@ static const char *store_scalar(const key_def *kd, const char *s, fb_config *cfg
 	case K_BOOL: return parse_bool(s, (int *)(void *)field);
 	case K_LONG: return parse_long(s, (long *)(void *)field);
 	case K_DOUBLE: return parse_double(s, (double *)(void *)field);
-	case K_DURATION: return parse_duration(s, (long *)(void *)field);
+	case K_DURATION: return fb_config_parse_duration(s, (long *)(void *)field);
 	case K_GITOPS_MODE:
 		if (strcmp(s, "push") && strcmp(s, "pull_request"))
 			return "expected push or pull_request";
@@ -673,7 +559,7 @@ static void load_value(loader *ld, yaml_document_t *doc, const key_def *kd, yaml
 		return;
 	}
 	if (kd->type == K_FORGE) {
-		load_forge(ld, doc, v, cfg);
+		fb_config_load_forge(ld, doc, v, cfg);
 		return;
 	}
 	s = scalar(v);
@@ -761,7 +647,7 @@ static void validate(loader *ld, fb_config *cfg)
 	if (cfg->slack.ping_interval < 1 || cfg->slack.dead_after <= cfg->slack.ping_interval)
 		problem(ld, NULL,
 		        "slack.dead_after: must be longer than slack.ping_interval (>= 1s)");
-	validate_pull_request(ld, cfg);
+	fb_config_check_pull_request(ld, cfg);
 }
 
 static void duplicate(void *ctx, const char *key, unsigned long first_line, unsigned long line)

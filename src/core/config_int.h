@@ -41,4 +41,15 @@ void fb_config_resolve_state(fb_config_loader *ld, fb_config *cfg);
  * digits. */
 int fb_config_slack_user_id(const char *s);
 
+/* "30s", "5m", "1h": seconds into *out; NULL or a message. */
+const char *fb_config_parse_duration(const char *s, long *out);
+
+/* config_forge.c: the gitops.forge mapping; after the environment, what
+ * pull_request mode needs. */
+struct yaml_document_s;
+struct yaml_node_s;
+void fb_config_load_forge(fb_config_loader *ld, struct yaml_document_s *doc, struct yaml_node_s *v,
+                          fb_config *cfg);
+void fb_config_check_pull_request(fb_config_loader *ld, fb_config *cfg);
+
 #endif
