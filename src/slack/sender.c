@@ -341,7 +341,11 @@ static void handle_answer(fb_sender *s, item *it, const char *called, fb_err rc,
 	}
 	int trigger_gone =
 	    !strcmp(it->row->method, "views.open") && now - it->submitted > TRIGGER_WINDOW_MS;
-	if (it->row->attempts >= MAX_TRIES || trigger_gone) {
+	/* Slack down (no answer, a 5xx) or busy (429) is waited out however
+	 * long it lasts: cards coalesce, so a long outage costs no more calls
+	 * afterwards.  Only refusals that repeat are given up on. */
+	int transient = res->http_status == 0 || res->http_status >= 500 || res->http_status == 429;
+	if ((it->row->attempts >= MAX_TRIES && !transient) || trigger_gone) {
 		report(s, it, FB_SEND_FAILED, called, NULL,
 		       trigger_gone ? "trigger_expired" : res->error);
 		finish(s, it);
