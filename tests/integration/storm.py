@@ -219,6 +219,14 @@ def run(d, sim):
         digests = [m for m in top if m["text"].startswith("Alert storm")]
         t.check(len(digests) == 1, f"{len(digests)} digests")
         state["group"], state["crash"] = groups[0], crash
+        # storm cards are outbox "card" rows: they carry the metadata a
+        # restart looks them up by (README "Exactly-once posts"), as cards do
+        untagged = [m["text"][:60] for m in top
+                    if (m.get("metadata") or {}).get("event_type") != "firebreak_incident"]
+        t.check(not untagged, f"top-level messages without metadata: {untagged}")
+        storm_ids = [(m.get("metadata") or {}).get("event_payload", {}).get("incident_id", "")
+                     for m in groups + digests]
+        t.check(all(i.startswith("storm-") for i in storm_ids), storm_ids)
 
     @t.test("no Web API call before Retry-After; the simulator saw no violation")
     def _():
