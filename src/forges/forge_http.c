@@ -228,3 +228,26 @@ long fb_forge_long_(const cJSON *o, const char *key)
 	/* a forge's 1e300 or NaN is 0, not undefined behaviour */
 	return d == d && d > -9e18 && d < 9e18 ? (long)d : 0;
 }
+
+fb_err fb_forge_first_(fb_forge *f, fb_httpc *h, const char *who, fb_buf *path, const char *what,
+                       const char *head, fb_forge_read_fn read, fb_pr *out)
+{
+	fb_forge_answer a;
+	char listing[64];
+	fb_err rc;
+
+	snprintf(listing, sizeof(listing), "listing %ss", what);
+	rc = fb_buf_str(path) ? fb_forge_call_(f, h, who, "GET", fb_buf_str(path), NULL, &a)
+	                      : fb_error_set(FB_ENOMEM, "out of memory");
+	fb_buf_free(path);
+	if (rc)
+		return rc;
+	if (a.status != 200 || !cJSON_IsArray(a.json))
+		rc = fb_forge_fail_(who, listing, &a);
+	else if (cJSON_GetArraySize(a.json) == 0)
+		rc = fb_error_set(FB_ENOTFOUND, "no open %s for %s", what, head);
+	else
+		read(cJSON_GetArrayItem(a.json, 0), out); /* newest first */
+	fb_forge_answer_free_(&a);
+	return rc;
+}

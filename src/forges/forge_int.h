@@ -41,6 +41,13 @@ void fb_forge_answer_free_(fb_forge_answer *ans);
  * (a person must fix the token). */
 fb_err fb_forge_fail_(const char *who, const char *what, const fb_forge_answer *ans);
 
+/* GET path, a list of pull (merge) requests newest first: the first read
+ * into out by read; FB_ENOTFOUND "no open <what> for head" when the list
+ * is empty.  Frees path (NULL text: out of memory). */
+typedef void (*fb_forge_read_fn)(const cJSON *item, fb_pr *out);
+fb_err fb_forge_first_(fb_forge *f, fb_httpc *h, const char *who, fb_buf *path, const char *what,
+                       const char *head, fb_forge_read_fn read, fb_pr *out);
+
 /* The forge's message: "message" (a string, or GitLab's array) and
  * GitHub's errors[].message, joined; "" when none. */
 void fb_forge_message_(const cJSON *j, char *out, size_t outsz);

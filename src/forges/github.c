@@ -86,7 +86,6 @@ static fb_err path_for(github *g, fb_buf *b, const char *fmt_suffix, long n)
 static fb_err gh_find_open(fb_forge *f, const char *head, const char *base, fb_pr *out)
 {
 	github *g = (github *)f;
-	fb_forge_answer a;
 	fb_buf p;
 	fb_err rc;
 
@@ -104,19 +103,11 @@ static fb_err gh_find_open(fb_forge *f, const char *head, const char *base, fb_p
 		rc = fb_buf_addstr(&p, "&base=");
 	if (!rc && base && *base)
 		rc = fb_httpc_escape(&p, base);
-	if (!rc)
-		rc = fb_forge_call_(f, g->http, WHO, "GET", fb_buf_str(&p), NULL, &a);
-	fb_buf_free(&p);
-	if (rc)
+	if (rc) {
+		fb_buf_free(&p);
 		return rc;
-	if (a.status != 200 || !cJSON_IsArray(a.json))
-		rc = fb_forge_fail_(WHO, "listing pull requests", &a);
-	else if (cJSON_GetArraySize(a.json) == 0)
-		rc = fb_error_set(FB_ENOTFOUND, "no open pull request for %s", head);
-	else
-		read_pr(cJSON_GetArrayItem(a.json, 0), out); /* newest first */
-	fb_forge_answer_free_(&a);
-	return rc;
+	}
+	return fb_forge_first_(f, g->http, WHO, &p, "pull request", head, read_pr, out);
 }
 
 static fb_err gh_add_labels(fb_forge *f, long number, const char *const *labels, size_t n)

@@ -90,7 +90,6 @@ static void read_mr(const cJSON *j, fb_pr *out)
 static fb_err gl_find_open(fb_forge *f, const char *head, const char *base, fb_pr *out)
 {
 	gitlab *g = (gitlab *)f;
-	fb_forge_answer a;
 	fb_buf p;
 	fb_err rc;
 
@@ -103,19 +102,11 @@ static fb_err gl_find_open(fb_forge *f, const char *head, const char *base, fb_p
 		rc = fb_buf_addstr(&p, "&target_branch=");
 	if (!rc && base && *base)
 		rc = fb_httpc_escape(&p, base);
-	if (!rc)
-		rc = fb_forge_call_(f, g->http, WHO, "GET", fb_buf_str(&p), NULL, &a);
-	fb_buf_free(&p);
-	if (rc)
+	if (rc) {
+		fb_buf_free(&p);
 		return rc;
-	if (a.status != 200 || !cJSON_IsArray(a.json))
-		rc = fb_forge_fail_(WHO, "listing merge requests", &a);
-	else if (cJSON_GetArraySize(a.json) == 0)
-		rc = fb_error_set(FB_ENOTFOUND, "no open merge request for %s", head);
-	else
-		read_mr(cJSON_GetArrayItem(a.json, 0), out); /* newest first */
-	fb_forge_answer_free_(&a);
-	return rc;
+	}
+	return fb_forge_first_(f, g->http, WHO, &p, "merge request", head, read_mr, out);
 }
 
 static char *joined(const char *const *labels, size_t n)
