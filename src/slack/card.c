@@ -382,6 +382,16 @@ static void pr_and_links(const fb_tmpl *t, const fb_state *state, cJSON *vars, f
 	fb_buf_free(&links);
 }
 
+/* The wall clock in ms, as the engine's timers read it: time() reads a
+ * coarse clock that can lag a timer that fired on the second by a few ms,
+ * and the card would then still say "snoozed". */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Cuts text at a line end so it holds at most max bytes; returns the cut. */
 static size_t cut_lines(const char *s, size_t max)
 {
@@ -521,7 +531,7 @@ fb_err fb_card_incident(const fb_tmpl *t, const fb_incident_row *row, const fb_s
 	fb_buf_init(&st, 8192);
 	status(t, row, state, vars, &st);
 	limit_note(t, &st, prop);
-	fb_lifecard_status(t, state, (int64_t)time(NULL) * 1000, &st);
+	fb_lifecard_status(t, state, now_ms(), &st);
 	pr_and_links(t, state, vars, &st);
 	put(vars, "status_md", fb_buf_str(&st) ? fb_buf_str(&st) : "-");
 	/* the plain fallback: the status without mrkdwn */
